@@ -1,0 +1,280 @@
+#include "backends/backend.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "backends/process.hpp"
+#include "core/trace.hpp"
+
+namespace mcpmux {
+
+const char* to_string(BackendState state) {
+  switch (state) {
+    case BackendState::starting: return "starting";
+    case BackendState::ready: return "ready";
+    case BackendState::backoff: return "backoff";
+    case BackendState::failed: return "failed";
+    case BackendState::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& events)
+    : io_(io), config_(std::move(config)), events_(events) {}
+
+Backend::~Backend() {
+  *alive_ = false;
+  // The gateway stops children before destroying backends; this is the
+  // last resort so that nothing is left running.
+  if (running_ && pid_ > 0) {
+    signal_group(pid_, SIGKILL);
+    while (!try_reap(pid_)) ::usleep(1000);
+  }
+}
+
+bool Backend::start() {
+  state_ = BackendState::starting;
+  SpawnSpec spec{config_.command, config_.args, config_.env, config_.cwd};
+  SpawnResult spawned = spawn_process(spec);
+  if (!spawned.child) {
+    set_failed(spawned.error);
+    trace::error("backend.spawn_failed").kv("server", name()).kv("command", config_.command).kv(
+        "error", spawned.error);
+    return false;
+  }
+  const ChildProcess& child = *spawned.child;
+  pid_ = child.pid;
+  running_ = true;
+  stopping_ = false;
+  stdin_ = std::make_unique<LineWriter>(io_, child.stdin_fd);
+  stdout_ = std::make_unique<LineReader>(
+      io_, child.stdout_fd, [this](std::string& line) { on_stdout_line(line); },
+      [this] { on_stdout_eof(); });
+  stderr_ = std::make_unique<LineReader>(
+      io_, child.stderr_fd, [this](std::string& line) { on_stderr_line(line); }, nullptr);
+  stdout_->start();
+  stderr_->start();
+  trace::info("backend.spawn").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_)).kv(
+      "command", config_.command);
+  return true;
+}
+
+std::int64_t Backend::request(std::string_view method, json params, Milliseconds timeout,
+                              Done done) {
+  std::int64_t id = next_id_++;
+  if (!running_) {
+    Reply reply;
+    reply.reason = last_error_.empty() ? "not running" : last_error_;
+    done(std::move(reply));
+    return id;
+  }
+  Pending pending{std::string(method), std::move(done),
+                  std::make_unique<asio::steady_timer>(io_, timeout)};
+  pending.deadline->async_wait([this, id, timeout, alive = alive_](asio::error_code ec) {
+    if (ec || !*alive) return;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    trace::warn("request.timeout").kv("server", name()).kv("method", it->second.method).kv(
+        "backend_id", id).kv("timeout_ms", static_cast<std::int64_t>(timeout.count()));
+    notify("notifications/cancelled",
+           {{"requestId", id}, {"reason", "mcpmux: deadline of " +
+                                             std::to_string(timeout.count()) + " ms exceeded"}});
+    Reply reply;
+    reply.reason = "timeout after " + std::to_string(timeout.count()) + " ms";
+    complete(id, std::move(reply));
+  });
+  pending_.emplace(id, std::move(pending));
+  send(rpc::make_request(id, method, std::move(params)));
+  return id;
+}
+
+void Backend::cancel(std::int64_t id, std::string_view reason) {
+  if (!pending_.count(id)) return;
+  json params{{"requestId", id}};
+  if (!reason.empty()) params["reason"] = reason;
+  notify("notifications/cancelled", std::move(params));
+  Reply reply;
+  reply.kind = Reply::Kind::cancelled;
+  complete(id, std::move(reply));
+}
+
+void Backend::notify(std::string_view method, json params) {
+  send(rpc::make_notification(method, std::move(params)));
+}
+
+void Backend::send(const json& message) {
+  if (!running_ || !stdin_) return;
+  stdin_->send(rpc::to_line(message));
+}
+
+void Backend::complete(std::int64_t id, Reply&& reply) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Done done = std::move(it->second.done);
+  pending_.erase(it);  // erase first: `done` may send new requests
+  done(std::move(reply));
+}
+
+void Backend::fail_pending(const std::string& reason) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(pending_.size());
+  for (const auto& [id, pending] : pending_) ids.push_back(id);
+  for (auto id : ids) {
+    Reply reply;
+    reply.reason = reason;
+    complete(id, std::move(reply));
+  }
+}
+
+void Backend::on_stdout_line(std::string& line) {
+  rpc::Message message = rpc::parse_message(line);
+  if (message.kind == rpc::Kind::Invalid) {
+    trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
+        "line", line.substr(0, 200));
+    return;
+  }
+  if (message.kind == rpc::Kind::Response) {
+    const json& id = message.body["id"];
+    if (!id.is_number_integer()) {
+      trace::warn("backend.unknown_response").kv("server", name()).kv("id", id.dump());
+      return;
+    }
+    std::int64_t key = id.get<std::int64_t>();
+    if (!pending_.count(key)) {
+      trace::debug("backend.late_response").kv("server", name()).kv("backend_id", key);
+      return;
+    }
+    Reply reply;
+    if (auto r = message.body.find("result"); r != message.body.end()) {
+      reply.kind = Reply::Kind::result;
+      reply.value = std::move(*r);
+    } else {
+      reply.kind = Reply::Kind::error;
+      reply.value = std::move(message.body["error"]);
+    }
+    complete(key, std::move(reply));
+    return;
+  }
+  events_.on_backend_message(*this, message);
+}
+
+void Backend::on_stderr_line(std::string& line) {
+  if (stderr_tail_.size() >= kStderrTailLines) stderr_tail_.pop_front();
+  stderr_tail_.push_back(line);
+  trace::debug("backend.stderr").kv("server", name()).kv("line", line);
+}
+
+void Backend::on_stdout_eof() {
+  if (stopping_) return;
+  // The child closed its stdout: it is exiting or broken. Give it a moment to
+  // be reaped so the error can say how it ended, then fail what is pending.
+  poll_exit(0, std::chrono::steady_clock::now(), [this] {
+    if (running_) {
+      last_error_ = "closed its stdout";
+    }
+    std::string reason = "server " + name() + " " + last_error_;
+    trace::warn("backend.exit").kv("server", name()).kv("reason", last_error_).kv(
+        "pending", static_cast<std::int64_t>(pending_.size()));
+    fail_pending(reason);
+    state_ = BackendState::failed;
+    if (running_) stop(nullptr);  // still alive without stdout: take it down
+    events_.on_backend_exit(*this);
+  });
+}
+
+void Backend::reaped(int status) {
+  running_ = false;
+  last_error_ = describe_exit(status);
+  // Children of the server (npx -> node) may linger in its group.
+  signal_group(pid_, SIGTERM);
+  if (stdin_) stdin_->close();
+  if (stdout_) stdout_->close();
+  if (stderr_) stderr_->close();
+}
+
+void Backend::poll_exit(int attempt, std::chrono::steady_clock::time_point started,
+                        std::function<void()> on_gone) {
+  if (running_) {
+    if (auto status = try_reap(pid_)) reaped(*status);
+  }
+  auto waited = std::chrono::steady_clock::now() - started;
+  if (!running_ || waited >= std::chrono::milliseconds(100)) {
+    on_gone();
+    return;
+  }
+  exit_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+  exit_timer_->async_wait([this, attempt, started, on_gone = std::move(on_gone),
+                           alive = alive_](asio::error_code) mutable {
+    if (*alive) poll_exit(attempt + 1, started, std::move(on_gone));
+  });
+}
+
+void Backend::stop(std::function<void()> on_stopped) {
+  if (on_stopped) on_gone_.push_back(std::move(on_stopped));
+  if (!running_) {
+    state_ = state_ == BackendState::failed ? state_ : BackendState::stopped;
+    auto callbacks = std::move(on_gone_);
+    for (auto& cb : callbacks) cb();
+    return;
+  }
+  if (stopping_) return;
+  stopping_ = true;
+  if (stdin_) stdin_->close();  // rung 1: EOF on its stdin
+  auto started = std::chrono::steady_clock::now();
+  auto step = std::make_shared<std::function<void(int)>>();
+  *step = [this, started, step, alive = alive_](int rung) {
+    if (!*alive) return;
+    if (auto status = try_reap(pid_)) {
+      reaped(*status);
+      if (state_ != BackendState::failed) state_ = BackendState::stopped;
+      trace::info("backend.stopped").kv("server", name()).kv("how", last_error_);
+      auto callbacks = std::move(on_gone_);
+      for (auto& cb : callbacks) cb();
+      *step = nullptr;  // break the self-reference
+      return;
+    }
+    auto waited = std::chrono::steady_clock::now() - started;
+    if (rung == 1 && waited >= kStopGrace) {
+      trace::info("backend.sigterm").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_));
+      signal_group(pid_, SIGTERM);
+      rung = 2;
+    } else if (rung == 2 && waited >= 2 * kStopGrace) {
+      trace::warn("backend.sigkill").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_));
+      signal_group(pid_, SIGKILL);
+      rung = 3;
+    }
+    ladder_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+    ladder_timer_->async_wait([step, rung](asio::error_code) {
+      if (*step) (*step)(rung);
+    });
+  };
+  (*step)(1);
+}
+
+void Backend::set_ready(json result) {
+  capabilities_ = result.value("capabilities", json::object());
+  if (!capabilities_.is_object()) capabilities_ = json::object();
+  auto instructions = result.find("instructions");
+  instructions_ = instructions != result.end() && instructions->is_string()
+                      ? instructions->get<std::string>()
+                      : std::string();
+  server_info_ = result.value("serverInfo", json::object());
+  auto version = result.find("protocolVersion");
+  protocol_version_ = version != result.end() && version->is_string() ? version->get<std::string>()
+                                                                      : std::string();
+  state_ = BackendState::ready;
+}
+
+void Backend::set_failed(std::string reason) {
+  last_error_ = std::move(reason);
+  state_ = BackendState::failed;
+}
+
+void Backend::invalidate_lists() {
+  for (auto& cache : lists_) {
+    cache.items.reset();
+    ++cache.generation;
+  }
+}
+
+}  // namespace mcpmux

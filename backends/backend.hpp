@@ -1,0 +1,153 @@
+#pragma once
+// One configured MCP server: its child process, pipes, lifecycle state and
+// the table of requests we sent it that await an answer.
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "backends/stream.hpp"
+#include "core/config.hpp"
+#include "core/jsonrpc.hpp"
+
+namespace mcpmux {
+
+enum class BackendState { starting, ready, backoff, failed, stopped };
+const char* to_string(BackendState state);
+
+// The outcome of one request we sent to a backend. Exactly one per request.
+struct Reply {
+  enum class Kind { result, error, failure, cancelled };
+  Kind kind = Kind::failure;
+  json value;          // the result, or the JSON-RPC error object
+  std::string reason;  // for failure: why no answer came (timeout, exit, ...)
+  bool ok() const { return kind == Kind::result; }
+};
+
+class Backend;
+
+// What a backend tells the gateway that is not an answer to our request.
+class BackendEvents {
+ public:
+  virtual ~BackendEvents() = default;
+  virtual void on_backend_message(Backend& backend, rpc::Message& message) = 0;
+  virtual void on_backend_exit(Backend& backend) = 0;
+};
+
+// The four lists a backend publishes, cached after draining their pages.
+enum class ListKind { tools, prompts, resources, resource_templates };
+inline constexpr std::size_t kListKinds = 4;
+
+struct ListCache {
+  std::optional<std::vector<json>> items;  // exposed form (names already prefixed)
+  std::vector<std::function<void()>> waiters;
+  bool fetching = false;
+  std::uint64_t generation = 0;  // bumped on invalidation; stale fetches are discarded
+};
+
+class Backend {
+ public:
+  using Done = std::function<void(Reply&&)>;
+  static constexpr std::size_t kStderrTailLines = 50;
+
+  Backend(asio::io_context& io, ServerConfig config, BackendEvents& events);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  const std::string& name() const { return config_.name; }
+  const ServerConfig& config() const { return config_; }
+  BackendState state() const { return state_; }
+  bool running() const { return running_; }
+  pid_t pid() const { return pid_; }
+  const std::string& last_error() const { return last_error_; }
+  const std::deque<std::string>& stderr_tail() const { return stderr_tail_; }
+  std::size_t pending_count() const { return pending_.size(); }
+
+  // Spawns the child. On failure the state is `failed` with last_error set.
+  bool start();
+
+  // Sends a request; `done` runs exactly once: with the answer, with a
+  // failure (deadline passed, child gone), or `cancelled` after cancel().
+  std::int64_t request(std::string_view method, json params, Milliseconds timeout, Done done);
+  // Withdraws a request: tells the backend and completes it as cancelled.
+  void cancel(std::int64_t id, std::string_view reason);
+  void notify(std::string_view method, json params = nullptr);
+  void send(const json& message);
+
+  // Completes every pending request with a failure.
+  void fail_pending(const std::string& reason);
+
+  // The stop ladder: close stdin, wait, SIGTERM the group, wait, SIGKILL;
+  // always reaps. `on_stopped` runs once the child is gone.
+  void stop(std::function<void()> on_stopped);
+
+  // Lifecycle, driven by the gateway.
+  void set_ready(json initialize_result);
+  void set_failed(std::string reason);
+
+  // What the backend said in its initialize result.
+  const json& capabilities() const { return capabilities_; }
+  const std::string& instructions() const { return instructions_; }
+  const json& server_info() const { return server_info_; }
+  const std::string& protocol_version() const { return protocol_version_; }
+  bool initialize_sent = false;
+  bool initialized_sent = false;
+
+  ListCache& list(ListKind kind) { return lists_[static_cast<std::size_t>(kind)]; }
+  void invalidate_lists();
+
+  static constexpr Milliseconds kStopGrace{2000};  // per rung of the ladder
+
+ private:
+  struct Pending {
+    std::string method;
+    Done done;
+    std::unique_ptr<asio::steady_timer> deadline;
+  };
+
+  void on_stdout_line(std::string& line);
+  void on_stderr_line(std::string& line);
+  void on_stdout_eof();
+  void complete(std::int64_t id, Reply&& reply);
+  void poll_exit(int attempt, std::chrono::steady_clock::time_point started,
+                 std::function<void()> on_gone);
+  void reaped(int status);
+
+  asio::io_context& io_;
+  ServerConfig config_;
+  BackendEvents& events_;
+  BackendState state_ = BackendState::starting;
+  bool running_ = false;
+  bool stopping_ = false;
+  pid_t pid_ = -1;
+  std::string last_error_;
+  std::unique_ptr<LineWriter> stdin_;
+  std::unique_ptr<LineReader> stdout_;
+  std::unique_ptr<LineReader> stderr_;
+  std::deque<std::string> stderr_tail_;
+  std::unordered_map<std::int64_t, Pending> pending_;
+  std::int64_t next_id_ = 1;
+  json capabilities_ = json::object();
+  std::string instructions_;
+  json server_info_;
+  std::string protocol_version_;
+  std::array<ListCache, kListKinds> lists_;
+  std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
+  std::unique_ptr<asio::steady_timer> ladder_timer_;  // the stop ladder
+  std::vector<std::function<void()>> on_gone_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mcpmux

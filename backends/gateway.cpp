@@ -1,0 +1,836 @@
+#include "backends/gateway.hpp"
+
+#include <signal.h>
+
+#include "core/session.hpp"
+#include "core/trace.hpp"
+
+namespace mcpmux {
+
+namespace {
+
+constexpr std::chrono::milliseconds kListChangedCoalesce{10};
+constexpr std::chrono::seconds kFlushLimit{5};
+constexpr int kMaxPages = 1000;
+constexpr int kMaxListRestarts = 3;
+
+const char* list_method(ListKind kind) {
+  switch (kind) {
+    case ListKind::tools: return "tools/list";
+    case ListKind::prompts: return "prompts/list";
+    case ListKind::resources: return "resources/list";
+    case ListKind::resource_templates: return "resources/templates/list";
+  }
+  return "";
+}
+
+const char* list_key(ListKind kind) {
+  switch (kind) {
+    case ListKind::tools: return "tools";
+    case ListKind::prompts: return "prompts";
+    case ListKind::resources: return "resources";
+    case ListKind::resource_templates: return "resourceTemplates";
+  }
+  return "";
+}
+
+const char* list_changed_method(ListKind kind) {
+  switch (kind) {
+    case ListKind::tools: return "notifications/tools/list_changed";
+    case ListKind::prompts: return "notifications/prompts/list_changed";
+    default: return "notifications/resources/list_changed";
+  }
+}
+
+unsigned bit(ListKind kind) { return 1u << static_cast<unsigned>(kind); }
+
+json params_of(const json& message) {
+  auto it = message.find("params");
+  if (it == message.end() || !it->is_object()) return json::object();
+  return *it;
+}
+
+std::string string_field(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The capability a backend-originated request needs from the client.
+const char* required_client_capability(const std::string& method) {
+  if (method == "roots/list") return "roots";
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  return nullptr;
+}
+
+}  // namespace
+
+Gateway::Gateway(asio::io_context& io, Config config)
+    : io_(io),
+      config_(std::move(config)),
+      signals_(io, SIGINT, SIGTERM),
+      tool_names_(config_.separator),
+      prompt_names_(config_.separator) {
+  for (const auto& server : config_.servers) {
+    if (server.disabled) {
+      trace::info("backend.disabled").kv("server", server.name);
+      continue;
+    }
+    backends_.push_back(std::make_unique<Backend>(io_, server, *this));
+  }
+}
+
+Gateway::~Gateway() = default;
+
+int Gateway::run(int in_fd, int out_fd) {
+  trace::info("gateway.start").kv("config", config_.path).kv(
+      "servers", static_cast<std::int64_t>(backends_.size()));
+  signals_.async_wait([this](asio::error_code ec, int signo) {
+    if (!ec) on_signal(signo);
+  });
+  client_out_ = std::make_unique<LineWriter>(io_, out_fd);
+  // Spawn everything now so slow starts (npx) overlap the client's own start;
+  // initialize waits for the client's initialize (its capabilities matter).
+  for (auto& backend : backends_) backend->start();
+  client_in_ = std::make_unique<LineReader>(
+      io_, in_fd, [this](std::string& line) { on_client_line(line); },
+      [this] { on_client_eof(); });
+  client_in_->start();
+  io_.run();
+  trace::info("gateway.exit").kv("status", exit_code_);
+  return exit_code_;
+}
+
+// ---------------------------------------------------------------- client side
+
+void Gateway::on_client_line(std::string& line) {
+  rpc::Message message = rpc::parse_message(line);
+  switch (message.kind) {
+    case rpc::Kind::Invalid: {
+      trace::warn("client.bad_input").kv("error", message.error_text).kv("line",
+                                                                         line.substr(0, 200));
+      // Echo the id when it was readable, as JSON-RPC asks; otherwise null.
+      json id = nullptr;
+      if (message.body.is_object()) {
+        auto it = message.body.find("id");
+        if (it != message.body.end() && (it->is_string() || it->is_number_integer())) id = *it;
+      }
+      send_client(rpc::make_error(id, message.error_code, message.error_text));
+      return;
+    }
+    case rpc::Kind::Request: return handle_request(message);
+    case rpc::Kind::Notification: return handle_notification(message);
+    case rpc::Kind::Response: return handle_client_response(message);
+  }
+}
+
+void Gateway::on_client_eof() {
+  reading_ = false;
+  draining_ = true;
+  trace::info("client.eof").kv("open_requests", static_cast<std::int64_t>(open_.size()));
+  // Nobody is left to answer what backends asked the client.
+  for (auto& [id, up] : upstream_)
+    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError,
+                                     "mcpmux: the client closed the connection"));
+  upstream_.clear();
+  check_drained();
+}
+
+void Gateway::handle_request(rpc::Message& message) {
+  const json& id = message.body["id"];
+  const std::string& method = message.method;
+  std::string key = rpc::id_key(id);
+  if (open_.count(key)) {
+    send_client(rpc::make_error(id, rpc::kInvalidRequest,
+                                "Invalid Request: id " + key + " is already in use"));
+    return;
+  }
+  OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "",
+                   std::chrono::steady_clock::now()};
+  trace::debug("request.start").kv("request_id", open.request_id).kv("method", method).kv("id",
+                                                                                          key);
+  open_.emplace(key, std::move(open));
+
+  if (method == "initialize") return on_initialize(message);
+  if (method == "ping") return reply(id, json::object());
+  if (draining_ && finishing_) {
+    return reply_error(id, rpc::kInternalError, "mcpmux is shutting down");
+  }
+
+  static const std::map<std::string, std::function<void(Gateway*, rpc::Message&)>> kRouted = {
+      {"tools/list", [](Gateway* g, rpc::Message& m) { g->on_list(m, ListKind::tools); }},
+      {"prompts/list", [](Gateway* g, rpc::Message& m) { g->on_list(m, ListKind::prompts); }},
+      {"resources/list", [](Gateway* g, rpc::Message& m) { g->on_list(m, ListKind::resources); }},
+      {"resources/templates/list",
+       [](Gateway* g, rpc::Message& m) { g->on_list(m, ListKind::resource_templates); }},
+      {"tools/call", [](Gateway* g, rpc::Message& m) { g->on_named(m, ListKind::tools); }},
+      {"prompts/get", [](Gateway* g, rpc::Message& m) { g->on_named(m, ListKind::prompts); }},
+      {"resources/read", [](Gateway* g, rpc::Message& m) { g->on_uri(m); }},
+      {"resources/subscribe", [](Gateway* g, rpc::Message& m) { g->on_uri(m); }},
+      {"resources/unsubscribe", [](Gateway* g, rpc::Message& m) { g->on_uri(m); }},
+      {"completion/complete", [](Gateway* g, rpc::Message& m) { g->on_completion(m); }},
+      {"logging/setLevel", [](Gateway* g, rpc::Message& m) { g->on_set_level(m); }},
+  };
+  auto handler = kRouted.find(method);
+  if (handler == kRouted.end())
+    return reply_error(id, rpc::kMethodNotFound, "Method not found: " + method);
+
+  if (!client_init_) implicit_session_ = true;
+  begin_initialization();
+  // The message is moved into the waiter: it runs once backends settled.
+  auto shared = std::make_shared<rpc::Message>(std::move(message));
+  auto fn = handler->second;
+  when_settled([this, shared, fn] { fn(this, *shared); });
+}
+
+void Gateway::handle_notification(rpc::Message& message) {
+  const std::string& method = message.method;
+  json params = params_of(message.body);
+  if (method == "notifications/initialized") {
+    client_initialized_ = true;
+    for (auto& backend : backends_)
+      if (backend->state() == BackendState::ready) send_initialized(*backend);
+    return;
+  }
+  if (method == "notifications/cancelled") {
+    auto request_id = params.find("requestId");
+    if (request_id == params.end()) return;
+    std::string key = rpc::id_key(*request_id);
+    auto it = inflight_.find(key);
+    if (it == inflight_.end()) {
+      trace::debug("client.cancel_unknown").kv("id", key);
+      return;
+    }
+    Inflight target = it->second;
+    trace::debug("client.cancel").kv("id", key).kv("server", target.backend->name());
+    target.backend->cancel(target.backend_id, string_field(params, "reason"));
+    return;
+  }
+  if (method == "notifications/roots/list_changed") {
+    for (auto& backend : backends_)
+      if (backend->state() == BackendState::ready) backend->notify(method);
+    return;
+  }
+  trace::debug("client.notification_ignored").kv("method", method);
+}
+
+void Gateway::handle_client_response(rpc::Message& message) {
+  const json& id = message.body["id"];
+  if (!id.is_number_integer() || !upstream_.count(id.get<std::int64_t>())) {
+    trace::warn("client.unknown_response").kv("id", id.dump());
+    return;
+  }
+  auto node = upstream_.extract(id.get<std::int64_t>());
+  UpstreamRequest& up = node.mapped();
+  message.body["id"] = up.backend_id;
+  trace::debug("upstream.answered").kv("server", up.backend->name()).kv("method", up.method);
+  up.backend->send(message.body);
+}
+
+void Gateway::send_client(const json& message) {
+  if (client_out_) client_out_->send(rpc::to_line(message));
+}
+
+void Gateway::respond(const json& id, json message) {
+  auto it = open_.find(rpc::id_key(id));
+  if (it != open_.end()) {
+    auto elapsed = std::chrono::steady_clock::now() - it->second.started;
+    double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    trace::debug("request.done")
+        .kv("request_id", it->second.request_id)
+        .kv("method", it->second.method)
+        .kv("server", it->second.server)
+        .kv("latency_ms", ms)
+        .kv("outcome", message.contains("error") ? "error" : "ok");
+    open_.erase(it);
+  }
+  send_client(message);
+  check_drained();
+}
+
+void Gateway::reply(const json& id, json result) { respond(id, rpc::make_result(id, std::move(result))); }
+
+void Gateway::reply_error(const json& id, int code, std::string_view text, json data) {
+  respond(id, rpc::make_error(id, code, text, std::move(data)));
+}
+
+void Gateway::reply_unavailable(const json& id, const std::string& method,
+                                const std::string& server, const std::string& reason) {
+  std::string text = "mcpmux: server '" + server + "' is unavailable: " + reason;
+  if (method == "tools/call") {
+    // A tool error the model can read and act on, not a protocol error.
+    json result{{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+    return reply(id, std::move(result));
+  }
+  reply_error(id, rpc::kInternalError, text, {{"server", server}, {"reason", reason}});
+}
+
+// -------------------------------------------------------------- initialization
+
+void Gateway::on_initialize(rpc::Message& message) {
+  const json& id = message.body["id"];
+  if (client_init_)
+    return reply_error(id, rpc::kInvalidRequest, "Invalid Request: initialize was already received");
+  json params = params_of(message.body);
+  client_init_ = params;
+  client_capabilities_ = params.value("capabilities", json::object());
+  if (!client_capabilities_.is_object()) client_capabilities_ = json::object();
+  protocol_version_ = negotiate_version(params.value("protocolVersion", json()));
+  auto info = params.value("clientInfo", json::object());
+  trace::info("client.initialize").kv("client", string_field(info, "name")).kv(
+      "requested", params.value("protocolVersion", json()).dump()).kv("version", protocol_version_);
+  begin_initialization();
+  when_settled([this, id] {
+    std::vector<BackendView> ready;
+    bool some_pending = false;
+    for (auto& backend : backends_) {
+      if (backend->state() == BackendState::ready)
+        ready.push_back({backend->name(), backend->capabilities(), backend->instructions()});
+      else if (backend->state() == BackendState::starting && backend->running())
+        some_pending = true;
+    }
+    json result{{"protocolVersion", protocol_version_},
+                {"capabilities", merge_capabilities(ready, some_pending)},
+                {"serverInfo", {{"name", "mcpmux"}, {"version", MCPMUX_VERSION}}}};
+    std::string instructions = combine_instructions(ready);
+    if (!instructions.empty()) result["instructions"] = instructions;
+    reply(id, std::move(result));
+  });
+}
+
+void Gateway::begin_initialization() {
+  if (init_started_) return;
+  init_started_ = true;
+  if (protocol_version_.empty()) protocol_version_ = kLatestProtocolVersion;
+  for (auto& backend : backends_)
+    if (backend->running()) initialize_backend(*backend);
+  init_timer_ = std::make_unique<asio::steady_timer>(io_, config_.initialize_timeout);
+  init_timer_->async_wait([this](asio::error_code ec) {
+    if (ec) return;
+    if (!settled()) {
+      for (auto& backend : backends_)
+        if (backend->state() == BackendState::starting && backend->running())
+          trace::warn("backend.slow_initialize").kv("server", backend->name()).kv(
+              "waited_ms", static_cast<std::int64_t>(config_.initialize_timeout.count()));
+    }
+    init_wait_over_ = true;
+    run_settle_waiters();
+  });
+  run_settle_waiters();  // nothing to wait for if no backend is running
+}
+
+void Gateway::initialize_backend(Backend& backend) {
+  json info = client_init_ ? client_init_->value("clientInfo", json::object()) : json::object();
+  if (!info.is_object() || !info.contains("name"))
+    info = {{"name", "mcpmux"}, {"version", MCPMUX_VERSION}};
+  json params{{"protocolVersion", protocol_version_},
+              {"capabilities", backend_client_capabilities(client_capabilities_)},
+              {"clientInfo", info}};
+  backend.initialize_sent = true;
+  auto started = std::chrono::steady_clock::now();
+  backend.request("initialize", std::move(params), config_.request_timeout,
+                  [this, &backend, started](Reply&& reply) {
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                          started).count();
+    if (!reply.ok()) {
+      std::string reason = reply.kind == Reply::Kind::error
+                               ? "initialize failed: " + reply.value.value("message", std::string())
+                               : "initialize failed: " + reply.reason;
+      backend.set_failed(reason);
+      trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
+      backend.stop(nullptr);
+      run_settle_waiters();
+      return;
+    }
+    backend.set_ready(std::move(reply.value));
+    trace::info("backend.ready")
+        .kv("server", backend.name())
+        .kv("name", string_field(backend.server_info(), "name"))
+        .kv("protocol", backend.protocol_version())
+        .kv("latency_ms", ms);
+    if (!backend.protocol_version().empty() && backend.protocol_version() != protocol_version_)
+      trace::info("backend.version_differs").kv("server", backend.name()).kv(
+          "client", protocol_version_).kv("backend", backend.protocol_version());
+    if (client_initialized_ || implicit_session_) send_initialized(backend);
+    if (log_level_ && backend.capabilities().contains("logging"))
+      backend.request("logging/setLevel", {{"level", *log_level_}}, config_.request_timeout,
+                      [](Reply&&) {});
+    bool late = init_wait_over_;
+    run_settle_waiters();
+    if (late) {
+      // It missed the client's initialize answer: tell the client its lists grew.
+      trace::info("backend.late_join").kv("server", backend.name());
+      schedule_list_changed(ListKind::tools);
+      schedule_list_changed(ListKind::prompts);
+      schedule_list_changed(ListKind::resources);
+    }
+  });
+}
+
+void Gateway::send_initialized(Backend& backend) {
+  if (backend.initialized_sent) return;
+  backend.initialized_sent = true;
+  backend.notify("notifications/initialized");
+}
+
+bool Gateway::settled() const {
+  for (const auto& backend : backends_)
+    if (backend->state() == BackendState::starting && backend->running()) return false;
+  return true;
+}
+
+void Gateway::when_settled(std::function<void()> fn) {
+  if (init_wait_over_ || settled()) return fn();
+  settle_waiters_.push_back(std::move(fn));
+}
+
+void Gateway::run_settle_waiters() {
+  if (!(init_wait_over_ || settled())) return;
+  if (settled() && init_timer_) init_timer_->cancel();
+  if (settled()) init_wait_over_ = true;
+  auto waiters = std::move(settle_waiters_);
+  settle_waiters_.clear();
+  for (auto& fn : waiters) fn();
+}
+
+// ----------------------------------------------------------------------- lists
+
+bool Gateway::has_capability(const Backend& backend, ListKind kind) const {
+  const json& caps = backend.capabilities();
+  switch (kind) {
+    case ListKind::tools: return caps.contains("tools");
+    case ListKind::prompts: return caps.contains("prompts");
+    default: return caps.contains("resources");
+  }
+}
+
+void Gateway::collect_lists(ListKind kind, std::function<void()> done) {
+  auto remaining = std::make_shared<std::size_t>(1);
+  auto finish_one = [remaining, done] {
+    if (--*remaining == 0) done();
+  };
+  for (auto& backend : backends_) {
+    if (backend->state() != BackendState::ready) continue;
+    ++*remaining;
+    fetch_list(*backend, kind, finish_one);
+  }
+  finish_one();
+}
+
+void Gateway::fetch_list(Backend& backend, ListKind kind, std::function<void()> done) {
+  ListCache& cache = backend.list(kind);
+  if (cache.items) return done();
+  if (!has_capability(backend, kind)) {
+    store_list(backend, kind, {});
+    return done();
+  }
+  cache.waiters.push_back(std::move(done));
+  if (cache.fetching) return;
+  cache.fetching = true;
+  fetch_page(backend, kind, {}, nullptr, 0, 0);
+}
+
+void Gateway::fetch_page(Backend& backend, ListKind kind, std::vector<json> items, json cursor,
+                         int restarts, int pages) {
+  json params = json::object();
+  if (!cursor.is_null()) params["cursor"] = cursor;
+  std::uint64_t generation = backend.list(kind).generation;
+  backend.request(list_method(kind), std::move(params), config_.request_timeout,
+                  [this, &backend, kind, items = std::move(items), restarts, pages,
+                   generation](Reply&& reply) mutable {
+    ListCache& cache = backend.list(kind);
+    if (cache.generation != generation && restarts < kMaxListRestarts) {
+      // list_changed arrived while we were paging: start over.
+      return fetch_page(backend, kind, {}, nullptr, restarts + 1, 0);
+    }
+    if (!reply.ok()) {
+      trace::warn("backend.list_failed")
+          .kv("server", backend.name())
+          .kv("method", list_method(kind))
+          .kv("reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
+      return store_list(backend, kind, std::move(items));
+    }
+    auto page = reply.value.find(list_key(kind));
+    if (page != reply.value.end() && page->is_array())
+      for (auto& item : *page)
+        if (item.is_object()) items.push_back(std::move(item));
+    auto next = reply.value.find("nextCursor");
+    if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty() &&
+        pages + 1 < kMaxPages)
+      return fetch_page(backend, kind, std::move(items), *next, restarts, pages + 1);
+    store_list(backend, kind, std::move(items));
+  });
+}
+
+void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> items) {
+  ListCache& cache = backend.list(kind);
+  if (kind == ListKind::tools) {
+    // Tools that can only run as tasks cannot be called through us.
+    std::erase_if(items, [](const json& tool) {
+      auto exec = tool.find("execution");
+      return exec != tool.end() && exec->is_object() &&
+             exec->value("taskSupport", std::string()) == "required";
+    });
+  }
+  if (kind == ListKind::tools || kind == ListKind::prompts) {
+    std::erase_if(items, [](const json& item) { return !item.contains("name") || !item["name"].is_string(); });
+    std::vector<std::string> names;
+    names.reserve(items.size());
+    for (const auto& item : items) names.push_back(item["name"].get<std::string>());
+    NameTable& table = kind == ListKind::tools ? tool_names_ : prompt_names_;
+    auto exposed = table.set_server(backend.name(), names);
+    for (std::size_t i = 0; i < items.size(); ++i) items[i]["name"] = exposed[i];
+  } else {
+    const char* field = kind == ListKind::resources ? "uri" : "uriTemplate";
+    std::vector<std::string> uris;
+    for (const auto& item : items) uris.push_back(string_field(item, field));
+    if (kind == ListKind::resources)
+      resources_.set_resources(backend.name(), uris);
+    else
+      resources_.set_templates(backend.name(), uris);
+  }
+  trace::debug("backend.list").kv("server", backend.name()).kv("method", list_method(kind)).kv(
+      "items", static_cast<std::int64_t>(items.size()));
+  cache.items = std::move(items);
+  cache.fetching = false;
+  auto waiters = std::move(cache.waiters);
+  cache.waiters.clear();
+  for (auto& fn : waiters) fn();
+}
+
+json Gateway::merged_list(ListKind kind) {
+  json all = json::array();
+  for (auto& backend : backends_) {
+    if (backend->state() != BackendState::ready) continue;
+    const auto& items = backend->list(kind).items;
+    if (!items) continue;
+    for (const auto& item : *items) all.push_back(item);
+  }
+  return all;
+}
+
+void Gateway::on_list(rpc::Message& message, ListKind kind) {
+  json id = message.body["id"];
+  json params = params_of(message.body);
+  if (auto cursor = params.find("cursor"); cursor != params.end() && !cursor->is_null()) {
+    // We always answer with the whole list, so we never hand out cursors.
+    return reply_error(id, rpc::kInvalidParams, "Invalid params: unknown cursor");
+  }
+  collect_lists(kind, [this, id, kind] { reply(id, {{list_key(kind), merged_list(kind)}}); });
+}
+
+void Gateway::schedule_list_changed(ListKind kind) {
+  if (kind == ListKind::resource_templates) kind = ListKind::resources;
+  list_changed_pending_ |= bit(kind);
+  if (list_changed_timer_) return;
+  list_changed_timer_ = std::make_unique<asio::steady_timer>(io_, kListChangedCoalesce);
+  list_changed_timer_->async_wait([this](asio::error_code) {
+    unsigned pending = list_changed_pending_;
+    list_changed_pending_ = 0;
+    list_changed_timer_.reset();
+    if (!client_initialized_ || draining_) return;
+    for (ListKind k : {ListKind::tools, ListKind::prompts, ListKind::resources})
+      if (pending & bit(k)) send_client(rpc::make_notification(list_changed_method(k)));
+  });
+}
+
+// -------------------------------------------------------------------- routing
+
+Backend* Gateway::find_backend(const std::string& name) {
+  for (auto& backend : backends_)
+    if (backend->name() == name) return backend.get();
+  return nullptr;
+}
+
+void Gateway::on_named(rpc::Message& message, ListKind kind, bool retried) {
+  json id = message.body["id"];
+  json params = params_of(message.body);
+  std::string name = string_field(params, "name");
+  if (name.empty()) return reply_error(id, rpc::kInvalidParams, "Invalid params: missing name");
+  NameTable& table = kind == ListKind::tools ? tool_names_ : prompt_names_;
+  auto route = table.find(name);
+  if (!route && !retried) {
+    // The client may call before it listed (a pipe): learn the names first.
+    auto shared = std::make_shared<rpc::Message>(std::move(message));
+    return collect_lists(kind, [this, shared, kind] { on_named(*shared, kind, true); });
+  }
+  const char* what = kind == ListKind::tools ? "tool" : "prompt";
+  if (!route)
+    return reply_error(id, rpc::kInvalidParams, std::string("Unknown ") + what + ": " + name);
+  Backend* backend = find_backend(route->server);
+  if (!backend || backend->state() != BackendState::ready || !backend->running())
+    return reply_unavailable(id, message.method, route->server,
+                             backend ? backend->last_error() : "unknown server");
+  params["name"] = route->name;
+  forward(*backend, id, message.method, std::move(params));
+}
+
+void Gateway::on_uri(rpc::Message& message, bool retried) {
+  json id = message.body["id"];
+  json params = params_of(message.body);
+  std::string uri = string_field(params, "uri");
+  if (uri.empty()) return reply_error(id, rpc::kInvalidParams, "Invalid params: missing uri");
+  auto owner = resources_.owner(uri);
+  if (!owner && !retried) {
+    auto shared = std::make_shared<rpc::Message>(std::move(message));
+    return collect_lists(ListKind::resources, [this, shared] {
+      collect_lists(ListKind::resource_templates, [this, shared] { on_uri(*shared, true); });
+    });
+  }
+  if (!owner) {
+    // Nobody listed it. With a single resource server there is no doubt.
+    std::vector<Backend*> candidates;
+    for (auto& backend : backends_)
+      if (backend->state() == BackendState::ready && has_capability(*backend, ListKind::resources))
+        candidates.push_back(backend.get());
+    if (candidates.size() == 1) owner = candidates.front()->name();
+  }
+  if (!owner)
+    return reply_error(id, rpc::kResourceNotFound, "Resource not found: " + uri, {{"uri", uri}});
+  Backend* backend = find_backend(*owner);
+  if (!backend || backend->state() != BackendState::ready || !backend->running())
+    return reply_unavailable(id, message.method, *owner, backend ? backend->last_error() : "");
+  forward(*backend, id, message.method, std::move(params));
+}
+
+void Gateway::on_completion(rpc::Message& message, bool retried) {
+  json id = message.body["id"];
+  json params = params_of(message.body);
+  json ref = params.value("ref", json::object());
+  std::string type = string_field(ref, "type");
+  std::optional<std::string> server;
+  if (type == "ref/prompt") {
+    std::string name = string_field(ref, "name");
+    auto route = prompt_names_.find(name);
+    if (!route && !retried) {
+      auto shared = std::make_shared<rpc::Message>(std::move(message));
+      return collect_lists(ListKind::prompts, [this, shared] { on_completion(*shared, true); });
+    }
+    if (!route) return reply_error(id, rpc::kInvalidParams, "Unknown prompt: " + name);
+    server = route->server;
+    params["ref"]["name"] = route->name;
+  } else if (type == "ref/resource") {
+    std::string uri = string_field(ref, "uri");
+    server = resources_.template_owner(uri);
+    if (!server && !retried) {
+      auto shared = std::make_shared<rpc::Message>(std::move(message));
+      return collect_lists(ListKind::resource_templates, [this, shared] {
+        collect_lists(ListKind::resources, [this, shared] { on_completion(*shared, true); });
+      });
+    }
+    if (!server) return reply_error(id, rpc::kInvalidParams, "Unknown resource reference: " + uri);
+  } else {
+    return reply_error(id, rpc::kInvalidParams, "Invalid params: ref.type must be ref/prompt or ref/resource");
+  }
+  Backend* backend = find_backend(*server);
+  if (!backend || backend->state() != BackendState::ready || !backend->running())
+    return reply_unavailable(id, message.method, *server, backend ? backend->last_error() : "");
+  forward(*backend, id, message.method, std::move(params));
+}
+
+void Gateway::on_set_level(rpc::Message& message) {
+  json id = message.body["id"];
+  json params = params_of(message.body);
+  static const std::vector<std::string> kLevels = {"debug", "info", "notice", "warning",
+                                                   "error", "critical", "alert", "emergency"};
+  std::string level = string_field(params, "level");
+  if (std::find(kLevels.begin(), kLevels.end(), level) == kLevels.end())
+    return reply_error(id, rpc::kInvalidParams, "Invalid params: unknown log level '" + level + "'");
+  log_level_ = level;
+  auto remaining = std::make_shared<std::size_t>(1);
+  auto finish_one = [this, remaining, id] {
+    if (--*remaining == 0) reply(id, json::object());
+  };
+  for (auto& backend : backends_) {
+    if (backend->state() != BackendState::ready || !backend->capabilities().contains("logging"))
+      continue;
+    ++*remaining;
+    backend->request("logging/setLevel", params, config_.request_timeout,
+                     [finish_one, &backend](Reply&& reply) {
+      if (!reply.ok())
+        trace::warn("backend.set_level_failed").kv("server", backend->name()).kv(
+            "reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
+      finish_one();
+    });
+  }
+  finish_one();
+}
+
+void Gateway::forward(Backend& backend, const json& id, const std::string& method, json params) {
+  std::string key = rpc::id_key(id);
+  if (auto it = open_.find(key); it != open_.end()) it->second.server = backend.name();
+  std::int64_t progress_token = 0;
+  auto meta = params.find("_meta");
+  if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
+    // Tokens are only unique per requester: give the backend one of ours.
+    progress_token = next_progress_token_++;
+    progress_[progress_token] = {&backend, (*meta)["progressToken"]};
+    (*meta)["progressToken"] = progress_token;
+  }
+  std::string server = backend.name();
+  std::int64_t backend_id = backend.request(
+      method, std::move(params), config_.request_timeout,
+      [this, id, key, method, server, progress_token](Reply&& reply) {
+        if (progress_token) progress_.erase(progress_token);
+        inflight_.erase(key);
+        switch (reply.kind) {
+          case Reply::Kind::result: return this->reply(id, std::move(reply.value));
+          case Reply::Kind::error: {
+            json message{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(reply.value)}};
+            return respond(id, std::move(message));
+          }
+          case Reply::Kind::failure: return reply_unavailable(id, method, server, reply.reason);
+          case Reply::Kind::cancelled: {
+            // The client withdrew it: by the spec it expects no answer.
+            open_.erase(key);
+            return check_drained();
+          }
+        }
+      });
+  if (open_.count(key)) inflight_[key] = Inflight{&backend, backend_id};
+}
+
+// ------------------------------------------------------------ backend events
+
+void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
+  const std::string& method = message.method;
+  if (message.kind == rpc::Kind::Request) {
+    const json& id = message.body["id"];
+    if (method == "ping") return backend.send(rpc::make_result(id, json::object()));
+    const char* capability = required_client_capability(method);
+    if (draining_ || (capability && !client_capabilities_.contains(capability))) {
+      std::string why = draining_ ? "the client closed the connection"
+                                  : std::string("the client does not support ") + capability;
+      trace::debug("upstream.refused").kv("server", backend.name()).kv("method", method).kv("why", why);
+      return backend.send(rpc::make_error(id, rpc::kMethodNotFound, "mcpmux: " + why));
+    }
+    std::int64_t upstream_id = next_upstream_id_++;
+    upstream_[upstream_id] = {&backend, id, method};
+    message.body["id"] = upstream_id;
+    trace::debug("upstream.request").kv("server", backend.name()).kv("method", method).kv(
+        "upstream_id", upstream_id);
+    return send_client(message.body);
+  }
+  // A notification.
+  json& params = message.body["params"];
+  if (method == "notifications/progress") {
+    auto token = params.is_object() ? params.find("progressToken") : params.end();
+    if (!params.is_object() || token == params.end() || !token->is_number_integer()) return;
+    auto route = progress_.find(token->get<std::int64_t>());
+    if (route == progress_.end() || route->second.backend != &backend) {
+      trace::debug("backend.stray_progress").kv("server", backend.name());
+      return;  // after completion or cancellation: dropped
+    }
+    *token = route->second.client_token;
+    return send_client(message.body);
+  }
+  if (method == "notifications/cancelled") {
+    if (!params.is_object() || !params.contains("requestId")) return;
+    std::string key = rpc::id_key(params["requestId"]);
+    for (auto it = upstream_.begin(); it != upstream_.end(); ++it) {
+      if (it->second.backend == &backend && rpc::id_key(it->second.backend_id) == key) {
+        params["requestId"] = it->first;
+        upstream_.erase(it);
+        return send_client(message.body);
+      }
+    }
+    return;
+  }
+  if (method == "notifications/tools/list_changed" ||
+      method == "notifications/prompts/list_changed" ||
+      method == "notifications/resources/list_changed") {
+    std::vector<ListKind> kinds;
+    if (method == "notifications/tools/list_changed") kinds = {ListKind::tools};
+    else if (method == "notifications/prompts/list_changed") kinds = {ListKind::prompts};
+    else kinds = {ListKind::resources, ListKind::resource_templates};
+    for (ListKind kind : kinds) {
+      ListCache& cache = backend.list(kind);
+      cache.items.reset();
+      ++cache.generation;
+      schedule_list_changed(kind);
+    }
+    trace::debug("backend.list_changed").kv("server", backend.name()).kv("method", method);
+    return;
+  }
+  if (method == "notifications/message" && params.is_object() && !params.contains("logger"))
+    params["logger"] = backend.name();
+  send_client(message.body);
+}
+
+void Gateway::on_backend_exit(Backend& backend) {
+  tool_names_.clear_server(backend.name());
+  prompt_names_.clear_server(backend.name());
+  resources_.clear_server(backend.name());
+  backend.invalidate_lists();
+  // What it asked the client can no longer be answered: withdraw it.
+  for (auto it = upstream_.begin(); it != upstream_.end();) {
+    if (it->second.backend != &backend) {
+      ++it;
+      continue;
+    }
+    send_client(rpc::make_notification(
+        "notifications/cancelled",
+        {{"requestId", it->first}, {"reason", "server " + backend.name() + " exited"}}));
+    it = upstream_.erase(it);
+  }
+  std::erase_if(progress_, [&](const auto& kv) { return kv.second.backend == &backend; });
+  run_settle_waiters();
+  if (init_wait_over_) {
+    schedule_list_changed(ListKind::tools);
+    schedule_list_changed(ListKind::prompts);
+    schedule_list_changed(ListKind::resources);
+  }
+}
+
+// ------------------------------------------------------------------- shutdown
+
+void Gateway::on_signal(int signo) {
+  trace::info("gateway.signal").kv("signal", signo);
+  if (client_in_) client_in_->close();
+  reading_ = false;
+  draining_ = true;
+  for (auto& [id, up] : upstream_)
+    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError, "mcpmux is shutting down"));
+  upstream_.clear();
+  // Do not wait: answer what is open, then stop.
+  init_wait_over_ = true;
+  for (auto& backend : backends_) backend->fail_pending("mcpmux is shutting down");
+  auto waiters = std::move(settle_waiters_);
+  settle_waiters_.clear();
+  for (auto& fn : waiters) fn();
+  finish();
+}
+
+void Gateway::check_drained() {
+  if (draining_ && open_.empty()) finish();
+}
+
+void Gateway::finish() {
+  if (finishing_) return;
+  finishing_ = true;
+  if (init_timer_) init_timer_->cancel();
+  if (list_changed_timer_) list_changed_timer_->cancel();
+  auto remaining = std::make_shared<std::size_t>(1);
+  auto done = [this, remaining] {
+    if (--*remaining != 0) return;
+    wait_for_output(std::chrono::steady_clock::now() + kFlushLimit);
+  };
+  for (auto& backend : backends_) {
+    ++*remaining;
+    backend->stop(done);
+  }
+  done();
+}
+
+void Gateway::wait_for_output(std::chrono::steady_clock::time_point until) {
+  if (!client_out_ || client_out_->idle() || client_out_->broken() ||
+      std::chrono::steady_clock::now() >= until) {
+    signals_.cancel();
+    io_.stop();
+    return;
+  }
+  flush_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  flush_timer_->async_wait([this, until](asio::error_code) { wait_for_output(until); });
+}
+
+}  // namespace mcpmux

@@ -1,0 +1,149 @@
+#pragma once
+// The gateway: one MCP session with the client on stdin/stdout, fanned out
+// to every configured backend. Routing decisions live in core/ (catalog,
+// session); this file wires them to the processes.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "backends/backend.hpp"
+#include "backends/stream.hpp"
+#include "core/catalog.hpp"
+#include "core/config.hpp"
+#include "core/jsonrpc.hpp"
+
+namespace mcpmux {
+
+class Gateway : public BackendEvents {
+ public:
+  Gateway(asio::io_context& io, Config config);
+  ~Gateway() override;
+
+  // Starts the backends, serves the client on in_fd/out_fd until it goes
+  // away (or SIGINT/SIGTERM), stops every child. Returns the exit status.
+  int run(int in_fd, int out_fd);
+
+  void on_backend_message(Backend& backend, rpc::Message& message) override;
+  void on_backend_exit(Backend& backend) override;
+
+ private:
+  struct OpenRequest {
+    json id;
+    std::string method;
+    std::string request_id;  // short id for trace lines
+    std::string server;
+    std::chrono::steady_clock::time_point started;
+  };
+  struct Inflight {
+    Backend* backend;
+    std::int64_t backend_id;
+  };
+  struct ProgressRoute {
+    Backend* backend;
+    json client_token;
+  };
+  struct UpstreamRequest {  // a backend's request relayed to the client
+    Backend* backend;
+    json backend_id;
+    std::string method;
+  };
+
+  // The client side.
+  void on_client_line(std::string& line);
+  void on_client_eof();
+  void handle_request(rpc::Message& message);
+  void handle_notification(rpc::Message& message);
+  void handle_client_response(rpc::Message& message);
+  void send_client(const json& message);
+  void respond(const json& id, json message);
+  void reply(const json& id, json result);
+  void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
+  void reply_unavailable(const json& id, const std::string& method, const std::string& server,
+                         const std::string& reason);
+
+  // Initialization of the backends and the bounded wait for them.
+  void begin_initialization();
+  void initialize_backend(Backend& backend);
+  void send_initialized(Backend& backend);
+  bool settled() const;
+  void when_settled(std::function<void()> fn);
+  void run_settle_waiters();
+  void on_initialize(rpc::Message& message);
+
+  // Lists: drained across pages, cached per backend, merged.
+  void collect_lists(ListKind kind, std::function<void()> done);
+  void fetch_list(Backend& backend, ListKind kind, std::function<void()> done);
+  void fetch_page(Backend& backend, ListKind kind, std::vector<json> items, json cursor,
+                  int restarts, int pages);
+  void store_list(Backend& backend, ListKind kind, std::vector<json> items);
+  void on_list(rpc::Message& message, ListKind kind);
+  json merged_list(ListKind kind);
+  void schedule_list_changed(ListKind kind);
+
+  // Routed requests.
+  void on_named(rpc::Message& message, ListKind kind, bool retried = false);
+  void on_completion(rpc::Message& message, bool retried = false);
+  void on_uri(rpc::Message& message, bool retried = false);
+  void on_set_level(rpc::Message& message);
+  void forward(Backend& backend, const json& id, const std::string& method, json params);
+
+  // Shutdown.
+  void on_signal(int signo);
+  void check_drained();
+  void finish();
+  void wait_for_output(std::chrono::steady_clock::time_point until);
+
+  Backend* find_backend(const std::string& name);
+  bool has_capability(const Backend& backend, ListKind kind) const;
+
+  asio::io_context& io_;
+  Config config_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::unique_ptr<LineReader> client_in_;
+  std::unique_ptr<LineWriter> client_out_;
+  asio::signal_set signals_;
+
+  std::optional<json> client_init_;  // params of the client's initialize
+  json client_capabilities_ = json::object();
+  std::string protocol_version_;
+  bool client_initialized_ = false;  // notifications/initialized received
+  bool implicit_session_ = false;    // served before any initialize (a pipe)
+  bool init_started_ = false;
+  bool init_wait_over_ = false;
+  std::unique_ptr<asio::steady_timer> init_timer_;
+  std::vector<std::function<void()>> settle_waiters_;
+  std::optional<std::string> log_level_;
+
+  NameTable tool_names_;
+  NameTable prompt_names_;
+  ResourceTable resources_;
+
+  std::unordered_map<std::string, OpenRequest> open_;     // by id_key of the client id
+  std::unordered_map<std::string, Inflight> inflight_;    // forwarded ones, same key
+  std::unordered_map<std::int64_t, ProgressRoute> progress_;
+  std::unordered_map<std::int64_t, UpstreamRequest> upstream_;
+  std::int64_t next_progress_token_ = 1;
+  std::int64_t next_upstream_id_ = 1;
+  std::uint64_t next_request_number_ = 1;
+
+  unsigned list_changed_pending_ = 0;  // bit per ListKind
+  std::unique_ptr<asio::steady_timer> list_changed_timer_;
+
+  bool reading_ = true;
+  bool draining_ = false;   // client EOF: finish what is in flight
+  bool finishing_ = false;  // stopping children
+  std::unique_ptr<asio::steady_timer> flush_timer_;
+  int exit_code_ = 0;
+};
+
+}  // namespace mcpmux

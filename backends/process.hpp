@@ -1,0 +1,45 @@
+#pragma once
+// Child processes: spawn with pipes, signal, reap. Plain POSIX, no Asio.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mcpmux {
+
+struct SpawnSpec {
+  std::string command;  // resolved on PATH (execvp semantics), no shell
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;  // added to our environment
+  std::string cwd;                                        // empty: inherit
+};
+
+struct ChildProcess {
+  pid_t pid = -1;
+  int stdin_fd = -1;   // we write
+  int stdout_fd = -1;  // we read
+  int stderr_fd = -1;  // we read
+};
+
+struct SpawnResult {
+  std::optional<ChildProcess> child;
+  std::string error;  // set when child is empty: why it could not start
+};
+
+// Starts the child in its own process group with SIGPIPE reset to default,
+// stdin/stdout/stderr on close-on-exec pipes (the parent's ends are
+// non-blocking). Every posix_spawn* return is checked.
+SpawnResult spawn_process(const SpawnSpec& spec);
+
+// Non-blocking reap: the wait status if the child has exited.
+std::optional<int> try_reap(pid_t pid);
+
+// Sends a signal to the child's process group (falls back to the pid).
+void signal_group(pid_t pid, int sig);
+
+// "exited with status 3", "killed by signal 9 (Killed)".
+std::string describe_exit(int status);
+
+}  // namespace mcpmux

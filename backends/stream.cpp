@@ -1,0 +1,177 @@
+#include "backends/stream.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+namespace mcpmux {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxBatch = 64;
+
+// epoll refuses regular files and /dev/null; assign() tells us.
+bool try_assign(asio::posix::stream_descriptor& stream, int fd) {
+  asio::error_code ec;
+  stream.assign(fd, ec);
+  if (ec) return false;
+  stream.non_blocking(true, ec);
+  return true;
+}
+
+}  // namespace
+
+LineReader::LineReader(asio::io_context& io, int fd, OnLine on_line, OnEof on_eof)
+    : io_(io),
+      fd_(fd),
+      stream_(io),
+      on_line_(std::move(on_line)),
+      on_eof_(std::move(on_eof)),
+      buffer_(new char[kReadChunk]) {
+  pollable_ = try_assign(stream_, fd);
+}
+
+LineReader::~LineReader() {
+  *alive_ = false;
+  close();
+}
+
+void LineReader::start() {
+  if (pollable_)
+    read_async();
+  else
+    asio::post(io_, [this, alive = alive_] {
+      if (*alive) read_blocking();
+    });
+}
+
+void LineReader::close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ec;
+  if (pollable_) {
+    stream_.cancel(ec);
+    stream_.close(ec);
+  } else if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  fd_ = -1;
+}
+
+void LineReader::read_async() {
+  stream_.async_read_some(asio::buffer(buffer_.get(), kReadChunk),
+                          [this, alive = alive_](asio::error_code ec, std::size_t n) {
+                            if (!*alive || closed_) return;
+                            if (ec) return finish();
+                            deliver(n);
+                            if (!closed_) read_async();
+                          });
+}
+
+// Regular files never block for long; read a chunk, then yield to the loop
+// so other work (backend output) interleaves.
+void LineReader::read_blocking() {
+  if (closed_) return;
+  ssize_t n;
+  do {
+    n = ::read(fd_, buffer_.get(), kReadChunk);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return finish();
+  deliver(static_cast<std::size_t>(n));
+  if (closed_) return;
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) read_blocking();
+  });
+}
+
+void LineReader::deliver(std::size_t n) {
+  splitter_.append(std::string_view(buffer_.get(), n));
+  while (!closed_ && splitter_.next(line_)) on_line_(line_);
+}
+
+void LineReader::finish() {
+  if (!closed_ && splitter_.take_tail(line_)) on_line_(line_);
+  if (closed_) return;
+  close();
+  if (on_eof_) on_eof_();
+}
+
+LineWriter::LineWriter(asio::io_context& io, int fd) : stream_(io), fd_(fd) {
+  pollable_ = try_assign(stream_, fd);
+}
+
+LineWriter::~LineWriter() {
+  *alive_ = false;
+  close();
+}
+
+void LineWriter::close() {
+  if (fd_ < 0) return;
+  asio::error_code ec;
+  if (pollable_) {
+    stream_.cancel(ec);
+    stream_.close(ec);
+  } else {
+    ::close(fd_);
+  }
+  fd_ = -1;
+  broken_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+void LineWriter::send(std::string data) {
+  if (broken_ || fd_ < 0) return;
+  if (!pollable_) {
+    // Regular file: a plain blocking write.
+    std::size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        broken_ = true;
+        return;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return;
+  }
+  queued_bytes_ += data.size();
+  queue_.push_back(std::move(data));
+  if (!writing_) write_next();
+}
+
+void LineWriter::write_next() {
+  if (queue_.empty() || broken_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  std::vector<asio::const_buffer> buffers;
+  in_flight_ = std::min(queue_.size(), kMaxBatch);
+  buffers.reserve(in_flight_);
+  for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(queue_[i]));
+  asio::async_write(stream_, buffers, [this, alive = alive_](asio::error_code ec, std::size_t) {
+    if (!*alive) return;
+    if (ec) {
+      broken_ = true;
+      writing_ = false;
+      queue_.clear();
+      queued_bytes_ = 0;
+      return;
+    }
+    for (std::size_t i = 0; i < in_flight_ && !queue_.empty(); ++i) {
+      queued_bytes_ -= queue_.front().size();
+      queue_.pop_front();
+    }
+    write_next();
+  });
+}
+
+}  // namespace mcpmux

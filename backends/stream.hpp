@@ -1,0 +1,77 @@
+#pragma once
+// Line-oriented byte streams over file descriptors, on the event loop.
+// Pipes, sockets and terminals are read and written asynchronously; regular
+// files and /dev/null (which epoll refuses) fall back to plain read/write.
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+
+#include "core/jsonrpc.hpp"
+
+namespace mcpmux {
+
+// Reads lines from a descriptor it owns and hands each to `on_line`; calls
+// `on_eof` once at end of stream or on a read error.
+class LineReader {
+ public:
+  using OnLine = std::function<void(std::string&)>;
+  using OnEof = std::function<void()>;
+  LineReader(asio::io_context& io, int fd, OnLine on_line, OnEof on_eof);
+  ~LineReader();
+  void start();
+  void close();  // stops reading; on_eof is not called afterwards
+  std::size_t oversized_lines() const { return splitter_.oversized(); }
+
+ private:
+  void read_async();
+  void read_blocking();
+  void deliver(std::size_t n);
+  void finish();
+
+  asio::io_context& io_;
+  int fd_;
+  asio::posix::stream_descriptor stream_;
+  bool pollable_ = true;
+  bool closed_ = false;
+  OnLine on_line_;
+  OnEof on_eof_;
+  LineSplitter splitter_;
+  std::string line_;
+  std::unique_ptr<char[]> buffer_;
+  // Outstanding handlers check this before touching `this`.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// A write queue for one descriptor it owns: send() never blocks the loop on
+// a pollable descriptor, and writes never interleave. Messages are written in
+// order, batched when several are queued.
+class LineWriter {
+ public:
+  LineWriter(asio::io_context& io, int fd);
+  ~LineWriter();
+  void send(std::string data);
+  bool idle() const { return queue_.empty() && !writing_; }
+  bool broken() const { return broken_; }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  // Closes the descriptor now (queued data is dropped).
+  void close();
+
+ private:
+  void write_next();
+  asio::posix::stream_descriptor stream_;
+  int fd_;
+  bool pollable_ = true;
+  bool writing_ = false;
+  bool broken_ = false;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t in_flight_ = 0;  // messages in the current batch
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace mcpmux

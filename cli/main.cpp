@@ -1,0 +1,61 @@
+// mcpmux: one stdio MCP server in front of many.
+// main only wires, parses and dispatches; each subcommand has its own file.
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/serve.hpp"
+#include "core/trace.hpp"
+
+namespace {
+
+constexpr const char* kDescription =
+    "mcpmux: a stdio MCP multiplexer. Reads JSON-RPC on stdin, runs the MCP servers of the\n"
+    "config as child processes and presents them as one server on stdout. Tools and prompts\n"
+    "appear as <server>__<name>. Diagnostics go to stderr.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mcpmux;
+  // Before anything can log: spdlog's default logger writes to stdout, which
+  // belongs to the protocol.
+  trace::init(trace::Level::info, trace::Format::text);
+
+  CLI::App app{kDescription, "mcpmux"};
+  app.set_version_flag("-V,--version", std::string("mcpmux ") + MCPMUX_VERSION);
+  std::string log_level;
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error or off (default: $MCPMUX_LOG, else info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", log_format, "Trace line format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  cli::ServeOptions serve;
+  cli::setup_serve(app, serve);  // `mcpmux -c cfg.json` serves, as `mcpmux serve -c cfg.json`
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Run the gateway on stdin/stdout (default)");
+  cli::setup_serve(*serve_cmd, serve);
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print to stdout by CLI11's convention; nothing else runs then.
+    return app.exit(e);
+  }
+
+  if (log_level.empty()) {
+    const char* env = std::getenv("MCPMUX_LOG");
+    log_level = env && *env ? env : "info";
+  }
+  auto level = trace::parse_level(log_level);
+  if (!level) {
+    std::fprintf(stderr, "mcpmux: MCPMUX_LOG: unknown level '%s' (trace, debug, info, warn, error, off)\n",
+                 log_level.c_str());
+    return 2;
+  }
+  trace::init(*level, *trace::parse_format(log_format));
+  return cli::run_serve(serve);
+}

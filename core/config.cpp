@@ -1,0 +1,209 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mcpmux {
+
+using json = nlohmann::json;
+
+namespace {
+
+const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
+                                             "request_timeout"};
+const std::set<std::string> kServerKeys = {"command", "args", "env", "cwd", "disabled", "type"};
+
+[[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
+  throw ConfigError(path + ": " + key + ": " + what);
+}
+
+std::string type_name(const json& v) { return v.type_name(); }
+
+std::string require_string(const json& v, const std::string& path, const std::string& key) {
+  if (!v.is_string()) fail(path, key, "expected a string, got " + type_name(v));
+  return v.get<std::string>();
+}
+
+Milliseconds require_duration(const json& v, const std::string& path, const std::string& key) {
+  auto d = parse_duration(v);
+  if (!d || d->count() <= 0)
+    fail(path, key, "expected a positive duration like \"250ms\", \"30s\", \"2m\" or milliseconds");
+  return *d;
+}
+
+ServerConfig parse_server(const std::string& name, const json& entry, const Config& config,
+                          const EnvLookup& lookup, std::vector<std::string>& warnings) {
+  const std::string& path = config.path;
+  const std::string where = "mcpServers." + name;
+  if (!valid_server_name(name))
+    fail(path, where, "server names must match [A-Za-z0-9_-]+");
+  if (name.find(config.separator) != std::string::npos)
+    fail(path, where, "server name must not contain the separator \"" + config.separator + "\"");
+  if (!entry.is_object()) fail(path, where, "expected an object, got " + type_name(entry));
+
+  ServerConfig server;
+  server.name = name;
+  for (const auto& [key, value] : entry.items()) {
+    if (!kServerKeys.count(key)) warnings.push_back(where + "." + key + ": unknown key ignored");
+  }
+  if (auto type = entry.find("type"); type != entry.end()) {
+    if (require_string(*type, path, where + ".type") != "stdio")
+      fail(path, where + ".type", "only \"stdio\" servers are supported");
+  }
+  auto command = entry.find("command");
+  if (command == entry.end()) fail(path, where + ".command", "missing (the program to run)");
+  server.command = expand_env(require_string(*command, path, where + ".command"), lookup);
+  if (server.command.empty()) fail(path, where + ".command", "must not be empty");
+
+  if (auto args = entry.find("args"); args != entry.end()) {
+    if (!args->is_array()) fail(path, where + ".args", "expected an array of strings");
+    for (std::size_t i = 0; i < args->size(); ++i) {
+      const std::string key = where + ".args[" + std::to_string(i) + "]";
+      server.args.push_back(expand_env(require_string((*args)[i], path, key), lookup));
+    }
+  }
+  if (auto env = entry.find("env"); env != entry.end()) {
+    if (!env->is_object()) fail(path, where + ".env", "expected an object of strings");
+    for (const auto& [key, value] : env->items()) {
+      std::string text = require_string(value, path, where + ".env." + key);
+      server.env.emplace_back(key, expand_env(text, lookup));
+    }
+  }
+  if (auto cwd = entry.find("cwd"); cwd != entry.end())
+    server.cwd = expand_env(require_string(*cwd, path, where + ".cwd"), lookup);
+  if (auto disabled = entry.find("disabled"); disabled != entry.end()) {
+    if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
+    server.disabled = disabled->get<bool>();
+  }
+  return server;
+}
+
+}  // namespace
+
+std::optional<std::string> getenv_lookup(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
+bool valid_server_name(const std::string& name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-';
+  });
+}
+
+std::string expand_env(const std::string& text, const EnvLookup& lookup) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      std::size_t close = text.find('}', i + 2);
+      if (close == std::string::npos)
+        throw ConfigError("unterminated \"${\" in \"" + text + "\"");
+      std::string inner = text.substr(i + 2, close - i - 2);
+      std::string name = inner, fallback;
+      bool has_default = false;
+      if (auto sep = inner.find(":-"); sep != std::string::npos) {
+        name = inner.substr(0, sep);
+        fallback = inner.substr(sep + 2);
+        has_default = true;
+      }
+      auto value = lookup(name);
+      if (value && !(has_default && value->empty()))
+        out += *value;
+      else if (has_default)
+        out += fallback;
+      i = close + 1;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+std::optional<Milliseconds> parse_duration(const json& value) {
+  if (value.is_number_integer()) {
+    auto ms = value.get<long long>();
+    if (ms < 0) return std::nullopt;
+    return Milliseconds(ms);
+  }
+  if (!value.is_string()) return std::nullopt;
+  const std::string text = value.get<std::string>();
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  long long n = std::stoll(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  if (unit == "ms" || unit.empty()) return Milliseconds(n);
+  if (unit == "s") return Milliseconds(n * 1000);
+  if (unit == "m") return Milliseconds(n * 60'000);
+  if (unit == "h") return Milliseconds(n * 3'600'000);
+  return std::nullopt;
+}
+
+Config parse_config(const json& doc, const std::string& path, const EnvLookup& lookup) {
+  Config config;
+  config.path = path;
+  if (!doc.is_object()) fail(path, "(top level)", "expected a JSON object, got " + type_name(doc));
+  for (const auto& [key, value] : doc.items()) {
+    if (!kTopLevelKeys.count(key)) config.warnings.push_back(key + ": unknown top-level key ignored");
+  }
+  if (auto sep = doc.find("separator"); sep != doc.end()) {
+    config.separator = require_string(*sep, path, "separator");
+    bool ok = !config.separator.empty() && config.separator.size() <= 4 &&
+              std::all_of(config.separator.begin(), config.separator.end(), [](unsigned char c) {
+                return c == '_' || c == '-' || c == '.';
+              });
+    if (!ok) fail(path, "separator", "expected 1 to 4 characters from \"_\", \"-\", \".\"");
+  }
+  if (auto t = doc.find("initialize_timeout"); t != doc.end())
+    config.initialize_timeout = require_duration(*t, path, "initialize_timeout");
+  if (auto t = doc.find("request_timeout"); t != doc.end())
+    config.request_timeout = require_duration(*t, path, "request_timeout");
+
+  auto servers = doc.find("mcpServers");
+  if (servers == doc.end()) fail(path, "mcpServers", "missing (an object of server entries)");
+  if (!servers->is_object())
+    fail(path, "mcpServers", "expected an object of server entries, got " + type_name(*servers));
+  for (const auto& [name, entry] : servers->items()) {
+    try {
+      config.servers.push_back(parse_server(name, entry, config, lookup, config.warnings));
+    } catch (const ConfigError& e) {
+      std::string what = e.what();
+      // expand_env errors do not know the file; add it.
+      if (what.rfind(path + ":", 0) != 0) fail(path, "mcpServers." + name, what);
+      throw;
+    }
+  }
+  return config;
+}
+
+Config load_config(const std::string& path, const EnvLookup& lookup) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the config file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  json doc;
+  try {
+    doc = json::parse(buffer.str());
+  } catch (const json::parse_error& e) {
+    throw ConfigError(path + ": invalid JSON: " + e.what());
+  }
+  return parse_config(doc, path, lookup);
+}
+
+std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup) {
+  if (!flag.empty()) return flag;
+  if (auto env = lookup("MCPMUX_CONFIG"); env && !env->empty()) return *env;
+  if (auto xdg = lookup("XDG_CONFIG_HOME"); xdg && !xdg->empty())
+    return *xdg + "/mcpmux/config.json";
+  auto home = lookup("HOME");
+  return (home ? *home : std::string()) + "/.config/mcpmux/config.json";
+}
+
+}  // namespace mcpmux

@@ -1,0 +1,71 @@
+#pragma once
+// The configuration file: Claude-Desktop compatible `mcpServers` plus mcpmux
+// keys. Validated once at load time into an immutable value.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mcpmux {
+
+using Milliseconds = std::chrono::milliseconds;
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ServerConfig {
+  std::string name;
+  std::string command;
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
+  std::string cwd;                                        // empty: inherit
+  bool disabled = false;
+};
+
+inline constexpr const char* kDefaultSeparator = "__";
+inline constexpr Milliseconds kDefaultInitializeTimeout{5000};
+inline constexpr Milliseconds kDefaultRequestTimeout{60000};
+
+struct Config {
+  std::string path;                  // where it was read from ("" for inline)
+  std::vector<ServerConfig> servers;  // enabled and disabled, sorted by name
+  std::string separator = kDefaultSeparator;
+  Milliseconds initialize_timeout = kDefaultInitializeTimeout;
+  Milliseconds request_timeout = kDefaultRequestTimeout;
+  std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment.
+std::optional<std::string> getenv_lookup(const std::string& name);
+
+// Expands ${VAR} and ${VAR:-default}. Unset variables without a default
+// expand to "". Throws ConfigError on an unterminated "${".
+std::string expand_env(const std::string& text, const EnvLookup& lookup);
+
+// "250ms", "30s", "2m", "1h" or an integer number of milliseconds.
+std::optional<Milliseconds> parse_duration(const nlohmann::json& value);
+
+// Validates a parsed document. `path` is only used in messages.
+Config parse_config(const nlohmann::json& doc, const std::string& path,
+                    const EnvLookup& lookup = getenv_lookup);
+
+// Reads and validates a file; every failure is a ConfigError naming the file.
+Config load_config(const std::string& path, const EnvLookup& lookup = getenv_lookup);
+
+// --config, else $MCPMUX_CONFIG, else $XDG_CONFIG_HOME/mcpmux/config.json,
+// else ~/.config/mcpmux/config.json.
+std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup = getenv_lookup);
+
+// Server names are `[A-Za-z0-9_-]+`.
+bool valid_server_name(const std::string& name);
+
+}  // namespace mcpmux

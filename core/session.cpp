@@ -1,0 +1,69 @@
+#include "core/session.hpp"
+
+#include <algorithm>
+
+namespace mcpmux {
+
+const std::vector<std::string>& supported_protocol_versions() {
+  static const std::vector<std::string> versions = {"2025-11-25", "2025-06-18", "2025-03-26",
+                                                    "2024-11-05"};
+  return versions;
+}
+
+std::string negotiate_version(const json& requested) {
+  if (requested.is_string()) {
+    const auto& all = supported_protocol_versions();
+    auto text = requested.get<std::string>();
+    if (std::find(all.begin(), all.end(), text) != all.end()) return text;
+  }
+  return kLatestProtocolVersion;
+}
+
+json backend_client_capabilities(const json& client_capabilities) {
+  json out = json::object();
+  if (!client_capabilities.is_object()) return out;
+  for (const char* key : {"roots", "sampling", "elicitation"}) {
+    auto it = client_capabilities.find(key);
+    if (it != client_capabilities.end() && it->is_object()) out[key] = *it;
+  }
+  return out;
+}
+
+json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending) {
+  bool prompts = some_pending, resources = some_pending;
+  bool subscribe = false, logging = false, completions = false;
+  for (const auto& backend : ready) {
+    const json& caps = backend.capabilities;
+    if (!caps.is_object()) continue;
+    prompts = prompts || caps.contains("prompts");
+    if (auto r = caps.find("resources"); r != caps.end()) {
+      resources = true;
+      if (r->is_object() && r->value("subscribe", false)) subscribe = true;
+    }
+    logging = logging || caps.contains("logging");
+    completions = completions || caps.contains("completions");
+  }
+  json out = json::object();
+  // The gateway always has a tool list to offer (it may be empty).
+  out["tools"] = {{"listChanged", true}};
+  if (prompts) out["prompts"] = {{"listChanged", true}};
+  if (resources) {
+    out["resources"] = {{"listChanged", true}};
+    if (subscribe || some_pending) out["resources"]["subscribe"] = true;
+  }
+  if (logging || some_pending) out["logging"] = json::object();
+  if (completions || some_pending) out["completions"] = json::object();
+  return out;
+}
+
+std::string combine_instructions(const std::vector<BackendView>& ready) {
+  std::string out;
+  for (const auto& backend : ready) {
+    if (backend.instructions.empty()) continue;
+    if (!out.empty()) out += "\n\n";
+    out += "## " + backend.server + "\n" + backend.instructions;
+  }
+  return out;
+}
+
+}  // namespace mcpmux

@@ -1,0 +1,96 @@
+// tools/call through mcpmux: text, structured and image results, unknown
+// tools, and 50 concurrent calls that must each get their own answer.
+
+import assert from "node:assert/strict";
+import { after, before, describe } from "node:test";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { Session, listAll, tester, textOf } from "./harness.mjs";
+
+describe("tools/call through mcpmux", () => {
+  let s;
+  before(
+    async () => {
+      s = await Session.open();
+      // Lets the SDK client learn outputSchemas, so it validates structuredContent.
+      await listAll(s.client("everything"), "tools");
+    },
+    { timeout: 30_000 },
+  );
+  after(async () => s?.close());
+  const it = tester(() => s);
+
+  it("echo returns its message as text content", async () => {
+    const res = await s.callTool("everything", "echo", { message: "hello through mcpmux ✓" });
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    assert.deepEqual(res.content, [{ type: "text", text: "Echo: hello through mcpmux ✓" }]);
+  });
+
+  it("get-sum adds two numbers", async () => {
+    const res = await s.callTool("everything", "get-sum", { a: 2, b: 3 });
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    assert.equal(textOf(res), "The sum of 2 and 3 is 5.");
+  });
+
+  it("get-structured-content returns structuredContent matching its content", async () => {
+    const res = await s.callTool("everything", "get-structured-content", { location: "Chicago" });
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    assert.deepEqual(res.structuredContent, { temperature: 36, conditions: "Light rain / drizzle", humidity: 82 });
+    assert.deepEqual(JSON.parse(textOf(res)), res.structuredContent);
+  });
+
+  it("get-tiny-image returns a PNG image content block", async () => {
+    const res = await s.callTool("everything", "get-tiny-image", {});
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    assert.deepEqual(
+      res.content.map((c) => c.type),
+      ["text", "image", "text"],
+    );
+    const image = res.content[1];
+    assert.equal(image.mimeType, "image/png");
+    const bytes = Buffer.from(image.data, "base64");
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "not a PNG");
+  });
+
+  it("memory's tools are reachable in the same session", async () => {
+    const res = await s.callTool("memory", "read_graph", {});
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    assert.ok(Array.isArray(res.structuredContent?.entities), `no entities array: ${JSON.stringify(res)}`);
+  });
+
+  it("an unknown tool is refused (JSON-RPC error or isError result), and the session goes on", async () => {
+    let refused = false;
+    try {
+      const res = await s.callTool("everything", "no-such-tool", {});
+      refused = res.isError === true;
+      assert.ok(refused, `unknown tool answered without isError: ${JSON.stringify(res)}`);
+    } catch (err) {
+      assert.ok(err instanceof McpError, `unexpected error type: ${err}`);
+      assert.equal(err.code, -32602, `unknown tool should be -32602 (invalid params), got ${err.code}: ${err.message}`);
+    }
+    const res = await s.callTool("everything", "echo", { message: "still alive" });
+    assert.equal(textOf(res), "Echo: still alive");
+  });
+
+  it("50 concurrent get-sum calls each get their own answer", async () => {
+    const calls = Array.from({ length: 50 }, (_, i) => ({ a: i, b: 1000 + 7 * i }));
+    const results = await Promise.all(calls.map((args) => s.callTool("everything", "get-sum", args)));
+    results.forEach((res, i) => {
+      const { a, b } = calls[i];
+      assert.ok(!res.isError, `call ${i} isError: ${JSON.stringify(res)}`);
+      assert.equal(textOf(res), `The sum of ${a} and ${b} is ${a + b}.`, `call ${i} got someone else's answer`);
+    });
+  });
+
+  it("concurrent calls to two backends interleave correctly", async () => {
+    const jobs = [];
+    for (let i = 0; i < 20; i++) {
+      jobs.push(s.callTool("everything", "echo", { message: `m${i}` }).then((r) => ["echo", i, r]));
+      jobs.push(s.callTool("memory", "read_graph", {}).then((r) => ["graph", i, r]));
+    }
+    for (const [kind, i, res] of await Promise.all(jobs)) {
+      assert.ok(!res.isError, `${kind} ${i} isError: ${JSON.stringify(res)}`);
+      if (kind === "echo") assert.equal(textOf(res), `Echo: m${i}`);
+      else assert.ok(Array.isArray(res.structuredContent?.entities), `graph ${i}: ${JSON.stringify(res)}`);
+    }
+  });
+});
