@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -73,8 +74,14 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
       server.env.emplace_back(key, expand_env(text, lookup));
     }
   }
-  if (auto cwd = entry.find("cwd"); cwd != entry.end())
+  if (auto cwd = entry.find("cwd"); cwd != entry.end()) {
     server.cwd = expand_env(require_string(*cwd, path, where + ".cwd"), lookup);
+    // A relative cwd is relative to the config file, not to wherever the
+    // editor happened to start us.
+    std::filesystem::path dir(server.cwd);
+    if (!server.cwd.empty() && dir.is_relative() && !path.empty())
+      server.cwd = (std::filesystem::absolute(path).parent_path() / dir).lexically_normal().string();
+  }
   if (auto disabled = entry.find("disabled"); disabled != entry.end()) {
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
     server.disabled = disabled->get<bool>();
