@@ -42,8 +42,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help and --version print to stdout by CLI11's convention; nothing else runs then.
-    return app.exit(e);
+    // --help and --version print to stdout by CLI11's convention; nothing
+    // else runs then. Usage errors exit 2, like a bad config.
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
 
   if (log_level.empty()) {

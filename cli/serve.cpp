@@ -24,7 +24,6 @@ int run_serve(const ServeOptions& options) {
   try {
     config = load_config(path);
   } catch (const ConfigError& e) {
-    trace::error("config.invalid").kv("error", e.what());
     std::fprintf(stderr, "mcpmux: %s\n", e.what());
     return 2;
   }

@@ -64,6 +64,7 @@ describe("server-filesystem, client with roots (two servers ask roots/list at on
   let argsTmp;
   let rootTmp;
   let rootsCalls = 0;
+  let currentRoot; // what the roots handler answers; the last test moves it
   before(
     async () => {
       argsTmp = makeTempDir("mcpmux-interop-fsargs-");
@@ -78,7 +79,7 @@ describe("server-filesystem, client with roots (two servers ask roots/list at on
         handlers: {
           roots: async () => {
             rootsCalls++;
-            return { roots: [{ uri: pathToFileURL(rootDir).href, name: "interop-fs-root" }] };
+            return { roots: [{ uri: pathToFileURL(currentRoot ?? rootDir).href, name: "interop-fs-root" }] };
           },
         },
         defs: { filesystem: serverDefs(argsDir, { filesystemDirs: [argsDir] }).filesystem },
@@ -118,5 +119,21 @@ describe("server-filesystem, client with roots (two servers ask roots/list at on
     assert.ok(textOf(res).includes(pathToFileURL(s.rootDir).href), textOf(res));
     // mcpmux may forward each roots/list or answer from a cache: both are fine.
     assert.ok(rootsCalls >= 1, "the client's roots/list handler was never called");
+  });
+
+  it("notifications/roots/list_changed reaches server-filesystem, which re-reads the roots", async () => {
+    const moved = join(s.rootDir, "sub");
+    currentRoot = moved;
+    await s.client("filesystem").sendRootsListChanged();
+    let text = "";
+    const deadline = Date.now() + 3000;
+    do {
+      text = textOf(await s.callTool("filesystem", "list_allowed_directories", {}));
+      if (text.split("\n").includes(moved)) break;
+      await sleep(100);
+    } while (Date.now() < deadline);
+    assert.ok(text.split("\n").includes(moved), `allowed directories did not follow the new root:\n${text}`);
+    const res = await s.callTool("filesystem", "list_directory", { path: moved });
+    assert.equal(textOf(res), "[FILE] nested.md");
   });
 });

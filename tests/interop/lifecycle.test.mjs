@@ -1,0 +1,94 @@
+// Session-level behaviour: ping, logging/setLevel, and shutdown: when the
+// client closes stdin, mcpmux exits and takes its backend processes with it.
+
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { after, before, describe } from "node:test";
+import { DIRECT, REQUEST_TIMEOUT, Session, sleep, tester, textOf } from "./harness.mjs";
+
+/** Pids whose parent is `pid`, from /proc. */
+function childrenOf(pid) {
+  const kids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) kids.push(Number(entry));
+    } catch {
+      /* process went away while we looked */
+    }
+  }
+  return kids;
+}
+
+function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"; // a zombie has exited
+  } catch {
+    return false;
+  }
+}
+
+describe("session basics", () => {
+  let s;
+  before(
+    async () => {
+      s = await Session.open();
+    },
+    { timeout: 30_000 },
+  );
+  after(async () => s?.close());
+  const it = tester(() => s);
+
+  it("ping is answered", async () => {
+    const res = await s.client("everything").ping({ timeout: REQUEST_TIMEOUT });
+    assert.deepEqual(res, {});
+  });
+
+  it("logging/setLevel is accepted and the session goes on", async () => {
+    const caps = s.client("everything").getServerCapabilities();
+    assert.equal(typeof caps?.logging, "object", `no logging capability: ${JSON.stringify(caps)}`);
+    const res = await s.client("everything").setLoggingLevel("debug", { timeout: REQUEST_TIMEOUT });
+    assert.deepEqual(res, {});
+    const echo = await s.callTool("everything", "echo", { message: "after setLevel" });
+    assert.equal(textOf(echo), "Echo: after setLevel");
+  });
+});
+
+describe("shutdown", () => {
+  const it = tester(() => null);
+
+  it(
+    "closing the client stops mcpmux and every backend process",
+    { skip: DIRECT ? "only meaningful for mcpmux" : false },
+    async () => {
+      const s = await Session.open({ servers: ["everything", "memory"] });
+      let muxPid;
+      let backends = [];
+      let closeMs;
+      try {
+        // A round trip to each backend proves both are up.
+        await s.callTool("everything", "echo", { message: "x" });
+        await s.callTool("memory", "read_graph", {});
+        muxPid = s.conns.get("everything").client.transport.pid;
+        assert.ok(muxPid, "no pid for the mcpmux process");
+        backends = childrenOf(muxPid);
+        assert.ok(backends.length >= 2, `expected 2 backend children of mcpmux ${muxPid}, found ${backends}`);
+      } finally {
+        // The SDK ends mcpmux's stdin, waits up to 2 s for it to exit, then sends SIGTERM.
+        const t0 = Date.now();
+        await s.close();
+        closeMs = Date.now() - t0;
+      }
+      const deadline = Date.now() + 6000;
+      while ((alive(muxPid) || backends.some(alive)) && Date.now() < deadline) await sleep(100);
+      assert.ok(!alive(muxPid), `mcpmux (pid ${muxPid}) still running after the client closed`);
+      const left = backends.filter(alive);
+      assert.deepEqual(left, [], "backend processes left running after mcpmux exited");
+      assert.ok(closeMs < 1900, `mcpmux took ${closeMs} ms to exit after stdin closed (SDK had to SIGTERM it)`);
+    },
+  );
+});
