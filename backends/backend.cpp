@@ -172,7 +172,7 @@ void Backend::on_stdout_eof() {
     if (running_) {
       last_error_ = "closed its stdout";
     }
-    std::string reason = "server " + name() + " " + last_error_;
+    std::string reason = last_error_;
     trace::warn("backend.exit").kv("server", name()).kv("reason", last_error_).kv(
         "pending", static_cast<std::int64_t>(pending_.size()));
     fail_pending(reason);

@@ -50,6 +50,16 @@ describe("client with roots, sampling and elicitation", () => {
     }
   });
 
+  it("initialize negotiates the SDK's protocol version", async () => {
+    const wire = s.wire("everything");
+    const init = wire.find((m) => m.dir === "out" && m.msg.method === "initialize");
+    assert.ok(init, "no initialize request on the wire");
+    const answer = wire.find((m) => m.dir === "in" && m.msg.id === init.msg.id && !m.msg.method);
+    assert.ok(answer?.msg.result, `initialize answer: ${JSON.stringify(answer?.msg)}`);
+    // The SDK client asks for its latest version; a server that supports it must echo it.
+    assert.equal(answer.msg.result.protocolVersion, init.msg.params.protocolVersion);
+  });
+
   it("initialize carries server-everything's instructions", async () => {
     const instructions = s.client("everything").getInstructions();
     assert.equal(typeof instructions, "string", "no instructions in the initialize result");

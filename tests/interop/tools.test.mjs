@@ -51,6 +51,41 @@ describe("tools/call through mcpmux", () => {
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "not a PNG");
   });
 
+  it("a 1.5 MB echo with multi-byte text round-trips intact", async () => {
+    const unit = "mcpmux ✓ стдио 多路复用 🚀 \\ \" \n\t";
+    const message = unit.repeat(Math.ceil(1_500_000 / unit.length));
+    const res = await s.callTool("everything", "echo", { message });
+    assert.ok(!res.isError, "isError on a large echo");
+    const text = textOf(res);
+    assert.equal(text.length, message.length + "Echo: ".length, "large echo changed length");
+    assert.ok(text === `Echo: ${message}`, "large echo content differs");
+  });
+
+  it("resource_link content keeps its URIs, and a linked resource is readable", async () => {
+    const res = await s.callTool("everything", "get-resource-links", { count: 4 });
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    const links = res.content.filter((c) => c.type === "resource_link");
+    assert.deepEqual(
+      links.map((l) => l.uri),
+      [
+        "demo://resource/dynamic/blob/1",
+        "demo://resource/dynamic/text/2",
+        "demo://resource/dynamic/blob/3",
+        "demo://resource/dynamic/text/4",
+      ],
+    );
+    const read = await s.client("everything").readResource({ uri: links[1].uri }, { timeout: 15_000 });
+    assert.match(read.contents[0].text, /^Resource 2: This is a plaintext resource/);
+  });
+
+  it("get-resource-reference embeds a resource with its URI unchanged", async () => {
+    const res = await s.callTool("everything", "get-resource-reference", { resourceType: "Blob", resourceId: 6 });
+    assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
+    const embedded = res.content.find((c) => c.type === "resource");
+    assert.equal(embedded?.resource?.uri, "demo://resource/dynamic/blob/6");
+    assert.match(Buffer.from(embedded.resource.blob, "base64").toString("utf8"), /^Resource 6: /);
+  });
+
   it("memory's tools are reachable in the same session", async () => {
     const res = await s.callTool("memory", "read_graph", {});
     assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
