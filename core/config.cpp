@@ -15,8 +15,9 @@ using json = nlohmann::json;
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
-                                             "request_timeout"};
-const std::set<std::string> kServerKeys = {"command", "args", "env", "cwd", "disabled", "type"};
+                                             "request_timeout", "failsafe", "restart"};
+const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
+                                           "disabled", "type", "failsafe", "restart"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
@@ -86,10 +87,102 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
     server.disabled = disabled->get<bool>();
   }
+  server.failsafe = config.failsafe;
+  server.restart = config.restart;
+  if (auto f = entry.find("failsafe"); f != entry.end())
+    server.failsafe = parse_failsafe(*f, config.failsafe, path, where + ".failsafe");
+  if (auto r = entry.find("restart"); r != entry.end())
+    server.restart = parse_restart(*r, config.restart, path, where + ".restart");
   return server;
 }
 
+void require_object(const json& v, const std::string& path, const std::string& key,
+                    const std::set<std::string>& known) {
+  if (!v.is_object()) fail(path, key, "expected an object, got " + type_name(v));
+  for (const auto& [k, value] : v.items())
+    if (!known.count(k)) fail(path, key + "." + k, "unknown key");
+}
+
+int require_int(const json& v, const std::string& path, const std::string& key, int lo, int hi) {
+  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+    fail(path, key,
+         "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v.get<int>();
+}
+
+bool require_bool(const json& v, const std::string& path, const std::string& key) {
+  if (!v.is_boolean()) fail(path, key, "expected true or false");
+  return v.get<bool>();
+}
+
 }  // namespace
+
+FailsafeConfig parse_failsafe(const json& object, FailsafeConfig base, const std::string& path,
+                              const std::string& where) {
+  require_object(object, path, where,
+                 {"timeout", "max_timeout", "retry", "circuit_breaker", "health", "max_in_flight"});
+  auto key = [&](const std::string& k) { return where + "." + k; };
+  if (auto it = object.find("timeout"); it != object.end())
+    base.timeout = require_duration(*it, path, key("timeout"));
+  if (auto it = object.find("max_timeout"); it != object.end())
+    base.max_timeout = require_duration(*it, path, key("max_timeout"));
+  if (base.max_timeout < base.timeout)
+    fail(path, key("max_timeout"), "must not be shorter than timeout");
+  if (auto it = object.find("max_in_flight"); it != object.end())
+    base.max_in_flight = require_int(*it, path, key("max_in_flight"), 1, 1000000);
+  if (auto it = object.find("retry"); it != object.end()) {
+    const std::string w = key("retry");
+    require_object(*it, path, w, {"max_attempts", "initial_backoff", "max_backoff"});
+    RetryConfig& r = base.retry;
+    if (auto v = it->find("max_attempts"); v != it->end())
+      r.max_attempts = require_int(*v, path, w + ".max_attempts", 1, 10);
+    if (auto v = it->find("initial_backoff"); v != it->end())
+      r.initial_backoff = require_duration(*v, path, w + ".initial_backoff");
+    if (auto v = it->find("max_backoff"); v != it->end())
+      r.max_backoff = require_duration(*v, path, w + ".max_backoff");
+    if (r.max_backoff < r.initial_backoff)
+      fail(path, w + ".max_backoff", "must not be shorter than initial_backoff");
+  }
+  if (auto it = object.find("circuit_breaker"); it != object.end()) {
+    const std::string w = key("circuit_breaker");
+    require_object(*it, path, w,
+                   {"enabled", "failure_threshold", "success_threshold", "reset_timeout",
+                    "half_open_max_requests"});
+    BreakerConfig& b = base.circuit_breaker;
+    if (auto v = it->find("enabled"); v != it->end()) b.enabled = require_bool(*v, path, w + ".enabled");
+    if (auto v = it->find("failure_threshold"); v != it->end())
+      b.failure_threshold = require_int(*v, path, w + ".failure_threshold", 1, 1000);
+    if (auto v = it->find("success_threshold"); v != it->end())
+      b.success_threshold = require_int(*v, path, w + ".success_threshold", 1, 1000);
+    if (auto v = it->find("reset_timeout"); v != it->end())
+      b.reset_timeout = require_duration(*v, path, w + ".reset_timeout");
+    if (auto v = it->find("half_open_max_requests"); v != it->end())
+      b.half_open_max_requests = require_int(*v, path, w + ".half_open_max_requests", 1, 1000);
+  }
+  if (auto it = object.find("health"); it != object.end()) {
+    const std::string w = key("health");
+    require_object(*it, path, w, {"unhealthy_after"});
+    if (auto v = it->find("unhealthy_after"); v != it->end())
+      base.health.unhealthy_after = require_int(*v, path, w + ".unhealthy_after", 1, 1000);
+  }
+  return base;
+}
+
+RestartConfig parse_restart(const json& object, RestartConfig base, const std::string& path,
+                            const std::string& where) {
+  require_object(object, path, where, {"initial_backoff", "max_backoff", "max_restarts", "window"});
+  if (auto v = object.find("initial_backoff"); v != object.end())
+    base.initial_backoff = require_duration(*v, path, where + ".initial_backoff");
+  if (auto v = object.find("max_backoff"); v != object.end())
+    base.max_backoff = require_duration(*v, path, where + ".max_backoff");
+  if (base.max_backoff < base.initial_backoff)
+    fail(path, where + ".max_backoff", "must not be shorter than initial_backoff");
+  if (auto v = object.find("max_restarts"); v != object.end())
+    base.max_restarts = require_int(*v, path, where + ".max_restarts", 0, 1000);
+  if (auto v = object.find("window"); v != object.end())
+    base.window = require_duration(*v, path, where + ".window");
+  return base;
+}
 
 std::optional<std::string> getenv_lookup(const std::string& name) {
   const char* value = std::getenv(name.c_str());
@@ -172,6 +265,11 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
     config.initialize_timeout = require_duration(*t, path, "initialize_timeout");
   if (auto t = doc.find("request_timeout"); t != doc.end())
     config.request_timeout = require_duration(*t, path, "request_timeout");
+
+  if (auto f = doc.find("failsafe"); f != doc.end())
+    config.failsafe = parse_failsafe(*f, config.failsafe, path, "failsafe");
+  if (auto r = doc.find("restart"); r != doc.end())
+    config.restart = parse_restart(*r, config.restart, path, "restart");
 
   auto servers = doc.find("mcpServers");
   if (servers == doc.end()) fail(path, "mcpServers", "missing (an object of server entries)");

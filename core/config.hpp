@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/failsafe.hpp"
+
 namespace mcpmux {
 
 using Milliseconds = std::chrono::milliseconds;
@@ -27,6 +29,8 @@ struct ServerConfig {
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
   std::string cwd;                                        // empty: inherit
   bool disabled = false;
+  FailsafeConfig failsafe;  // the top-level defaults with this server's overrides
+  RestartConfig restart;
 };
 
 inline constexpr const char* kDefaultSeparator = "__";
@@ -39,6 +43,8 @@ struct Config {
   std::string separator = kDefaultSeparator;
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
   Milliseconds request_timeout = kDefaultRequestTimeout;
+  FailsafeConfig failsafe;  // top-level defaults
+  RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys
 };
 
@@ -64,6 +70,13 @@ Config load_config(const std::string& path, const EnvLookup& lookup = getenv_loo
 // --config, else $MCPMUX_CONFIG, else $XDG_CONFIG_HOME/mcpmux/config.json,
 // else ~/.config/mcpmux/config.json.
 std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup = getenv_lookup);
+
+// Applies the keys of a `failsafe` / `restart` object over `base`. Unknown
+// keys and out-of-range values are ConfigErrors naming `where`.
+FailsafeConfig parse_failsafe(const nlohmann::json& object, FailsafeConfig base,
+                              const std::string& path, const std::string& where);
+RestartConfig parse_restart(const nlohmann::json& object, RestartConfig base,
+                            const std::string& path, const std::string& where);
 
 // Server names are `[A-Za-z0-9_-]+`.
 bool valid_server_name(const std::string& name);
