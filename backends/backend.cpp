@@ -20,7 +20,21 @@ const char* to_string(BackendState state) {
 }
 
 Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& events)
-    : io_(io), config_(std::move(config)), events_(events) {}
+    : io_(io),
+      config_(std::move(config)),
+      events_(events),
+      breaker_(config_.failsafe.circuit_breaker,
+               [this](const CircuitBreaker::Transition& t) {
+                 trace::warn("circuit.transition")
+                     .kv("server", name())
+                     .kv("from", to_string(t.from))
+                     .kv("to", to_string(t.to))
+                     .kv("reason", t.reason)
+                     .kv("failures", breaker_.consecutive_failures())
+                     .kv("threshold", config_.failsafe.circuit_breaker.failure_threshold);
+               }),
+      health_(config_.failsafe.health),
+      restart_policy_(config_.restart) {}
 
 Backend::~Backend() {
   *alive_ = false;
@@ -33,7 +47,11 @@ Backend::~Backend() {
 }
 
 bool Backend::start() {
+  if (started_once_) ++restarts_;
+  started_once_ = true;
   state_ = BackendState::starting;
+  initialize_sent = false;
+  initialized_sent = false;
   SpawnSpec spec{config_.command, config_.args, config_.env, config_.cwd};
   SpawnResult spawned = spawn_process(spec);
   if (!spawned.child) {
@@ -59,8 +77,7 @@ bool Backend::start() {
   return true;
 }
 
-std::int64_t Backend::request(std::string_view method, json params, Milliseconds timeout,
-                              Done done) {
+std::int64_t Backend::request(std::string_view method, json params, Done done) {
   std::int64_t id = next_id_++;
   if (!running_) {
     Reply reply;
@@ -68,24 +85,54 @@ std::int64_t Backend::request(std::string_view method, json params, Milliseconds
     done(std::move(reply));
     return id;
   }
+  TimePoint now = Clock::now();
   Pending pending{std::string(method), std::move(done),
-                  std::make_unique<asio::steady_timer>(io_, timeout)};
-  pending.deadline->async_wait([this, id, timeout, alive = alive_](asio::error_code ec) {
-    if (ec || !*alive) return;
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return;
-    trace::warn("request.timeout").kv("server", name()).kv("method", it->second.method).kv(
-        "backend_id", id).kv("timeout_ms", static_cast<std::int64_t>(timeout.count()));
-    notify("notifications/cancelled",
-           {{"requestId", id}, {"reason", "mcpmux: deadline of " +
-                                             std::to_string(timeout.count()) + " ms exceeded"}});
-    Reply reply;
-    reply.reason = "timeout after " + std::to_string(timeout.count()) + " ms";
-    complete(id, std::move(reply));
-  });
+                  Deadline(now, config_.failsafe.timeout, config_.failsafe.max_timeout), now,
+                  std::make_unique<asio::steady_timer>(io_)};
   pending_.emplace(id, std::move(pending));
+  arm_deadline(id);
   send(rpc::make_request(id, method, std::move(params)));
   return id;
+}
+
+void Backend::arm_deadline(std::int64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  it->second.timer->expires_at(it->second.deadline.due());
+  it->second.timer->async_wait([this, id, alive = alive_](asio::error_code ec) {
+    if (!ec && *alive) on_deadline(id);
+  });
+}
+
+void Backend::extend_deadline(std::int64_t id) {
+  auto it = pending_.find(id);
+  if (it != pending_.end()) it->second.deadline.on_progress(Clock::now());
+  // The armed timer notices the new due time when it fires.
+}
+
+void Backend::on_deadline(std::int64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  TimePoint now = Clock::now();
+  if (!it->second.deadline.expired(now)) return arm_deadline(id);  // progress moved it
+  auto waited = std::chrono::duration_cast<Milliseconds>(now - it->second.started).count();
+  trace::warn("request.timeout")
+      .kv("server", name())
+      .kv("method", it->second.method)
+      .kv("backend_id", id)
+      .kv("waited_ms", static_cast<std::int64_t>(waited));
+  notify("notifications/cancelled",
+         {{"requestId", id},
+          {"reason", "mcpmux: no answer within " + std::to_string(waited) + " ms"}});
+  Reply reply;
+  reply.reason = "no answer within " + std::to_string(waited) + " ms (timeout)";
+  complete(id, std::move(reply));
+}
+
+void Backend::record_failure(const std::string& reason) {
+  TimePoint now = Clock::now();
+  health_.record_failure(now, reason);
+  breaker_.record_failure(now, reason);
 }
 
 void Backend::cancel(std::int64_t id, std::string_view reason) {
@@ -107,11 +154,26 @@ void Backend::send(const json& message) {
   stdin_->send(rpc::to_line(message));
 }
 
-void Backend::complete(std::int64_t id, Reply&& reply) {
+void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   Done done = std::move(it->second.done);
+  TimePoint started = it->second.started;
   pending_.erase(it);  // erase first: `done` may send new requests
+  if (record) {
+    // A JSON-RPC error from a live backend is an answer, not a health failure.
+    TimePoint now = Clock::now();
+    switch (reply.kind) {
+      case Reply::Kind::result:
+      case Reply::Kind::error:
+        health_.record_success(
+            now, std::chrono::duration_cast<std::chrono::microseconds>(now - started));
+        breaker_.record_success(now);
+        break;
+      case Reply::Kind::failure: record_failure(reply.reason); break;
+      case Reply::Kind::cancelled: breaker_.release(now); break;
+    }
+  }
   done(std::move(reply));
 }
 
@@ -122,7 +184,7 @@ void Backend::fail_pending(const std::string& reason) {
   for (auto id : ids) {
     Reply reply;
     reply.reason = reason;
-    complete(id, std::move(reply));
+    complete(id, std::move(reply), /*record=*/false);  // one event, recorded once by the caller
   }
 }
 
@@ -175,6 +237,7 @@ void Backend::on_stdout_eof() {
     std::string reason = last_error_;
     trace::warn("backend.exit").kv("server", name()).kv("reason", last_error_).kv(
         "pending", static_cast<std::int64_t>(pending_.size()));
+    record_failure(reason);
     fail_pending(reason);
     state_ = BackendState::failed;
     if (running_) stop(nullptr);  // still alive without stdout: take it down
@@ -263,6 +326,11 @@ void Backend::set_ready(json result) {
   protocol_version_ = version != result.end() && version->is_string() ? version->get<std::string>()
                                                                       : std::string();
   state_ = BackendState::ready;
+}
+
+void Backend::set_backoff(TimePoint restart_at) {
+  state_ = BackendState::backoff;
+  restart_at_ = restart_at;
 }
 
 void Backend::set_failed(std::string reason) {

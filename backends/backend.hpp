@@ -19,6 +19,7 @@
 
 #include "backends/stream.hpp"
 #include "core/config.hpp"
+#include "core/failsafe.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpmux {
@@ -80,7 +81,12 @@ class Backend {
 
   // Sends a request; `done` runs exactly once: with the answer, with a
   // failure (deadline passed, child gone), or `cancelled` after cancel().
-  std::int64_t request(std::string_view method, json params, Milliseconds timeout, Done done);
+  // The deadline is the server's failsafe.timeout, extended by progress up
+  // to failsafe.max_timeout. Every outcome is recorded in the health
+  // tracker and the circuit breaker.
+  std::int64_t request(std::string_view method, json params, Done done);
+  // Progress arrived for this request: push its deadline out.
+  void extend_deadline(std::int64_t id);
   // Withdraws a request: tells the backend and completes it as cancelled.
   void cancel(std::int64_t id, std::string_view reason);
   void notify(std::string_view method, json params = nullptr);
@@ -93,9 +99,21 @@ class Backend {
   // always reaps. `on_stopped` runs once the child is gone.
   void stop(std::function<void()> on_stopped);
 
-  // Lifecycle, driven by the gateway.
+  // Lifecycle, driven by the gateway (the supervisor).
   void set_ready(json initialize_result);
   void set_failed(std::string reason);
+  void set_backoff(TimePoint restart_at);
+  TimePoint restart_at() const { return restart_at_; }
+  int restarts() const { return restarts_; }
+
+  // The failsafe.
+  const FailsafeConfig& failsafe() const { return config_.failsafe; }
+  CircuitBreaker& breaker() { return breaker_; }
+  const HealthTracker& health() const { return health_; }
+  RestartPolicy& restart_policy() { return restart_policy_; }
+  RetryBudget& retry_budget() { return retry_budget_; }
+  // Tools whose annotations make a retry safe (readOnlyHint/idempotentHint).
+  std::unordered_map<std::string, bool>& retry_safe_tools() { return retry_safe_tools_; }
 
   // What the backend said in its initialize result.
   const json& capabilities() const { return capabilities_; }
@@ -114,13 +132,18 @@ class Backend {
   struct Pending {
     std::string method;
     Done done;
-    std::unique_ptr<asio::steady_timer> deadline;
+    Deadline deadline;
+    TimePoint started;
+    std::unique_ptr<asio::steady_timer> timer;
   };
 
   void on_stdout_line(std::string& line);
   void on_stderr_line(std::string& line);
   void on_stdout_eof();
-  void complete(std::int64_t id, Reply&& reply);
+  void complete(std::int64_t id, Reply&& reply, bool record = true);
+  void arm_deadline(std::int64_t id);
+  void on_deadline(std::int64_t id);
+  void record_failure(const std::string& reason);
   void poll_exit(int attempt, std::chrono::steady_clock::time_point started,
                  std::function<void()> on_gone);
   void reaped(int status);
@@ -144,6 +167,14 @@ class Backend {
   json server_info_;
   std::string protocol_version_;
   std::array<ListCache, kListKinds> lists_;
+  CircuitBreaker breaker_;
+  HealthTracker health_;
+  RestartPolicy restart_policy_;
+  RetryBudget retry_budget_;
+  std::unordered_map<std::string, bool> retry_safe_tools_;
+  TimePoint restart_at_{};
+  int restarts_ = 0;
+  bool started_once_ = false;
   std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
   std::unique_ptr<asio::steady_timer> ladder_timer_;  // the stop ladder
   std::vector<std::function<void()>> on_gone_;

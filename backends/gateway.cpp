@@ -328,7 +328,7 @@ void Gateway::initialize_backend(Backend& backend) {
               {"clientInfo", info}};
   backend.initialize_sent = true;
   auto started = std::chrono::steady_clock::now();
-  backend.request("initialize", std::move(params), config_.request_timeout,
+  backend.request("initialize", std::move(params),
                   [this, &backend, started](Reply&& reply) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                           started).count();
@@ -353,7 +353,7 @@ void Gateway::initialize_backend(Backend& backend) {
           "client", protocol_version_).kv("backend", backend.protocol_version());
     if (client_initialized_ || implicit_session_) send_initialized(backend);
     if (log_level_ && backend.capabilities().contains("logging"))
-      backend.request("logging/setLevel", {{"level", *log_level_}}, config_.request_timeout,
+      backend.request("logging/setLevel", {{"level", *log_level_}},
                       [](Reply&&) {});
     bool late = init_wait_over_;
     run_settle_waiters();
@@ -435,7 +435,7 @@ void Gateway::fetch_page(Backend& backend, ListKind kind, std::vector<json> item
   json params = json::object();
   if (!cursor.is_null()) params["cursor"] = cursor;
   std::uint64_t generation = backend.list(kind).generation;
-  backend.request(list_method(kind), std::move(params), config_.request_timeout,
+  backend.request(list_method(kind), std::move(params),
                   [this, &backend, kind, items = std::move(items), restarts, pages,
                    generation](Reply&& reply) mutable {
     ListCache& cache = backend.list(kind);
@@ -645,7 +645,7 @@ void Gateway::on_set_level(rpc::Message& message) {
     if (backend->state() != BackendState::ready || !backend->capabilities().contains("logging"))
       continue;
     ++*remaining;
-    backend->request("logging/setLevel", params, config_.request_timeout,
+    backend->request("logging/setLevel", params,
                      [finish_one, &backend](Reply&& reply) {
       if (!reply.ok())
         trace::warn("backend.set_level_failed").kv("server", backend->name()).kv(
@@ -669,7 +669,7 @@ void Gateway::forward(Backend& backend, const json& id, const std::string& metho
   }
   std::string server = backend.name();
   std::int64_t backend_id = backend.request(
-      method, std::move(params), config_.request_timeout,
+      method, std::move(params),
       [this, id, key, method, server, progress_token](Reply&& reply) {
         if (progress_token) progress_.erase(progress_token);
         inflight_.erase(key);

@@ -48,7 +48,7 @@ std::vector<std::string> NameTable::set_server(const std::string& server,
   for (const auto& name : names) {
     std::string candidate = exposed_name(server, name, separator_);
     for (int n = 2; routes_.count(candidate); ++n) {
-      // Only shortened names can meet here; keep it deterministic by order.
+      // Only shortened names can meet here; the counter follows list order.
       std::string suffix = "_" + std::to_string(n);
       std::string base = exposed_name(server, name, separator_);
       if (base.size() + suffix.size() > kMaxExposedName)
@@ -95,8 +95,11 @@ bool match_from(std::string_view tpl, std::size_t ti, std::string_view uri, std:
   }
   bool reserved = op == '+' || op == '#';
   bool query = op == '?' || op == '&';
+  // {/a,b} expands to "/x/y": several variables may span the operator.
+  bool lists = tpl.substr(ti, close - ti).find(',') != std::string_view::npos;
   for (std::size_t end = start + 1; end <= uri.size(); ++end) {
     char c = uri[end - 1];
+    if (lists && c == op) continue;
     if (!reserved && !query && (c == '/' || c == '?' || c == '#')) break;
     if (query && c == '#') break;
     if (match_from(tpl, next, uri, end)) return true;
@@ -119,6 +122,9 @@ void ResourceTable::set_templates(const std::string& server,
                                   const std::vector<std::string>& templates) {
   std::erase_if(templates_, [&](const auto& st) { return st.first == server; });
   for (const auto& t : templates) templates_.emplace_back(server, t);
+  // Server order (by name), whatever order the lists were refreshed in.
+  std::stable_sort(templates_.begin(), templates_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 void ResourceTable::clear_server(const std::string& server) {

@@ -27,9 +27,10 @@ struct Route {
 };
 
 // Exposed name -> (server, original name), for one kind (tools or prompts).
-// Collisions are impossible by construction: server names cannot contain the
-// separator, and a (rare) collision of shortened names is broken with a
-// counter suffix.
+// Unshortened names cannot collide: config validation guarantees that
+// `<server><sep>` occurs at exactly one place, and names are unique within a
+// server. Shortened names carry a hash of the full name; should two of them
+// still meet, a counter suffix keeps both routable.
 class NameTable {
  public:
   explicit NameTable(std::string separator) : separator_(std::move(separator)) {}

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
-                                             "request_timeout", "failsafe", "restart"};
+                                             "failsafe", "restart"};
 const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
                                            "disabled", "type", "failsafe", "restart"};
 
@@ -43,8 +43,12 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
   const std::string where = "mcpServers." + name;
   if (!valid_server_name(name))
     fail(path, where, "server names must match [A-Za-z0-9_-]+");
-  if (name.find(config.separator) != std::string::npos)
-    fail(path, where, "server name must not contain the separator \"" + config.separator + "\"");
+  // `<server><sep><name>` must split back at exactly one place: the name may
+  // neither contain the separator nor end in a way that runs into it
+  // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
+  if ((name + config.separator).find(config.separator) != name.size())
+    fail(path, where,
+         "server name must not contain or end into the separator \"" + config.separator + "\"");
   if (!entry.is_object()) fail(path, where, "expected an object, got " + type_name(entry));
 
   ServerConfig server;
@@ -263,8 +267,6 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   }
   if (auto t = doc.find("initialize_timeout"); t != doc.end())
     config.initialize_timeout = require_duration(*t, path, "initialize_timeout");
-  if (auto t = doc.find("request_timeout"); t != doc.end())
-    config.request_timeout = require_duration(*t, path, "request_timeout");
 
   if (auto f = doc.find("failsafe"); f != doc.end())
     config.failsafe = parse_failsafe(*f, config.failsafe, path, "failsafe");
@@ -289,6 +291,9 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
 }
 
 Config load_config(const std::string& path, const EnvLookup& lookup) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": cannot read the config file (it is a directory)");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot read the config file");
   std::stringstream buffer;

@@ -35,14 +35,12 @@ struct ServerConfig {
 
 inline constexpr const char* kDefaultSeparator = "__";
 inline constexpr Milliseconds kDefaultInitializeTimeout{5000};
-inline constexpr Milliseconds kDefaultRequestTimeout{60000};
 
 struct Config {
   std::string path;                  // where it was read from ("" for inline)
   std::vector<ServerConfig> servers;  // enabled and disabled, sorted by name
   std::string separator = kDefaultSeparator;
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
-  Milliseconds request_timeout = kDefaultRequestTimeout;
   FailsafeConfig failsafe;  // top-level defaults
   RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys

@@ -92,9 +92,12 @@ bool LineSplitter::next(std::string& line) {
     std::size_t nl = buffer_.find('\n', scanned_);
     if (nl == std::string::npos) {
       scanned_ = buffer_.size();
-      if (buffer_.size() - start_ > max_line_) {
+      // A trailing '\r' may be the first half of a CRLF: it does not count.
+      std::size_t partial = buffer_.size() - start_;
+      if (partial > 0 && buffer_.back() == '\r') --partial;
+      if (partial > max_line_) {
         // Drop the runaway line; keep skipping until its newline arrives.
-        ++oversized_;
+        if (!skipping_) ++oversized_;
         buffer_.clear();
         start_ = scanned_ = 0;
         skipping_ = true;

@@ -38,7 +38,10 @@ json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending
     prompts = prompts || caps.contains("prompts");
     if (auto r = caps.find("resources"); r != caps.end()) {
       resources = true;
-      if (r->is_object() && r->value("subscribe", false)) subscribe = true;
+      if (r->is_object()) {
+        auto flag = r->find("subscribe");
+        if (flag != r->end() && flag->is_boolean() && flag->get<bool>()) subscribe = true;
+      }
     }
     logging = logging || caps.contains("logging");
     completions = completions || caps.contains("completions");

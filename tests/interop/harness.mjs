@@ -133,8 +133,13 @@ async function connectClient({ command, args, env, capabilities, handlers, label
     err.message += stderr.text ? `\n--- ${label} stderr ---\n${stderr.text.slice(-4000)}` : "";
     throw err;
   }
-  return { client, errors, stderr, wire };
+  // How the process ended (StdioClientTransport keeps the ChildProcess private).
+  const exit = { done: false, code: null, signal: null };
+  transport._process?.once("exit", (code, signal) => Object.assign(exit, { done: true, code, signal }));
+  return { client, errors, stderr, wire, exit, pid: transport.pid };
 }
+
+const SANITIZER_REPORT = /ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
 
 /**
  * Records every JSON-RPC message crossing the transport, in order:
@@ -216,7 +221,7 @@ export class Session {
         session.mux = conn;
       }
     } catch (err) {
-      await session.close();
+      await session.close().catch(() => {});
       throw err;
     }
     return session;
@@ -306,15 +311,35 @@ export class Session {
     }
   }
 
+  /**
+   * Closes every client (the SDK ends stdin, waits 2 s, SIGTERMs, waits 2 s,
+   * SIGKILLs). Throws if mcpmux crashed (a signal the SDK did not send) or
+   * printed a sanitizer report, so an `after` hook fails the suite.
+   */
   async close() {
     const seen = new Set();
-    for (const conn of this.conns.values()) {
+    const problems = [];
+    for (const [name, conn] of this.conns) {
       if (seen.has(conn)) continue;
       seen.add(conn);
       await conn.client.close().catch(() => {});
+      const label = conn === this.mux ? "mcpmux" : name;
+      const deadline = Date.now() + 2000;
+      while (!conn.exit.done && Date.now() < deadline) await sleep(20);
+      const { signal } = conn.exit;
+      if (signal && signal !== "SIGTERM" && signal !== "SIGKILL") {
+        problems.push(`${label} died of ${signal}`);
+      }
+      const report = conn.stderr.text.match(SANITIZER_REPORT);
+      if (report) {
+        const from = Math.max(0, report.index - 200);
+        problems.push(`${label} stderr has a sanitizer report:\n${conn.stderr.text.slice(from, from + 4000)}`);
+      }
     }
+    this.closed = [...seen].map((c) => ({ exit: { ...c.exit }, pid: c.pid }));
     this.conns.clear();
     this.tmp.cleanup();
+    if (problems.length) throw new Error(problems.join("\n"));
   }
 }
 

@@ -73,7 +73,7 @@ describe("shutdown", () => {
         // A round trip to each backend proves both are up.
         await s.callTool("everything", "echo", { message: "x" });
         await s.callTool("memory", "read_graph", {});
-        muxPid = s.conns.get("everything").client.transport.pid;
+        muxPid = s.mux.pid;
         assert.ok(muxPid, "no pid for the mcpmux process");
         backends = childrenOf(muxPid);
         assert.ok(backends.length >= 2, `expected 2 backend children of mcpmux ${muxPid}, found ${backends}`);
@@ -89,6 +89,7 @@ describe("shutdown", () => {
       const left = backends.filter(alive);
       assert.deepEqual(left, [], "backend processes left running after mcpmux exited");
       assert.ok(closeMs < 1900, `mcpmux took ${closeMs} ms to exit after stdin closed (SDK had to SIGTERM it)`);
+      assert.deepEqual(s.closed[0].exit, { done: true, code: 0, signal: null }, "mcpmux's exit after stdin EOF");
     },
   );
 });

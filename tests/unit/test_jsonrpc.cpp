@@ -51,8 +51,8 @@ TEST_CASE("an id with exactly one of result or error is a response") {
   auto ok = rpc::parse_message(R"({"jsonrpc":"2.0","id":1,"result":{}})");
   CHECK(ok.kind == rpc::Kind::Response);
   CHECK(ok.method.empty());
-  auto err = rpc::parse_message(
-      R"({"jsonrpc":"2.0","id":"x","error":{"code":-32601,"message":"nope"}})");
+  auto err =
+      rpc::parse_message(R"({"jsonrpc":"2.0","id":"x","error":{"code":-32601,"message":"nope"}})");
   CHECK(err.kind == rpc::Kind::Response);
   CHECK(err.body["error"]["code"] == -32601);
   auto null_id = rpc::parse_message(
@@ -102,7 +102,8 @@ TEST_CASE("a non-string method is an invalid request") {
 TEST_CASE("request ids that are not a string or an integer are invalid") {
   for (const char* id : {"null", "1.5", "true", "{}", "[1]"}) {
     CAPTURE(id);
-    auto m = rpc::parse_message(std::string(R"({"jsonrpc":"2.0","method":"ping","id":)") + id + "}");
+    auto m =
+        rpc::parse_message(std::string(R"({"jsonrpc":"2.0","method":"ping","id":)") + id + "}");
     CHECK(m.kind == rpc::Kind::Invalid);
     CHECK(m.error_code == -32600);
     CHECK(m.error_text == "Invalid Request: id must be a string or an integer");
@@ -122,9 +123,9 @@ TEST_CASE("params must be structured: object or array accepted, scalars rejected
 
 TEST_CASE("something that is neither a request nor a response is invalid") {
   const char* lines[] = {
-      R"({"jsonrpc":"2.0","id":1})",                                         // no result/error
+      R"({"jsonrpc":"2.0","id":1})",                                             // no result/error
       R"({"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":""}})",  // both
-      R"({"jsonrpc":"2.0","result":{}})",                                    // no id
+      R"({"jsonrpc":"2.0","result":{}})",                                        // no id
       R"({"jsonrpc":"2.0"})",
   };
   for (const char* line : lines) {
@@ -144,13 +145,15 @@ TEST_CASE("id_key keeps the JSON type of an id so 1 and \"1\" differ") {
 
 TEST_CASE("make_result builds a response echoing the id") {
   CHECK(rpc::to_line(rpc::make_result(json("a"), json{{"ok", true}})) ==
-        "{\"id\":\"a\",\"jsonrpc\":\"2.0\",\"result\":{\"ok\":true}}\n");
+        R"({"id":"a","jsonrpc":"2.0","result":{"ok":true}})"
+        "\n");
 }
 
 TEST_CASE("make_error includes data only when given") {
   json plain = rpc::make_error(nullptr, rpc::kParseError, "Parse error");
   CHECK(rpc::to_line(plain) ==
-        "{\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null,\"jsonrpc\":\"2.0\"}\n");
+        R"({"error":{"code":-32700,"message":"Parse error"},"id":null,"jsonrpc":"2.0"})"
+        "\n");
   CHECK_FALSE(plain["error"].contains("data"));
 
   json with_data = rpc::make_error(json(4), rpc::kInternalError, "backend unavailable",
@@ -172,18 +175,22 @@ TEST_CASE("error code constants have their JSON-RPC and MCP values") {
 
 TEST_CASE("make_request and make_notification omit absent params") {
   CHECK(rpc::to_line(rpc::make_request(json(0), "ping")) ==
-        "{\"id\":0,\"jsonrpc\":\"2.0\",\"method\":\"ping\"}\n");
+        R"({"id":0,"jsonrpc":"2.0","method":"ping"})"
+        "\n");
   CHECK(rpc::to_line(rpc::make_request(json(2), "tools/call", json{{"name", "x"}})) ==
-        "{\"id\":2,\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}\n");
+        R"({"id":2,"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}})"
+        "\n");
   CHECK(rpc::to_line(rpc::make_notification("notifications/tools/list_changed")) ==
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n");
+        R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})"
+        "\n");
   CHECK(rpc::to_line(rpc::make_notification("notifications/cancelled", json{{"requestId", 3}})) ==
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":3}}\n");
+        R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}})"
+        "\n");
 }
 
 TEST_CASE("a built request parses back as the same request") {
-  auto m = rpc::parse_message(rpc::to_line(rpc::make_request(json("r1"), "resources/read",
-                                                             json{{"uri", "file:///a"}})));
+  auto m = rpc::parse_message(
+      rpc::to_line(rpc::make_request(json("r1"), "resources/read", json{{"uri", "file:///a"}})));
   CHECK(m.kind == rpc::Kind::Request);
   CHECK(m.method == "resources/read");
   CHECK(m.body["id"] == "r1");

@@ -1,0 +1,261 @@
+// Naming and routing: exposed names, the name table, URI templates, resource owners.
+#include <doctest/doctest.h>
+
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include "core/catalog.hpp"
+
+using mcpmux::exposed_name;
+using mcpmux::kMaxExposedName;
+using mcpmux::NameTable;
+using mcpmux::ResourceTable;
+using mcpmux::uri_template_matches;
+
+namespace {
+
+bool valid_exposed(const std::string& name) {
+  if (name.empty() || name.size() > kMaxExposedName) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("stable_hash is 64-bit FNV-1a") {
+  CHECK(mcpmux::stable_hash("") == 0xcbf29ce484222325ull);
+  CHECK(mcpmux::stable_hash("a") == 0xaf63dc4c8601ec8cull);
+}
+
+TEST_CASE("a short clean tool name is exposed as server, separator, name") {
+  CHECK(exposed_name("github", "create_issue", "__") == "github__create_issue");
+  CHECK(exposed_name("fs", "read-file.v2", "-") == "fs-read-file.v2");
+}
+
+TEST_CASE("a name of exactly 64 characters is kept as is") {
+  std::string name(64 - 5, 'a');  // "srv__" + 59
+  std::string exposed = exposed_name("srv", name, "__");
+  CHECK(exposed == "srv__" + name);
+  CHECK(exposed.size() == 64);
+}
+
+TEST_CASE("a tool name too long for 64 characters is shortened deterministically") {
+  std::string name(64 - 5 + 1, 'a');  // one character too many
+  std::string exposed = exposed_name("srv", name, "__");
+  CHECK(exposed == "srv__aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_2083e15e");
+  CHECK(exposed.size() == 64);
+  CHECK(exposed_name("srv", name, "__") == exposed);
+}
+
+TEST_CASE("long names that differ only at the end stay distinct") {
+  std::string one = std::string(70, 'x') + "1";
+  std::string two = std::string(70, 'x') + "2";
+  std::string a = exposed_name("srv", one, "__");
+  std::string b = exposed_name("srv", two, "__");
+  CHECK(a == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ca1");
+  CHECK(b == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ff4");
+  CHECK(a != b);
+  CHECK(valid_exposed(a));
+  CHECK(valid_exposed(b));
+}
+
+TEST_CASE("invalid characters are replaced and a hash keeps the name distinct") {
+  CHECK(exposed_name("weather", "get weather", "__") == "weather__get_weather_fbf409cd");
+  CHECK(exposed_name("weather", "get/forecast", "__") == "weather__get_forecast_443bcfff");
+  CHECK(exposed_name("srv", "caf\xc3\xa9", "__") == "srv__caf___5f94b305");
+  // The sanitized form never collides with the clean name it resembles.
+  CHECK(exposed_name("weather", "get_weather", "__") == "weather__get_weather");
+}
+
+TEST_CASE("exposed names are always within [A-Za-z0-9_.-] and 64 characters") {
+  const std::vector<std::string> names = {
+      "plain", "with space", std::string(200, 'z'), "emoji \xf0\x9f\x98\x80", "a:b/c?d", ""};
+  for (const auto& name : names) {
+    CAPTURE(name);
+    CHECK(valid_exposed(exposed_name("server-1", name, "__")));
+  }
+}
+
+TEST_CASE("two servers with the same tool names get distinct exposed names") {
+  NameTable table("__");
+  auto fs = table.set_server("fs", {"read", "write"});
+  auto git = table.set_server("git", {"read", "status"});
+  CHECK(fs == std::vector<std::string>{"fs__read", "fs__write"});
+  CHECK(git == std::vector<std::string>{"git__read", "git__status"});
+  auto route = table.find("fs__read");
+  REQUIRE(route);
+  CHECK(route->server == "fs");
+  CHECK(route->name == "read");
+  route = table.find("git__read");
+  REQUIRE(route);
+  CHECK(route->server == "git");
+  CHECK(route->name == "read");
+}
+
+TEST_CASE("a shortened name routes back to the original long name") {
+  NameTable table("__");
+  std::string long_name = std::string(80, 'q') + "_tail";
+  auto exposed = table.set_server("srv", {long_name, "short"});
+  REQUIRE(exposed.size() == 2);
+  CHECK(exposed[0].size() == 64);
+  CHECK(exposed[1] == "srv__short");
+  auto route = table.find(exposed[0]);
+  REQUIRE(route);
+  CHECK(route->server == "srv");
+  CHECK(route->name == long_name);
+}
+
+TEST_CASE("a sanitized name routes back to the original name") {
+  NameTable table("__");
+  auto exposed = table.set_server("weather", {"get weather"});
+  REQUIRE(exposed.size() == 1);
+  CHECK(exposed[0] == "weather__get_weather_fbf409cd");
+  auto route = table.find(exposed[0]);
+  REQUIRE(route);
+  CHECK(route->name == "get weather");
+}
+
+TEST_CASE("unknown exposed names are not found") {
+  NameTable table("__");
+  table.set_server("fs", {"read"});
+  CHECK_FALSE(table.find("fs__write"));
+  CHECK_FALSE(table.find("read"));
+  CHECK_FALSE(table.find(""));
+}
+
+TEST_CASE("set_server replaces only that server's names") {
+  NameTable table("__");
+  table.set_server("fs", {"read", "write"});
+  table.set_server("git", {"status"});
+  auto exposed = table.set_server("fs", {"list"});
+  CHECK(exposed == std::vector<std::string>{"fs__list"});
+  CHECK_FALSE(table.find("fs__read"));
+  CHECK_FALSE(table.find("fs__write"));
+  CHECK(table.find("fs__list"));
+  CHECK(table.find("git__status"));
+}
+
+TEST_CASE("clear_server forgets one server and leaves the others routable") {
+  NameTable table("__");
+  table.set_server("fs", {"read"});
+  table.set_server("git", {"read"});
+  table.clear_server("fs");
+  CHECK_FALSE(table.find("fs__read"));
+  auto route = table.find("git__read");
+  REQUIRE(route);
+  CHECK(route->server == "git");
+  table.clear_server("not-there");  // harmless
+  CHECK(table.find("git__read"));
+}
+
+TEST_CASE("the table uses its configured separator") {
+  NameTable table("-");
+  CHECK(table.separator() == "-");
+  CHECK(table.set_server("fs", {"read"}) == std::vector<std::string>{"fs-read"});
+  CHECK(table.find("fs-read"));
+}
+
+TEST_CASE("colliding exposed names are broken with a counter and each still routes") {
+  // "a_" + "__" + "b" and "a" + "__" + "_b" spell the same exposed name.
+  NameTable table("__");
+  auto first = table.set_server("a_", {"b"});
+  auto second = table.set_server("a", {"_b"});
+  CHECK(first == std::vector<std::string>{"a___b"});
+  CHECK(second == std::vector<std::string>{"a___b_2"});
+  auto r1 = table.find("a___b");
+  auto r2 = table.find("a___b_2");
+  REQUIRE(r1);
+  REQUIRE(r2);
+  CHECK(r1->server == "a_");
+  CHECK(r1->name == "b");
+  CHECK(r2->server == "a");
+  CHECK(r2->name == "_b");
+}
+
+TEST_CASE("a simple {var} matches one path segment") {
+  CHECK(uri_template_matches("file:///{path}", "file:///notes.txt"));
+  CHECK_FALSE(uri_template_matches("file:///{path}", "file:///dir/notes.txt"));
+  CHECK(uri_template_matches("weather://{city}/current", "weather://paris/current"));
+  CHECK(uri_template_matches("db://{schema}/{table}", "db://public/users"));
+}
+
+TEST_CASE("a literal mismatch anywhere fails the match") {
+  CHECK_FALSE(uri_template_matches("weather://{city}/current", "weather://paris/forecast"));
+  CHECK_FALSE(uri_template_matches("weather://{city}/current", "climate://paris/current"));
+  CHECK_FALSE(uri_template_matches("weather://{city}/current", "weather://paris/current/x"));
+  CHECK(uri_template_matches("static://exact", "static://exact"));
+  CHECK_FALSE(uri_template_matches("static://exact", "static://exactly"));
+}
+
+TEST_CASE("a reserved {+var} may span slashes") {
+  CHECK(uri_template_matches("file:///{+path}", "file:///dir/sub/notes.txt"));
+  CHECK(uri_template_matches("repo://{owner}/{+path}", "repo://ada/src/main.cpp"));
+  CHECK_FALSE(uri_template_matches("repo://{owner}/{+path}", "repo://ada"));
+}
+
+TEST_CASE("a path expansion {/var} matches one segment or nothing") {
+  CHECK(uri_template_matches("api://items{/id}", "api://items/42"));
+  CHECK(uri_template_matches("api://items{/id}", "api://items"));
+  CHECK_FALSE(uri_template_matches("api://items{/id}", "api://items/42/extra"));
+  CHECK_FALSE(uri_template_matches("api://items{/id}", "api://items42"));
+}
+
+TEST_CASE("a multi-variable path expansion {/a,b} matches several segments") {
+  CHECK(uri_template_matches("api://{/kind,id}", "api:///users/42"));
+}
+
+TEST_CASE("a query expansion {?a,b} matches any query or none") {
+  CHECK(uri_template_matches("search://items{?q,lang}", "search://items?q=x&lang=en"));
+  CHECK(uri_template_matches("search://items{?q,lang}", "search://items?q=x"));
+  CHECK(uri_template_matches("search://items{?q,lang}", "search://items"));
+  CHECK_FALSE(uri_template_matches("search://items{?q,lang}", "search://itemsq=x"));
+  CHECK_FALSE(uri_template_matches("search://items{?q,lang}", "search://other?q=x"));
+}
+
+TEST_CASE("an unterminated expression never matches") {
+  CHECK_FALSE(uri_template_matches("file:///{path", "file:///{path"));
+  CHECK_FALSE(uri_template_matches("file:///{path", "file:///x"));
+}
+
+TEST_CASE("exact resource URIs win over templates of another server") {
+  ResourceTable table;
+  table.set_templates("generic", {"file:///{name}"});
+  table.set_resources("specific", {"file:///readme.md"});
+  CHECK(table.owner("file:///readme.md") == "specific");
+  CHECK(table.owner("file:///other.md") == "generic");
+  CHECK_FALSE(table.owner("http://example.com/"));
+}
+
+TEST_CASE("the first server whose template matches owns the URI") {
+  ResourceTable table;
+  table.set_templates("a", {"mem://{key}"});
+  table.set_templates("b", {"mem://{key}", "mem://{ns}/{key}"});
+  CHECK(table.owner("mem://x") == "a");
+  CHECK(table.owner("mem://ns/x") == "b");
+}
+
+TEST_CASE("set_resources and clear_server replace one server's ownership") {
+  ResourceTable table;
+  table.set_resources("a", {"mem://1", "mem://2"});
+  table.set_resources("b", {"mem://3"});
+  table.set_resources("a", {"mem://2"});
+  CHECK_FALSE(table.owner("mem://1"));
+  CHECK(table.owner("mem://2") == "a");
+  table.set_templates("a", {"tpl://{x}"});
+  table.clear_server("a");
+  CHECK_FALSE(table.owner("mem://2"));
+  CHECK_FALSE(table.owner("tpl://y"));
+  CHECK(table.owner("mem://3") == "b");
+}
+
+TEST_CASE("template_owner finds who published an exact template string") {
+  ResourceTable table;
+  table.set_templates("a", {"mem://{key}"});
+  table.set_templates("b", {"mem://{other}"});
+  // "mem://{other}" also matches a's template as a URI; the exact string wins.
+  CHECK(table.template_owner("mem://{other}") == "b");
+  CHECK(table.template_owner("mem://{key}") == "a");
+  CHECK_FALSE(table.template_owner("nothing://{x}"));
+}

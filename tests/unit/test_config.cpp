@@ -1,0 +1,397 @@
+// The configuration file: validation, messages, ${VAR} expansion, lookup order.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.hpp"
+
+using mcpmux::Config;
+using mcpmux::ConfigError;
+using mcpmux::EnvLookup;
+using mcpmux::Milliseconds;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+EnvLookup env_from(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const EnvLookup kNoEnv = env_from({});
+
+// The message of the ConfigError that parse_config throws, or "(no error)".
+std::string parse_error(const std::string& text, const EnvLookup& lookup = kNoEnv) {
+  try {
+    mcpmux::parse_config(json::parse(text), "cfg.json", lookup);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+Config parse(const std::string& text, const EnvLookup& lookup = kNoEnv) {
+  return mcpmux::parse_config(json::parse(text), "cfg.json", lookup);
+}
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("mcpmux-unit-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& name, const std::string& content) const {
+    fs::path file = path_ / name;
+    std::ofstream(file) << content;
+    return file.string();
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string load_error(const std::string& path) {
+  try {
+    mcpmux::load_config(path, kNoEnv);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a minimal Claude Desktop config parses with defaults") {
+  Config c = parse(R"({"mcpServers":{"fs":{"command":"npx","args":["-y","server-fs","/tmp"]}}})");
+  CHECK(c.path == "cfg.json");
+  REQUIRE(c.servers.size() == 1);
+  CHECK(c.servers[0].name == "fs");
+  CHECK(c.servers[0].command == "npx");
+  CHECK(c.servers[0].args == std::vector<std::string>{"-y", "server-fs", "/tmp"});
+  CHECK(c.servers[0].env.empty());
+  CHECK(c.servers[0].cwd.empty());
+  CHECK_FALSE(c.servers[0].disabled);
+  CHECK(c.separator == "__");
+  CHECK(c.initialize_timeout == Milliseconds(5000));
+  CHECK(c.failsafe.timeout == Milliseconds(60000));
+  CHECK(c.servers[0].failsafe.timeout == Milliseconds(60000));
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("servers come back sorted by name, disabled ones included") {
+  Config c = parse(R"({"mcpServers":{
+    "zeta":{"command":"z"},
+    "alpha":{"command":"a","disabled":true},
+    "mid":{"command":"m","disabled":false,"type":"stdio"}}})");
+  REQUIRE(c.servers.size() == 3);
+  CHECK(c.servers[0].name == "alpha");
+  CHECK(c.servers[0].disabled);
+  CHECK(c.servers[1].name == "mid");
+  CHECK_FALSE(c.servers[1].disabled);
+  CHECK(c.servers[2].name == "zeta");
+}
+
+TEST_CASE("env, cwd and timeouts are read from the file") {
+  Config c = parse(R"({
+    "separator": "-",
+    "initialize_timeout": "2s",
+    "failsafe": {"timeout": 90000},
+    "mcpServers": {"gh": {"command": "gh-mcp", "cwd": "/srv",
+                          "env": {"TOKEN": "t0k", "MODE": "ro"}}}})");
+  CHECK(c.separator == "-");
+  CHECK(c.initialize_timeout == Milliseconds(2000));
+  CHECK(c.failsafe.timeout == Milliseconds(90000));
+  CHECK(c.servers[0].failsafe.timeout == Milliseconds(90000));
+  REQUIRE(c.servers.size() == 1);
+  CHECK(c.servers[0].cwd == "/srv");
+  using Env = std::vector<std::pair<std::string, std::string>>;
+  CHECK(c.servers[0].env == Env{{"MODE", "ro"}, {"TOKEN", "t0k"}});
+}
+
+TEST_CASE("a document that is not an object is refused") {
+  CHECK(parse_error("[]") == "cfg.json: (top level): expected a JSON object, got array");
+}
+
+TEST_CASE("a config without mcpServers, or with the wrong type, is refused") {
+  CHECK(parse_error("{}") == "cfg.json: mcpServers: missing (an object of server entries)");
+  CHECK(parse_error(R"({"mcpServers":[]})") ==
+        "cfg.json: mcpServers: expected an object of server entries, got array");
+}
+
+TEST_CASE("an empty mcpServers object is a valid config with no servers") {
+  CHECK(parse(R"({"mcpServers":{}})").servers.empty());
+}
+
+TEST_CASE("a server without a command is refused with the key that is missing") {
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"args":[]}}})") ==
+        "cfg.json: mcpServers.fs.command: missing (the program to run)");
+}
+
+TEST_CASE("an empty command, also after expansion, is refused") {
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":""}}})") ==
+        "cfg.json: mcpServers.fs.command: must not be empty");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"${NOT_SET}"}}})") ==
+        "cfg.json: mcpServers.fs.command: must not be empty");
+}
+
+TEST_CASE("a server entry that is not an object is refused") {
+  CHECK(parse_error(R"({"mcpServers":{"fs":"npx server-fs"}})") ==
+        "cfg.json: mcpServers.fs: expected an object, got string");
+}
+
+TEST_CASE("server names outside [A-Za-z0-9_-] are refused") {
+  CHECK(parse_error(R"({"mcpServers":{"my server":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.my server: server names must match [A-Za-z0-9_-]+");
+  CHECK(parse_error(R"({"mcpServers":{"a.b":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.a.b: server names must match [A-Za-z0-9_-]+");
+  CHECK(parse_error(R"({"mcpServers":{"":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.: server names must match [A-Za-z0-9_-]+");
+}
+
+TEST_CASE("valid_server_name accepts letters, digits, '_' and '-' only") {
+  CHECK(mcpmux::valid_server_name("github"));
+  CHECK(mcpmux::valid_server_name("my-server_2"));
+  CHECK_FALSE(mcpmux::valid_server_name(""));
+  CHECK_FALSE(mcpmux::valid_server_name("a b"));
+  CHECK_FALSE(mcpmux::valid_server_name("a/b"));
+  CHECK_FALSE(mcpmux::valid_server_name("caf\xc3\xa9"));
+}
+
+TEST_CASE("a server name containing the separator is refused") {
+  CHECK(parse_error(R"({"mcpServers":{"my__fs":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.my__fs: server name must not contain or end into the separator \"__\"");
+  // With a custom separator the check follows it.
+  CHECK(parse_error(R"({"separator":"-","mcpServers":{"my-fs":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.my-fs: server name must not contain or end into the separator \"-\"");
+  CHECK(parse(R"({"separator":"-","mcpServers":{"my__fs":{"command":"x"}}})").servers.size() == 1);
+}
+
+TEST_CASE("a server name that runs into the separator is refused, so exposed names split once") {
+  // "a_" + "__" + "b" and "a" + "__" + "_b" would both be "a___b".
+  CHECK(parse_error(R"({"mcpServers":{"a_":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.a_: server name must not contain or end into the separator \"__\"");
+  CHECK(parse(R"({"mcpServers":{"_a":{"command":"x"}}})").servers.size() == 1);
+  CHECK(parse(R"({"separator":".","mcpServers":{"a_":{"command":"x"}}})").servers.size() == 1);
+}
+
+TEST_CASE("a separator must be 1 to 4 characters from _ - .") {
+  const std::string expected =
+      "cfg.json: separator: expected 1 to 4 characters from \"_\", \"-\", \".\"";
+  CHECK(parse_error(R"({"separator":"","mcpServers":{}})") == expected);
+  CHECK(parse_error(R"({"separator":"_____","mcpServers":{}})") == expected);
+  CHECK(parse_error(R"({"separator":"::","mcpServers":{}})") == expected);
+  CHECK(parse_error(R"({"separator":1,"mcpServers":{}})") ==
+        "cfg.json: separator: expected a string, got number");
+  CHECK(parse(R"({"separator":"._-","mcpServers":{}})").separator == "._-");
+}
+
+TEST_CASE("args must be an array of strings") {
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","args":"-y pkg"}}})") ==
+        "cfg.json: mcpServers.s.args: expected an array of strings");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","args":["ok",3]}}})") ==
+        "cfg.json: mcpServers.s.args[1]: expected a string, got number");
+}
+
+TEST_CASE("env must be an object of strings") {
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","env":["A=1"]}}})") ==
+        "cfg.json: mcpServers.s.env: expected an object of strings");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","env":{"PORT":8080}}}})") ==
+        "cfg.json: mcpServers.s.env.PORT: expected a string, got number");
+}
+
+TEST_CASE("cwd must be a string and disabled a boolean") {
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","cwd":["/tmp"]}}})") ==
+        "cfg.json: mcpServers.s.cwd: expected a string, got array");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","disabled":"yes"}}})") ==
+        "cfg.json: mcpServers.s.disabled: expected true or false");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","disabled":1}}})") ==
+        "cfg.json: mcpServers.s.disabled: expected true or false");
+}
+
+TEST_CASE("a command that is not a string is refused") {
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":["npx"]}}})") ==
+        "cfg.json: mcpServers.s.command: expected a string, got array");
+}
+
+TEST_CASE("only stdio servers are accepted") {
+  CHECK(parse_error(R"({"mcpServers":{"s":{"type":"sse","command":"x"}}})") ==
+        "cfg.json: mcpServers.s.type: only \"stdio\" servers are supported");
+}
+
+TEST_CASE("timeouts must be positive durations") {
+  const std::string hint =
+      ": expected a positive duration like \"250ms\", \"30s\", \"2m\" or milliseconds";
+  CHECK(parse_error(R"({"failsafe":{"timeout":"0s"},"mcpServers":{}})") ==
+        "cfg.json: failsafe.timeout" + hint);
+  CHECK(parse_error(R"({"initialize_timeout":-5,"mcpServers":{}})") ==
+        "cfg.json: initialize_timeout" + hint);
+  CHECK(parse_error(R"({"initialize_timeout":"soon","mcpServers":{}})") ==
+        "cfg.json: initialize_timeout" + hint);
+}
+
+TEST_CASE("unknown top-level and server keys become warnings, not errors") {
+  Config c = parse(R"({"logLevel":"debug","$schema":"x",
+                       "mcpServers":{"s":{"command":"x","autoApprove":[]}}})");
+  CHECK(c.warnings == std::vector<std::string>{"$schema: unknown top-level key ignored",
+                                               "logLevel: unknown top-level key ignored",
+                                               "mcpServers.s.autoApprove: unknown key ignored"});
+  CHECK(c.servers.size() == 1);
+}
+
+TEST_CASE("${VAR} expands from the injected environment") {
+  auto env = env_from({{"HOME", "/home/ada"}, {"TOKEN", "s3cret"}});
+  CHECK(mcpmux::expand_env("${HOME}/data", env) == "/home/ada/data");
+  CHECK(mcpmux::expand_env("a${TOKEN}b${TOKEN}", env) == "as3cretbs3cret");
+  CHECK(mcpmux::expand_env("no variables", env) == "no variables");
+  CHECK(mcpmux::expand_env("", env) == "");
+}
+
+TEST_CASE("an unset ${VAR} expands to empty, ${VAR:-default} to the default") {
+  auto env = env_from({{"SET", "value"}, {"EMPTY", ""}});
+  CHECK(mcpmux::expand_env("[${MISSING}]", env) == "[]");
+  CHECK(mcpmux::expand_env("${MISSING:-fallback}", env) == "fallback");
+  CHECK(mcpmux::expand_env("${SET:-fallback}", env) == "value");
+  CHECK(mcpmux::expand_env("${EMPTY:-fallback}", env) == "fallback");
+  CHECK(mcpmux::expand_env("[${EMPTY}]", env) == "[]");
+  CHECK(mcpmux::expand_env("${MISSING:-}", env) == "");
+  CHECK(mcpmux::expand_env("${MISSING:-a:-b}", env) == "a:-b");
+}
+
+TEST_CASE("dollar signs that do not open ${ are kept literally") {
+  auto env = env_from({{"HOME", "/home/ada"}});
+  CHECK(mcpmux::expand_env("$HOME", env) == "$HOME");
+  CHECK(mcpmux::expand_env("cost: 5$", env) == "cost: 5$");
+  CHECK(mcpmux::expand_env("$$ {HOME}", env) == "$$ {HOME}");
+}
+
+TEST_CASE("an unterminated ${ is a config error") {
+  CHECK_THROWS_WITH_AS(mcpmux::expand_env("${HOME", kNoEnv), "unterminated \"${\" in \"${HOME\"",
+                       ConfigError);
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","args":["${HOME"]}}})") ==
+        "cfg.json: mcpServers.s: unterminated \"${\" in \"${HOME\"");
+}
+
+TEST_CASE("command, args, env values and cwd are expanded; env names are not") {
+  auto env = env_from({{"BIN", "/opt/bin"}, {"TOKEN", "abc"}, {"WORK", "/work"}});
+  Config c = parse(R"({"mcpServers":{"s":{
+      "command":"${BIN}/server",
+      "args":["--token=${TOKEN}","${UNSET:-dflt}"],
+      "env":{"${TOKEN}":"${TOKEN}"},
+      "cwd":"${WORK}/s"}}})",
+                   env);
+  REQUIRE(c.servers.size() == 1);
+  const auto& s = c.servers[0];
+  CHECK(s.command == "/opt/bin/server");
+  CHECK(s.args == std::vector<std::string>{"--token=abc", "dflt"});
+  REQUIRE(s.env.size() == 1);
+  CHECK(s.env[0].first == "${TOKEN}");
+  CHECK(s.env[0].second == "abc");
+  CHECK(s.cwd == "/work/s");
+}
+
+TEST_CASE("parse_duration reads units and plain milliseconds") {
+  CHECK(mcpmux::parse_duration(json("250ms")) == Milliseconds(250));
+  CHECK(mcpmux::parse_duration(json("30s")) == Milliseconds(30000));
+  CHECK(mcpmux::parse_duration(json("2m")) == Milliseconds(120000));
+  CHECK(mcpmux::parse_duration(json("1h")) == Milliseconds(3600000));
+  CHECK(mcpmux::parse_duration(json("1500")) == Milliseconds(1500));
+  CHECK(mcpmux::parse_duration(json(1500)) == Milliseconds(1500));
+  CHECK(mcpmux::parse_duration(json(0)) == Milliseconds(0));
+}
+
+TEST_CASE("parse_duration rejects what it cannot read") {
+  for (const json& bad : {json(-1), json(1.5), json("1.5s"), json(""), json("s"), json(" 5s"),
+                          json("5 s"), json("5S"), json("5min"), json("-5s"), json("1234567890123"),
+                          json(nullptr), json(true), json::array()}) {
+    CAPTURE(bad.dump());
+    CHECK_FALSE(mcpmux::parse_duration(bad).has_value());
+  }
+}
+
+TEST_CASE("load_config reads and validates a file") {
+  TempDir dir;
+  std::string path = dir.write("config.json", R"({"mcpServers":{"echo":{"command":"/bin/cat"}}})");
+  Config c = mcpmux::load_config(path, kNoEnv);
+  CHECK(c.path == path);
+  REQUIRE(c.servers.size() == 1);
+  CHECK(c.servers[0].command == "/bin/cat");
+}
+
+TEST_CASE("load_config names the file when it cannot be read") {
+  TempDir dir;
+  std::string missing = (dir.path() / "nope.json").string();
+  CHECK(load_error(missing) == missing + ": cannot read the config file");
+}
+
+TEST_CASE("load_config says a directory cannot be read, not that it is invalid JSON") {
+  TempDir dir;
+  std::string path = dir.path().string();
+  CHECK(load_error(path) == path + ": cannot read the config file (it is a directory)");
+}
+
+TEST_CASE("load_config reports invalid JSON with the file name and position") {
+  TempDir dir;
+  std::string path = dir.write("bad.json", "{\n  \"mcpServers\": {,}\n}\n");
+  std::string message = load_error(path);
+  CHECK(message.rfind(path + ": invalid JSON: ", 0) == 0);
+  CHECK(message.find("line 2") != std::string::npos);
+}
+
+TEST_CASE("load_config reports validation errors with the file name") {
+  TempDir dir;
+  std::string path = dir.write("nocmd.json", R"({"mcpServers":{"fs":{}}})");
+  CHECK(load_error(path) == path + ": mcpServers.fs.command: missing (the program to run)");
+}
+
+TEST_CASE("an empty config file is invalid JSON") {
+  TempDir dir;
+  std::string path = dir.write("empty.json", "");
+  CHECK(load_error(path).rfind(path + ": invalid JSON: ", 0) == 0);
+}
+
+TEST_CASE("the --config flag wins over every environment variable") {
+  auto env = env_from(
+      {{"MCPMUX_CONFIG", "/env.json"}, {"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}});
+  CHECK(mcpmux::resolve_config_path("flag.json", env) == "flag.json");
+}
+
+TEST_CASE("without a flag, $MCPMUX_CONFIG then $XDG_CONFIG_HOME then ~/.config are used") {
+  CHECK(mcpmux::resolve_config_path("", env_from({{"MCPMUX_CONFIG", "/env.json"},
+                                                  {"XDG_CONFIG_HOME", "/xdg"},
+                                                  {"HOME", "/home/ada"}})) == "/env.json");
+  CHECK(mcpmux::resolve_config_path(
+            "", env_from({{"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}})) ==
+        "/xdg/mcpmux/config.json");
+  CHECK(mcpmux::resolve_config_path("", env_from({{"HOME", "/home/ada"}})) ==
+        "/home/ada/.config/mcpmux/config.json");
+}
+
+TEST_CASE("empty environment variables are skipped when resolving the config path") {
+  CHECK(
+      mcpmux::resolve_config_path(
+          "", env_from({{"MCPMUX_CONFIG", ""}, {"XDG_CONFIG_HOME", ""}, {"HOME", "/home/ada"}})) ==
+      "/home/ada/.config/mcpmux/config.json");
+  CHECK(mcpmux::resolve_config_path(
+            "", env_from({{"MCPMUX_CONFIG", ""}, {"XDG_CONFIG_HOME", "/xdg"}})) ==
+        "/xdg/mcpmux/config.json");
+}

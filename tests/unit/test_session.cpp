@@ -1,0 +1,119 @@
+// The client-facing session: version negotiation and the merged server view.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/session.hpp"
+
+using mcpmux::BackendView;
+using mcpmux::json;
+
+TEST_CASE("the supported versions are 2024-11-05 through 2025-11-25, latest first") {
+  CHECK(mcpmux::supported_protocol_versions() ==
+        std::vector<std::string>{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"});
+  CHECK(std::string(mcpmux::kLatestProtocolVersion) == "2025-11-25");
+}
+
+TEST_CASE("a supported client version is answered with that same version") {
+  for (const char* version : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
+    CAPTURE(version);
+    CHECK(mcpmux::negotiate_version(json(version)) == version);
+  }
+}
+
+TEST_CASE("an unknown or malformed client version is answered with the latest") {
+  CHECK(mcpmux::negotiate_version(json("2026-07-28")) == "2025-11-25");
+  CHECK(mcpmux::negotiate_version(json("2024-10-07")) == "2025-11-25");
+  CHECK(mcpmux::negotiate_version(json("")) == "2025-11-25");
+  CHECK(mcpmux::negotiate_version(json(20250618)) == "2025-11-25");
+  CHECK(mcpmux::negotiate_version(json(nullptr)) == "2025-11-25");
+  CHECK(mcpmux::negotiate_version(json::array({"2025-06-18"})) == "2025-11-25");
+}
+
+TEST_CASE("backends see only the client's roots, sampling and elicitation") {
+  json client = {{"roots", {{"listChanged", true}}},
+                 {"sampling", json::object()},
+                 {"elicitation", {{"form", json::object()}}},
+                 {"experimental", {{"x", 1}}},
+                 {"tasks", json::object()}};
+  CHECK(mcpmux::backend_client_capabilities(client) ==
+        json{{"roots", {{"listChanged", true}}},
+             {"sampling", json::object()},
+             {"elicitation", {{"form", json::object()}}}});
+}
+
+TEST_CASE("absent or malformed client capabilities give backends an empty object") {
+  CHECK(mcpmux::backend_client_capabilities(json(nullptr)) == json::object());
+  CHECK(mcpmux::backend_client_capabilities(json::array()) == json::object());
+  CHECK(mcpmux::backend_client_capabilities(json::object()) == json::object());
+  // A relayed capability that is not an object is dropped.
+  CHECK(mcpmux::backend_client_capabilities(json{{"roots", true}, {"sampling", json::object()}}) ==
+        json{{"sampling", json::object()}});
+}
+
+TEST_CASE("with no backends the gateway still offers a tool list") {
+  CHECK(mcpmux::merge_capabilities({}, false) == json{{"tools", {{"listChanged", true}}}});
+}
+
+TEST_CASE("merged capabilities are the union of the backends, always with listChanged") {
+  std::vector<BackendView> ready = {
+      {"fs", json{{"tools", json::object()}, {"resources", {{"subscribe", false}}}}, ""},
+      {"notes", json{{"prompts", {{"listChanged", false}}}, {"logging", json::object()}}, ""},
+  };
+  CHECK(mcpmux::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}},
+                                                         {"prompts", {{"listChanged", true}}},
+                                                         {"resources", {{"listChanged", true}}},
+                                                         {"logging", json::object()}});
+}
+
+TEST_CASE("resource subscribe and completions are advertised when any backend has them") {
+  std::vector<BackendView> ready = {
+      {"a", json{{"resources", json::object()}}, ""},
+      {"b", json{{"resources", {{"subscribe", true}}}, {"completions", json::object()}}, ""},
+  };
+  CHECK(mcpmux::merge_capabilities(ready, false) ==
+        json{{"tools", {{"listChanged", true}}},
+             {"resources", {{"listChanged", true}, {"subscribe", true}}},
+             {"completions", json::object()}});
+}
+
+TEST_CASE("pending backends make the gateway advertise every kind") {
+  json everything = {{"tools", {{"listChanged", true}}},
+                     {"prompts", {{"listChanged", true}}},
+                     {"resources", {{"listChanged", true}, {"subscribe", true}}},
+                     {"logging", json::object()},
+                     {"completions", json::object()}};
+  CHECK(mcpmux::merge_capabilities({}, true) == everything);
+  std::vector<BackendView> ready = {{"fs", json{{"tools", json::object()}}, ""}};
+  CHECK(mcpmux::merge_capabilities(ready, true) == everything);
+}
+
+TEST_CASE("a backend without capabilities contributes nothing") {
+  std::vector<BackendView> ready = {{"odd", json(nullptr), ""}, {"arr", json::array(), ""}};
+  CHECK(mcpmux::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}}});
+}
+
+TEST_CASE("a backend with a malformed subscribe flag does not break the merge") {
+  std::vector<BackendView> ready = {{"odd", json{{"resources", {{"subscribe", "yes"}}}}, ""},
+                                    {"nul", json{{"resources", {{"subscribe", nullptr}}}}, ""}};
+  json merged;
+  CHECK_NOTHROW(merged = mcpmux::merge_capabilities(ready, false));
+  CHECK(merged["resources"]["listChanged"] == true);
+}
+
+TEST_CASE("instructions are combined as one section per backend, in order") {
+  std::vector<BackendView> ready = {
+      {"fs", json::object(), "Use read for files."},
+      {"quiet", json::object(), ""},
+      {"git", json::object(), "Commit often.\nPush rarely."},
+  };
+  CHECK(mcpmux::combine_instructions(ready) ==
+        "## fs\nUse read for files.\n\n## git\nCommit often.\nPush rarely.");
+}
+
+TEST_CASE("no instructions from any backend combine to an empty string") {
+  CHECK(mcpmux::combine_instructions({}) == "");
+  CHECK(mcpmux::combine_instructions({{"a", json::object(), ""}, {"b", json::object(), ""}}) == "");
+  CHECK(mcpmux::combine_instructions({{"only", json::object(), "Hi."}}) == "## only\nHi.");
+}
