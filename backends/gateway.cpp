@@ -201,9 +201,17 @@ void Gateway::handle_notification(rpc::Message& message) {
       trace::debug("client.cancel_unknown").kv("id", key);
       return;
     }
-    Inflight target = it->second;
-    trace::debug("client.cancel").kv("id", key).kv("server", target.backend->name());
-    target.backend->cancel(target.backend_id, string_field(params, "reason"));
+    std::shared_ptr<Call> call = it->second;
+    trace::debug("client.cancel").kv("id", key).kv("server", call->backend->name());
+    call->cancelled = true;
+    if (call->retry_timer) {
+      // Between attempts: nothing is at the backend; just drop it.
+      call->retry_timer.reset();
+      finish_call(call);
+      open_.erase(key);
+      return check_drained();
+    }
+    call->backend->cancel(call->backend_id, string_field(params, "reason"));
     return;
   }
   if (method == "notifications/roots/list_changed") {
@@ -255,14 +263,52 @@ void Gateway::reply_error(const json& id, int code, std::string_view text, json 
 }
 
 void Gateway::reply_unavailable(const json& id, const std::string& method,
-                                const std::string& server, const std::string& reason) {
+                                const std::string& server, const std::string& reason,
+                                std::optional<Milliseconds> retry_after) {
   std::string text = "mcpmux: server '" + server + "' is unavailable: " + reason;
+  if (retry_after)
+    text += "; retry in " + std::to_string(retry_after->count()) + " ms";
+  json data{{"server", server}, {"reason", reason},
+            {"retry_after_ms", retry_after ? json(retry_after->count()) : json(nullptr)}};
   if (method == "tools/call") {
     // A tool error the model can read and act on, not a protocol error.
     json result{{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
     return reply(id, std::move(result));
   }
-  reply_error(id, rpc::kInternalError, text, {{"server", server}, {"reason", reason}});
+  reply_error(id, rpc::kInternalError, text, std::move(data));
+}
+
+std::optional<Gateway::Refusal> Gateway::admission(Backend& backend) {
+  TimePoint now = Clock::now();
+  switch (backend.state()) {
+    case BackendState::backoff:
+      return Refusal{"restarting after " + backend.last_error(),
+                     std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(
+                                                   backend.restart_at() - now))};
+    case BackendState::failed:
+    case BackendState::stopped:
+      return Refusal{backend.last_error().empty() ? "stopped" : backend.last_error(), std::nullopt};
+    case BackendState::starting:
+      return Refusal{"still starting", Milliseconds(1000)};
+    case BackendState::ready: break;
+  }
+  if (!backend.running()) return Refusal{"not running", std::nullopt};
+  int limit = backend.failsafe().max_in_flight;
+  if (static_cast<int>(backend.pending_count()) >= limit)
+    return Refusal{"too many requests in flight (max_in_flight " + std::to_string(limit) + ")",
+                   Milliseconds(100)};
+  if (!backend.breaker().admit(now))
+    return Refusal{"circuit open after " + std::to_string(backend.breaker().consecutive_failures()) +
+                       " consecutive failures (" + backend.health().snapshot().last_error + ")",
+                   backend.breaker().retry_after(now)};
+  return std::nullopt;
+}
+
+void Gateway::refuse(const json& id, const std::string& method, Backend& backend,
+                     const Refusal& why) {
+  trace::debug("request.refused").kv("server", backend.name()).kv("method", method).kv(
+      "reason", why.reason);
+  reply_unavailable(id, method, backend.name(), why.reason, why.retry_after);
 }
 
 // -------------------------------------------------------------- initialization
@@ -352,10 +398,16 @@ void Gateway::initialize_backend(Backend& backend) {
       trace::info("backend.version_differs").kv("server", backend.name()).kv(
           "client", protocol_version_).kv("backend", backend.protocol_version());
     if (client_initialized_ || implicit_session_) send_initialized(backend);
+    if (backend.restarts() > 0) {
+      backend.restart_policy().on_healthy();
+      refresh_after_restart(backend);
+    }
     if (log_level_ && backend.capabilities().contains("logging"))
       backend.request("logging/setLevel", {{"level", *log_level_}},
                       [](Reply&&) {});
-    bool late = init_wait_over_;
+    // A first start that missed the client's initialize answer (restarts
+    // are handled by refresh_after_restart).
+    bool late = init_wait_over_ && backend.restarts() == 0;
     run_settle_waiters();
     if (late) {
       // It missed the client's initialize answer: tell the client its lists grew.
@@ -477,6 +529,17 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
     std::vector<std::string> names;
     names.reserve(items.size());
     for (const auto& item : items) names.push_back(item["name"].get<std::string>());
+    if (kind == ListKind::tools) {
+      auto& safe = backend.retry_safe_tools();
+      safe.clear();
+      for (const auto& tool : items) {
+        auto a = tool.find("annotations");
+        bool ok = a != tool.end() && a->is_object() &&
+                  ((a->value("readOnlyHint", json(false)) == json(true)) ||
+                   (a->value("idempotentHint", json(false)) == json(true)));
+        safe[tool["name"].get<std::string>()] = ok;
+      }
+    }
     NameTable& table = kind == ListKind::tools ? tool_names_ : prompt_names_;
     auto exposed = table.set_server(backend.name(), names);
     for (std::size_t i = 0; i < items.size(); ++i) items[i]["name"] = exposed[i];
@@ -501,7 +564,9 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
 json Gateway::merged_list(ListKind kind) {
   json all = json::array();
   for (auto& backend : backends_) {
-    if (backend->state() != BackendState::ready) continue;
+    // A backend that is restarting keeps its place in the lists.
+    if (backend->state() != BackendState::ready && backend->state() != BackendState::backoff)
+      continue;
     const auto& items = backend->list(kind).items;
     if (!items) continue;
     for (const auto& item : *items) all.push_back(item);
@@ -558,9 +623,7 @@ void Gateway::on_named(rpc::Message& message, ListKind kind, bool retried) {
   if (!route)
     return reply_error(id, rpc::kInvalidParams, std::string("Unknown ") + what + ": " + name);
   Backend* backend = find_backend(route->server);
-  if (!backend || backend->state() != BackendState::ready || !backend->running())
-    return reply_unavailable(id, message.method, route->server,
-                             backend ? backend->last_error() : "unknown server");
+  if (!backend) return reply_unavailable(id, message.method, route->server, "unknown server");
   params["name"] = route->name;
   forward(*backend, id, message.method, std::move(params));
 }
@@ -588,8 +651,7 @@ void Gateway::on_uri(rpc::Message& message, bool retried) {
   if (!owner)
     return reply_error(id, rpc::kResourceNotFound, "Resource not found: " + uri, {{"uri", uri}});
   Backend* backend = find_backend(*owner);
-  if (!backend || backend->state() != BackendState::ready || !backend->running())
-    return reply_unavailable(id, message.method, *owner, backend ? backend->last_error() : "");
+  if (!backend) return reply_unavailable(id, message.method, *owner, "unknown server");
   forward(*backend, id, message.method, std::move(params));
 }
 
@@ -623,8 +685,7 @@ void Gateway::on_completion(rpc::Message& message, bool retried) {
     return reply_error(id, rpc::kInvalidParams, "Invalid params: ref.type must be ref/prompt or ref/resource");
   }
   Backend* backend = find_backend(*server);
-  if (!backend || backend->state() != BackendState::ready || !backend->running())
-    return reply_unavailable(id, message.method, *server, backend ? backend->last_error() : "");
+  if (!backend) return reply_unavailable(id, message.method, *server, "unknown server");
   forward(*backend, id, message.method, std::move(params));
 }
 
@@ -659,35 +720,90 @@ void Gateway::on_set_level(rpc::Message& message) {
 void Gateway::forward(Backend& backend, const json& id, const std::string& method, json params) {
   std::string key = rpc::id_key(id);
   if (auto it = open_.find(key); it != open_.end()) it->second.server = backend.name();
-  std::int64_t progress_token = 0;
+  if (auto why = admission(backend)) return refuse(id, method, backend, *why);
+  auto call = std::make_shared<Call>();
+  call->id = id;
+  call->key = key;
+  call->method = method;
+  call->backend = &backend;
+  bool safe_tool = false;
+  if (method == "tools/call") {
+    auto it = backend.retry_safe_tools().find(string_field(params, "name"));
+    safe_tool = it != backend.retry_safe_tools().end() && it->second;
+  }
+  call->retry_safe = retry_safe(method, safe_tool);
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
     // Tokens are only unique per requester: give the backend one of ours.
-    progress_token = next_progress_token_++;
-    progress_[progress_token] = {&backend, (*meta)["progressToken"]};
-    (*meta)["progressToken"] = progress_token;
+    call->progress_token = next_progress_token_++;
+    progress_[call->progress_token] = {&backend, (*meta)["progressToken"], call};
+    (*meta)["progressToken"] = call->progress_token;
   }
-  std::string server = backend.name();
-  std::int64_t backend_id = backend.request(
-      method, std::move(params),
-      [this, id, key, method, server, progress_token](Reply&& reply) {
-        if (progress_token) progress_.erase(progress_token);
-        inflight_.erase(key);
-        switch (reply.kind) {
-          case Reply::Kind::result: return this->reply(id, std::move(reply.value));
-          case Reply::Kind::error: {
-            json message{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(reply.value)}};
-            return respond(id, std::move(message));
-          }
-          case Reply::Kind::failure: return reply_unavailable(id, method, server, reply.reason);
-          case Reply::Kind::cancelled: {
-            // The client withdrew it: by the spec it expects no answer.
-            open_.erase(key);
-            return check_drained();
-          }
-        }
-      });
-  if (open_.count(key)) inflight_[key] = Inflight{&backend, backend_id};
+  call->params = std::move(params);
+  backend.retry_budget().on_request();
+  inflight_[key] = call;
+  send_attempt(call);
+}
+
+void Gateway::send_attempt(const std::shared_ptr<Call>& call) {
+  ++call->attempt;
+  call->backend_id = call->backend->request(call->method, call->params,
+                                            [this, call](Reply&& reply) {
+                                              on_call_reply(call, std::move(reply));
+                                            });
+}
+
+void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
+  Backend& backend = *call->backend;
+  const RetryConfig& retry = backend.failsafe().retry;
+  if (reply.kind == Reply::Kind::failure && call->retry_safe && !call->cancelled &&
+      !draining_ && !finishing_ && call->attempt < retry.max_attempts &&
+      backend.retry_budget().try_spend()) {
+    Milliseconds delay = retry_backoff(retry, call->attempt, jitter());
+    trace::info("request.retry")
+        .kv("request_id", open_.count(call->key) ? open_.at(call->key).request_id : "")
+        .kv("server", backend.name())
+        .kv("method", call->method)
+        .kv("attempt", call->attempt + 1)
+        .kv("delay_ms", static_cast<std::int64_t>(delay.count()))
+        .kv("reason", reply.reason);
+    call->retry_timer = std::make_unique<asio::steady_timer>(io_, delay);
+    call->retry_timer->async_wait([this, call, reason = reply.reason](asio::error_code ec) {
+      if (ec || call->cancelled || !call->retry_timer) return;
+      call->retry_timer.reset();
+      if (auto why = admission(*call->backend)) {
+        finish_call(call);
+        return refuse(call->id, call->method, *call->backend, *why);
+      }
+      send_attempt(call);
+    });
+    return;
+  }
+  finish_call(call);
+  switch (reply.kind) {
+    case Reply::Kind::result: return this->reply(call->id, std::move(reply.value));
+    case Reply::Kind::error: {
+      json message{{"jsonrpc", "2.0"}, {"id", call->id}, {"error", std::move(reply.value)}};
+      return respond(call->id, std::move(message));
+    }
+    case Reply::Kind::failure: {
+      std::optional<Milliseconds> retry_after;
+      if (backend.state() == BackendState::backoff)
+        retry_after = std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(
+                                                    backend.restart_at() - Clock::now()));
+      return reply_unavailable(call->id, call->method, backend.name(), reply.reason, retry_after);
+    }
+    case Reply::Kind::cancelled:
+      // The client withdrew it: by the spec it expects no answer.
+      open_.erase(call->key);
+      return check_drained();
+  }
+}
+
+void Gateway::finish_call(const std::shared_ptr<Call>& call) {
+  if (call->progress_token) progress_.erase(call->progress_token);
+  auto it = inflight_.find(call->key);
+  if (it != inflight_.end() && it->second == call) inflight_.erase(it);
 }
 
 // ------------------------------------------------------------ backend events
@@ -722,6 +838,7 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
       return;  // after completion or cancellation: dropped
     }
     *token = route->second.client_token;
+    backend.extend_deadline(route->second.call->backend_id);
     return send_client(message.body);
   }
   if (method == "notifications/cancelled") {
@@ -758,10 +875,6 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
 }
 
 void Gateway::on_backend_exit(Backend& backend) {
-  tool_names_.clear_server(backend.name());
-  prompt_names_.clear_server(backend.name());
-  resources_.clear_server(backend.name());
-  backend.invalidate_lists();
   // What it asked the client can no longer be answered: withdraw it.
   for (auto it = upstream_.begin(); it != upstream_.end();) {
     if (it->second.backend != &backend) {
@@ -773,14 +886,73 @@ void Gateway::on_backend_exit(Backend& backend) {
         {{"requestId", it->first}, {"reason", "server " + backend.name() + " exited"}}));
     it = upstream_.erase(it);
   }
-  std::erase_if(progress_, [&](const auto& kv) { return kv.second.backend == &backend; });
+  if (finishing_) return;
+  schedule_restart(backend);
   run_settle_waiters();
+}
+
+void Gateway::schedule_restart(Backend& backend) {
+  TimePoint now = Clock::now();
+  auto delay = backend.restart_policy().on_exit(now, jitter());
+  if (!delay) {
+    const RestartConfig& r = backend.config().restart;
+    std::string reason = "exited " + std::to_string(backend.restart_policy().restarts_in_window()) +
+                         " times within " + std::to_string(r.window.count()) +
+                         " ms (max_restarts " + std::to_string(r.max_restarts) +
+                         "); last: " + backend.last_error();
+    trace::error("backend.failed").kv("server", backend.name()).kv("reason", reason);
+    backend.set_failed(reason);
+    remove_from_catalog(backend);
+    return;
+  }
+  // Its tools stay listed while it restarts; calls fail fast meanwhile.
+  backend.set_backoff(now + *delay);
+  trace::warn("backend.restart")
+      .kv("server", backend.name())
+      .kv("reason", backend.last_error())
+      .kv("in_ms", static_cast<std::int64_t>(delay->count()))
+      .kv("restarts", backend.restarts())
+      .kv("exits_in_window", backend.restart_policy().restarts_in_window())
+      .kv("max_restarts", backend.config().restart.max_restarts);
+  auto& timer = restart_timers_[&backend];
+  timer = std::make_unique<asio::steady_timer>(io_, *delay);
+  timer->async_wait([this, &backend](asio::error_code ec) {
+    if (ec || finishing_) return;
+    if (!backend.start()) return remove_from_catalog(backend);
+    if (init_started_) initialize_backend(backend);
+  });
+}
+
+void Gateway::remove_from_catalog(Backend& backend) {
+  tool_names_.clear_server(backend.name());
+  prompt_names_.clear_server(backend.name());
+  resources_.clear_server(backend.name());
+  backend.invalidate_lists();
+  std::erase_if(progress_, [&](const auto& kv) { return kv.second.backend == &backend; });
   if (init_wait_over_) {
     schedule_list_changed(ListKind::tools);
     schedule_list_changed(ListKind::prompts);
     schedule_list_changed(ListKind::resources);
   }
 }
+
+// After a restart the lists are fetched again; the client hears of it only
+// when they changed.
+void Gateway::refresh_after_restart(Backend& backend) {
+  for (ListKind kind : {ListKind::tools, ListKind::prompts, ListKind::resources,
+                        ListKind::resource_templates}) {
+    ListCache& cache = backend.list(kind);
+    auto before = std::make_shared<std::optional<std::vector<json>>>(std::move(cache.items));
+    cache.items.reset();
+    ++cache.generation;
+    fetch_list(backend, kind, [this, &backend, kind, before] {
+      const auto& after = backend.list(kind).items;
+      if (!*before || !after || **before != *after) schedule_list_changed(kind);
+    });
+  }
+}
+
+double Gateway::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
 // ------------------------------------------------------------------- shutdown
 
@@ -810,6 +982,7 @@ void Gateway::finish() {
   finishing_ = true;
   if (init_timer_) init_timer_->cancel();
   if (list_changed_timer_) list_changed_timer_->cancel();
+  for (auto& [backend, timer] : restart_timers_) timer->cancel();
   auto remaining = std::make_shared<std::size_t>(1);
   auto done = [this, remaining] {
     if (--*remaining != 0) return;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,13 +45,24 @@ class Gateway : public BackendEvents {
     std::string server;
     std::chrono::steady_clock::time_point started;
   };
-  struct Inflight {
-    Backend* backend;
-    std::int64_t backend_id;
+  // A client request forwarded to a backend, across its retries.
+  struct Call {
+    json id;
+    std::string key;  // id_key(id)
+    std::string method;
+    json params;  // as sent to the backend (name stripped, token mapped)
+    Backend* backend = nullptr;
+    int attempt = 0;
+    bool retry_safe = false;
+    bool cancelled = false;
+    std::int64_t backend_id = -1;
+    std::int64_t progress_token = 0;
+    std::unique_ptr<asio::steady_timer> retry_timer;
   };
   struct ProgressRoute {
     Backend* backend;
     json client_token;
+    std::shared_ptr<Call> call;
   };
   struct UpstreamRequest {  // a backend's request relayed to the client
     Backend* backend;
@@ -69,7 +81,16 @@ class Gateway : public BackendEvents {
   void reply(const json& id, json result);
   void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
   void reply_unavailable(const json& id, const std::string& method, const std::string& server,
-                         const std::string& reason);
+                         const std::string& reason,
+                         std::optional<Milliseconds> retry_after = std::nullopt);
+  // Why a request cannot go to this backend now (restarting, failed, circuit
+  // open, too many in flight); nullopt when it may go. Admits a half-open probe.
+  struct Refusal {
+    std::string reason;
+    std::optional<Milliseconds> retry_after;
+  };
+  std::optional<Refusal> admission(Backend& backend);
+  void refuse(const json& id, const std::string& method, Backend& backend, const Refusal& why);
 
   // Initialization of the backends and the bounded wait for them.
   void begin_initialization();
@@ -96,6 +117,15 @@ class Gateway : public BackendEvents {
   void on_uri(rpc::Message& message, bool retried = false);
   void on_set_level(rpc::Message& message);
   void forward(Backend& backend, const json& id, const std::string& method, json params);
+  void send_attempt(const std::shared_ptr<Call>& call);
+  void on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply);
+  void finish_call(const std::shared_ptr<Call>& call);
+
+  // The supervisor.
+  void schedule_restart(Backend& backend);
+  void remove_from_catalog(Backend& backend);
+  void refresh_after_restart(Backend& backend);
+  double jitter();
 
   // Shutdown.
   void on_signal(int signo);
@@ -129,7 +159,7 @@ class Gateway : public BackendEvents {
   ResourceTable resources_;
 
   std::unordered_map<std::string, OpenRequest> open_;     // by id_key of the client id
-  std::unordered_map<std::string, Inflight> inflight_;    // forwarded ones, same key
+  std::unordered_map<std::string, std::shared_ptr<Call>> inflight_;  // forwarded, same key
   std::unordered_map<std::int64_t, ProgressRoute> progress_;
   std::unordered_map<std::int64_t, UpstreamRequest> upstream_;
   std::int64_t next_progress_token_ = 1;
@@ -144,6 +174,8 @@ class Gateway : public BackendEvents {
   bool finishing_ = false;  // stopping children
   std::unique_ptr<asio::steady_timer> flush_timer_;
   int exit_code_ = 0;
+  std::unordered_map<Backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
+  std::mt19937_64 random_{std::random_device{}()};
 };
 
 }  // namespace mcpmux

@@ -116,7 +116,7 @@ bool LineSplitter::next(std::string& line) {
     }
     std::size_t end = nl;
     if (end > begin && buffer_[end - 1] == '\r') --end;
-    if (end == begin) continue;  // blank line
+    if (blank(begin, end)) continue;
     if (end - begin > max_line_) {
       ++oversized_;
       continue;
@@ -125,6 +125,13 @@ bool LineSplitter::next(std::string& line) {
     compact();
     return true;
   }
+}
+
+// Empty or only spaces and tabs. Cheap: a JSON line starts with '{'.
+bool LineSplitter::blank(std::size_t begin, std::size_t end) const {
+  for (std::size_t i = begin; i < end; ++i)
+    if (buffer_[i] != ' ' && buffer_[i] != '\t') return false;
+  return true;
 }
 
 void LineSplitter::compact() {

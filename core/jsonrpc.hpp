@@ -49,7 +49,8 @@ std::string to_line(const json& message);
 
 }  // namespace rpc
 
-// Splits a byte stream into lines: strips a trailing '\r', skips blank lines.
+// Splits a byte stream into lines: strips a trailing '\r', skips blank lines
+// (empty or only spaces and tabs).
 class LineSplitter {
  public:
   explicit LineSplitter(std::size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
@@ -70,6 +71,7 @@ class LineSplitter {
   std::size_t oversized_ = 0;
   bool skipping_ = false;
   void compact();
+  bool blank(std::size_t begin, std::size_t end) const;
 };
 
 }  // namespace mcpmux

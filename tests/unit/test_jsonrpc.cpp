@@ -225,8 +225,14 @@ TEST_CASE("the splitter skips blank lines, including bare CRLF") {
 
 TEST_CASE("the splitter keeps inner carriage returns and spaces") {
   LineSplitter splitter;
-  splitter.append("a\rb \n  \n");
-  CHECK(drain(splitter) == std::vector<std::string>{"a\rb ", "  "});
+  splitter.append("a\rb \n  x\n");
+  CHECK(drain(splitter) == std::vector<std::string>{"a\rb ", "  x"});
+}
+
+TEST_CASE("lines of only spaces and tabs count as blank") {
+  LineSplitter splitter;
+  splitter.append("  \n\t \r\n{}\n");
+  CHECK(drain(splitter) == std::vector<std::string>{"{}"});
 }
 
 TEST_CASE("a line split across chunks is yielded once complete") {
