@@ -298,8 +298,7 @@ std::optional<Gateway::Refusal> Gateway::admission(Backend& backend) {
     return Refusal{"too many requests in flight (max_in_flight " + std::to_string(limit) + ")",
                    Milliseconds(100)};
   if (!backend.breaker().admit(now))
-    return Refusal{"circuit open after " + std::to_string(backend.breaker().consecutive_failures()) +
-                       " consecutive failures (" + backend.health().snapshot().last_error + ")",
+    return Refusal{"circuit open (" + backend.breaker().open_reason() + ")",
                    backend.breaker().retry_after(now)};
   return std::nullopt;
 }
@@ -365,7 +364,7 @@ void Gateway::begin_initialization() {
   run_settle_waiters();  // nothing to wait for if no backend is running
 }
 
-void Gateway::initialize_backend(Backend& backend) {
+void Gateway::initialize_backend(Backend& backend, int attempt) {
   json info = client_init_ ? client_init_->value("clientInfo", json::object()) : json::object();
   if (!info.is_object() || !info.contains("name"))
     info = {{"name", "mcpmux"}, {"version", MCPMUX_VERSION}};
@@ -375,10 +374,37 @@ void Gateway::initialize_backend(Backend& backend) {
   backend.initialize_sent = true;
   auto started = std::chrono::steady_clock::now();
   backend.request("initialize", std::move(params),
-                  [this, &backend, started](Reply&& reply) {
+                  [this, &backend, started, attempt](Reply&& reply) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                           started).count();
+    if (reply.kind == Reply::Kind::failure && backend.running() && !finishing_) {
+      // No answer in time from a live child: a slow start. initialize is
+      // safe to send again; past the attempts, restart it like a crash.
+      const RetryConfig& retry = backend.failsafe().retry;
+      if (attempt < retry.max_attempts) {
+        Milliseconds delay = retry_backoff(retry, attempt, jitter());
+        trace::warn("backend.initialize_retry").kv("server", backend.name()).kv(
+            "attempt", attempt + 1).kv("reason", reply.reason);
+        auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+        timer->async_wait([this, &backend, attempt, timer](asio::error_code ec) {
+          if (!ec && !finishing_ && backend.running()) initialize_backend(backend, attempt + 1);
+        });
+        return;
+      }
+      backend.set_failed("initialize failed: " + reply.reason);
+      trace::error("backend.initialize_failed").kv("server", backend.name()).kv(
+          "reason", backend.last_error());
+      std::string why = backend.last_error();
+      backend.stop([this, &backend, why] {
+        if (finishing_) return;
+        backend.set_failed(why);
+        schedule_restart(backend);
+        run_settle_waiters();
+      });
+      return;
+    }
     if (!reply.ok()) {
+      // A live backend that refuses to initialize will not do better later.
       std::string reason = reply.kind == Reply::Kind::error
                                ? "initialize failed: " + reply.value.value("message", std::string())
                                : "initialize failed: " + reply.reason;
@@ -923,10 +949,9 @@ void Gateway::schedule_restart(Backend& backend) {
   });
 }
 
+// A failed backend leaves the lists; its routes stay, so a client that still
+// knows its tools hears why they fail rather than "unknown tool".
 void Gateway::remove_from_catalog(Backend& backend) {
-  tool_names_.clear_server(backend.name());
-  prompt_names_.clear_server(backend.name());
-  resources_.clear_server(backend.name());
   backend.invalidate_lists();
   std::erase_if(progress_, [&](const auto& kv) { return kv.second.backend == &backend; });
   if (init_wait_over_) {

@@ -94,7 +94,7 @@ class Gateway : public BackendEvents {
 
   // Initialization of the backends and the bounded wait for them.
   void begin_initialization();
-  void initialize_backend(Backend& backend);
+  void initialize_backend(Backend& backend, int attempt = 1);
   void send_initialized(Backend& backend);
   bool settled() const;
   void when_settled(std::function<void()> fn);

@@ -21,7 +21,10 @@ void CircuitBreaker::move_to(CircuitState to, TimePoint now, std::string reason)
   if (to == state_) return;
   Transition t{state_, to, std::move(reason)};
   state_ = to;
-  if (to == CircuitState::open) opened_at_ = now;
+  if (to == CircuitState::open) {
+    opened_at_ = now;
+    open_reason_ = t.reason;
+  }
   if (to == CircuitState::half_open) {
     half_open_successes_ = 0;
     probes_in_flight_ = 0;

@@ -83,6 +83,8 @@ class CircuitBreaker {
   // How long until the next probe is admitted (0 when closed).
   Milliseconds retry_after(TimePoint now) const;
   int consecutive_failures() const { return consecutive_failures_; }
+  // Why it last opened ("5 consecutive failures, last: ..."); "" if never.
+  const std::string& open_reason() const { return open_reason_; }
   const BreakerConfig& config() const { return config_; }
 
  private:
@@ -94,6 +96,7 @@ class CircuitBreaker {
   int half_open_successes_ = 0;
   int probes_in_flight_ = 0;
   TimePoint opened_at_{};
+  std::string open_reason_;
 };
 
 // ------------------------------------------------------------ health tracker

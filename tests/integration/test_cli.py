@@ -7,19 +7,28 @@ import os
 import re
 import subprocess
 import sys
+import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import fixture, jsonl, req, tool_text  # noqa: E402
 
 
 def run(args, stdin=b"", env=None, timeout=20):
+    """Runs mcpmux to completion; fails if a process it started is left running."""
+    marker = "cli-%d-%d" % (os.getpid(), time.monotonic_ns())
     full = dict(os.environ)
     full.pop("MCPMUX_LOG", None)
+    full[mcptest.MARKER_VAR] = marker
     if env:
         full.update(env)
-    return subprocess.run([mcptest.MCPMUX] + args, input=stdin, capture_output=True,
-                          env=full, timeout=timeout)
+    p = subprocess.run([mcptest.MCPMUX] + args, input=stdin, capture_output=True,
+                       env=full, timeout=timeout)
+    if not mcptest.wait_until(lambda: not mcptest.pids_with_marker(marker), 3.0):
+        raise AssertionError("processes left running after mcpmux exited: %s"
+                             % mcptest.pids_with_marker(marker))
+    return p
 
 
 class Cli(mcptest.MuxTestCase):

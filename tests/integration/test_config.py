@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import fixture, tool_text  # noqa: E402
@@ -128,10 +129,14 @@ class ConfigLookup(mcptest.MuxTestCase):
         for k in ("MCPMUX_CONFIG", "XDG_CONFIG_HOME"):
             full.pop(k, None)
         full.update(env)
+        marker = "lookup-%d-%d" % (os.getpid(), time.monotonic_ns())
+        full[mcptest.MARKER_VAR] = marker
         script = mcptest.jsonl(mcptest.req(1, "tools/call", {"name": "looked__echo",
                                                              "arguments": {"text": "found"}}))
         proc = subprocess.run([mcptest.MCPMUX], input=script, capture_output=True, env=full,
                               timeout=20)
+        self.assertTrue(mcptest.wait_until(lambda: not mcptest.pids_with_marker(marker), 3.0),
+                        "fixture left running")
         return proc
 
     def test_mcpmux_config_env(self):

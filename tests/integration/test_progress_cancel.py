@@ -5,6 +5,7 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import fixture, tool_text  # noqa: E402
@@ -66,6 +67,21 @@ class Progress(mcptest.MuxTestCase):
         self.assertEqual([(p["progress"], p["total"]) for p in self.progress_for(2)],
                          [(1, 2), (2, 2)])
         self.assertEqual(len(self.m.notifications_of("notifications/progress")), 3 + 5 + 4 + 2)
+
+    def test_same_token_on_two_backends_at_once(self):
+        # A client token is only unique per requester; even if the same value is used
+        # for two concurrent calls on two backends, neither stream is lost or mixed up.
+        ia = self.m.request("tools/call", {"name": "a__slow", "arguments": {"ms": 300},
+                                           "_meta": {"progressToken": "dup"}})
+        ib = self.m.request("tools/call", {"name": "b__slow", "arguments": {"ms": 500},
+                                           "_meta": {"progressToken": "dup"}})
+        self.assertEqual(tool_text(self.m.wait_response(ia)["result"]), "slept 300")
+        self.assertEqual(tool_text(self.m.wait_response(ib)["result"]), "slept 500")
+        time.sleep(0.1)
+        got = self.progress_for("dup")
+        self.assertEqual(sorted(p["progress"] for p in got if p["total"] == 3), [1, 2, 3])
+        self.assertEqual(sorted(p["progress"] for p in got if p["total"] == 5), [1, 2, 3, 4, 5])
+        self.assertEqual(len(got), 8)
 
     def test_same_token_reused_after_completion(self):
         self.m.call_tool("a__slow", {"ms": 200}, meta={"progressToken": "again"})

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import fixture, tool_text  # noqa: E402
@@ -123,10 +124,11 @@ class Shutdown(mcptest.MuxTestCase):
         for pid in pids:
             self.assertFalse(mcptest.pid_running(pid), "fixture %d still running" % pid)
         m.assert_no_leftovers()
-        # If the open request was answered, it was not answered as a success.
-        if m.has_response(slow):
-            msg = m.wait_response(slow, 0)
-            self.assertTrue("error" in msg or msg["result"].get("isError"), msg)
+        # Every client request gets exactly one response (DESIGN.md): the open call is
+        # answered, as a failure, before mcpmux exits.
+        msg = m.wait_response(slow, 0.5)
+        self.assertTrue("error" in msg or msg["result"].get("isError") is True, msg)
+        self.assertEqual(m.response_count(slow), 1)
 
     def test_sigterm_with_stubborn_child(self):
         m = self.mux({"stubborn": fixture("stubborn", "--ignore-sigterm")})
@@ -151,8 +153,12 @@ class Shutdown(mcptest.MuxTestCase):
         m = self.mux({"short": fixture("short", "--exit-after-ms", "300"), "b": fixture("b")})
         m.initialize()
         time.sleep(0.8)
-        zombies = m.zombie_children()
-        self.assertEqual(zombies, [], "mcpmux must reap its exited children")
+        # A child may be caught in the instant between its exit and the reap (or be a
+        # restarted one that just exited): only a zombie that stays one is a leak.
+        first = set(m.zombie_children())
+        time.sleep(0.5)
+        lasting = first & set(m.zombie_children())
+        self.assertEqual(lasting, set(), "mcpmux must reap its exited children")
         self.assertEqual(tool_text(m.call_tool("b__echo", {"text": "ok"})), "ok")
 
     def test_eof_does_not_wait_for_request_timeout_of_dead_backend(self):
