@@ -230,7 +230,7 @@ void Backend::on_stdout_eof() {
   if (stopping_) return;
   // The child closed its stdout: it is exiting or broken. Give it a moment to
   // be reaped so the error can say how it ended, then fail what is pending.
-  poll_exit(0, std::chrono::steady_clock::now(), [this] {
+  poll_exit(std::chrono::steady_clock::now(), [this] {
     if (running_) {
       last_error_ = "closed its stdout";
     }
@@ -255,7 +255,7 @@ void Backend::reaped(int status) {
   if (stderr_) stderr_->close();
 }
 
-void Backend::poll_exit(int attempt, std::chrono::steady_clock::time_point started,
+void Backend::poll_exit(std::chrono::steady_clock::time_point started,
                         std::function<void()> on_gone) {
   if (running_) {
     if (auto status = try_reap(pid_)) reaped(*status);
@@ -266,9 +266,9 @@ void Backend::poll_exit(int attempt, std::chrono::steady_clock::time_point start
     return;
   }
   exit_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
-  exit_timer_->async_wait([this, attempt, started, on_gone = std::move(on_gone),
+  exit_timer_->async_wait([this, started, on_gone = std::move(on_gone),
                            alive = alive_](asio::error_code) mutable {
-    if (*alive) poll_exit(attempt + 1, started, std::move(on_gone));
+    if (*alive) poll_exit(started, std::move(on_gone));
   });
 }
 

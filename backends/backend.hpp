@@ -144,7 +144,7 @@ class Backend {
   void arm_deadline(std::int64_t id);
   void on_deadline(std::int64_t id);
   void record_failure(const std::string& reason);
-  void poll_exit(int attempt, std::chrono::steady_clock::time_point started,
+  void poll_exit(std::chrono::steady_clock::time_point started,
                  std::function<void()> on_gone);
   void reaped(int status);
 

@@ -125,7 +125,6 @@ void Gateway::on_client_line(std::string& line) {
 }
 
 void Gateway::on_client_eof() {
-  reading_ = false;
   draining_ = true;
   trace::info("client.eof").kv("open_requests", static_cast<std::int64_t>(open_.size()));
   // Nobody is left to answer what backends asked the client.
@@ -984,7 +983,6 @@ double Gateway::jitter() { return std::uniform_real_distribution<double>(0.0, 1.
 void Gateway::on_signal(int signo) {
   trace::info("gateway.signal").kv("signal", signo);
   if (client_in_) client_in_->close();
-  reading_ = false;
   draining_ = true;
   for (auto& [id, up] : upstream_)
     up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError, "mcpmux is shutting down"));

@@ -169,7 +169,6 @@ class Gateway : public BackendEvents {
   unsigned list_changed_pending_ = 0;  // bit per ListKind
   std::unique_ptr<asio::steady_timer> list_changed_timer_;
 
-  bool reading_ = true;
   bool draining_ = false;   // client EOF: finish what is in flight
   bool finishing_ = false;  // stopping children
   std::unique_ptr<asio::steady_timer> flush_timer_;
