@@ -47,8 +47,7 @@ Backend::~Backend() {
 }
 
 bool Backend::start() {
-  if (started_once_) ++restarts_;
-  started_once_ = true;
+  ++starts_;
   state_ = BackendState::starting;
   initialize_sent = false;
   initialized_sent = false;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -104,7 +105,11 @@ class Backend {
   void set_failed(std::string reason);
   void set_backoff(TimePoint restart_at);
   TimePoint restart_at() const { return restart_at_; }
-  int restarts() const { return restarts_; }
+  // Time left until the restart, for retry_after_ms (0 once due).
+  Milliseconds restart_in(TimePoint now) const {
+    return std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(restart_at_ - now));
+  }
+  int restarts() const { return starts_ > 0 ? starts_ - 1 : 0; }
 
   // The failsafe.
   const FailsafeConfig& failsafe() const { return config_.failsafe; }
@@ -113,7 +118,7 @@ class Backend {
   RestartPolicy& restart_policy() { return restart_policy_; }
   RetryBudget& retry_budget() { return retry_budget_; }
   // Tools whose annotations make a retry safe (readOnlyHint/idempotentHint).
-  std::unordered_map<std::string, bool>& retry_safe_tools() { return retry_safe_tools_; }
+  std::unordered_set<std::string>& retry_safe_tools() { return retry_safe_tools_; }
 
   // What the backend said in its initialize result.
   const json& capabilities() const { return capabilities_; }
@@ -171,10 +176,9 @@ class Backend {
   HealthTracker health_;
   RestartPolicy restart_policy_;
   RetryBudget retry_budget_;
-  std::unordered_map<std::string, bool> retry_safe_tools_;
+  std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
-  int restarts_ = 0;
-  bool started_once_ = false;
+  int starts_ = 0;
   std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
   std::unique_ptr<asio::steady_timer> ladder_timer_;  // the stop ladder
   std::vector<std::function<void()>> on_gone_;

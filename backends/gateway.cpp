@@ -281,9 +281,7 @@ std::optional<Gateway::Refusal> Gateway::admission(Backend& backend) {
   TimePoint now = Clock::now();
   switch (backend.state()) {
     case BackendState::backoff:
-      return Refusal{"restarting after " + backend.last_error(),
-                     std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(
-                                                   backend.restart_at() - now))};
+      return Refusal{"restarting after " + backend.last_error(), backend.restart_in(now)};
     case BackendState::failed:
     case BackendState::stopped:
       return Refusal{backend.last_error().empty() ? "stopped" : backend.last_error(), std::nullopt};
@@ -553,17 +551,15 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
     std::erase_if(items, [](const json& item) { return !item.contains("name") || !item["name"].is_string(); });
     std::vector<std::string> names;
     names.reserve(items.size());
-    for (const auto& item : items) names.push_back(item["name"].get<std::string>());
-    if (kind == ListKind::tools) {
-      auto& safe = backend.retry_safe_tools();
-      safe.clear();
-      for (const auto& tool : items) {
-        auto a = tool.find("annotations");
-        bool ok = a != tool.end() && a->is_object() &&
-                  ((a->value("readOnlyHint", json(false)) == json(true)) ||
-                   (a->value("idempotentHint", json(false)) == json(true)));
-        safe[tool["name"].get<std::string>()] = ok;
-      }
+    if (kind == ListKind::tools) backend.retry_safe_tools().clear();
+    for (const auto& item : items) {
+      names.push_back(item["name"].get<std::string>());
+      if (kind != ListKind::tools) continue;
+      auto a = item.find("annotations");
+      if (a != item.end() && a->is_object() &&
+          (a->value("readOnlyHint", json(false)) == json(true) ||
+           a->value("idempotentHint", json(false)) == json(true)))
+        backend.retry_safe_tools().insert(names.back());
     }
     NameTable& table = kind == ListKind::tools ? tool_names_ : prompt_names_;
     auto exposed = table.set_server(backend.name(), names);
@@ -752,10 +748,7 @@ void Gateway::forward(Backend& backend, const json& id, const std::string& metho
   call->method = method;
   call->backend = &backend;
   bool safe_tool = false;
-  if (method == "tools/call") {
-    auto it = backend.retry_safe_tools().find(string_field(params, "name"));
-    safe_tool = it != backend.retry_safe_tools().end() && it->second;
-  }
+  if (method == "tools/call") safe_tool = backend.retry_safe_tools().count(string_field(params, "name"));
   call->retry_safe = retry_safe(method, safe_tool);
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
@@ -793,7 +786,7 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
         .kv("delay_ms", static_cast<std::int64_t>(delay.count()))
         .kv("reason", reply.reason);
     call->retry_timer = std::make_unique<asio::steady_timer>(io_, delay);
-    call->retry_timer->async_wait([this, call, reason = reply.reason](asio::error_code ec) {
+    call->retry_timer->async_wait([this, call](asio::error_code ec) {
       if (ec || call->cancelled || !call->retry_timer) return;
       call->retry_timer.reset();
       if (auto why = admission(*call->backend)) {
@@ -813,9 +806,7 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
     }
     case Reply::Kind::failure: {
       std::optional<Milliseconds> retry_after;
-      if (backend.state() == BackendState::backoff)
-        retry_after = std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(
-                                                    backend.restart_at() - Clock::now()));
+      if (backend.state() == BackendState::backoff) retry_after = backend.restart_in(Clock::now());
       return reply_unavailable(call->id, call->method, backend.name(), reply.reason, retry_after);
     }
     case Reply::Kind::cancelled:
@@ -927,7 +918,7 @@ void Gateway::schedule_restart(Backend& backend) {
                          "); last: " + backend.last_error();
     trace::error("backend.failed").kv("server", backend.name()).kv("reason", reason);
     backend.set_failed(reason);
-    remove_from_catalog(backend);
+    drop_from_lists(backend);
     return;
   }
   // Its tools stay listed while it restarts; calls fail fast meanwhile.
@@ -943,16 +934,16 @@ void Gateway::schedule_restart(Backend& backend) {
   timer = std::make_unique<asio::steady_timer>(io_, *delay);
   timer->async_wait([this, &backend](asio::error_code ec) {
     if (ec || finishing_) return;
-    if (!backend.start()) return remove_from_catalog(backend);
+    if (!backend.start()) return drop_from_lists(backend);
     if (init_started_) initialize_backend(backend);
   });
 }
 
 // A failed backend leaves the lists; its routes stay, so a client that still
-// knows its tools hears why they fail rather than "unknown tool".
-void Gateway::remove_from_catalog(Backend& backend) {
+// knows its tools hears why they fail rather than "unknown tool". (Its calls
+// were already failed, which dropped their progress routes.)
+void Gateway::drop_from_lists(Backend& backend) {
   backend.invalidate_lists();
-  std::erase_if(progress_, [&](const auto& kv) { return kv.second.backend == &backend; });
   if (init_wait_over_) {
     schedule_list_changed(ListKind::tools);
     schedule_list_changed(ListKind::prompts);

@@ -123,7 +123,7 @@ class Gateway : public BackendEvents {
 
   // The supervisor.
   void schedule_restart(Backend& backend);
-  void remove_from_catalog(Backend& backend);
+  void drop_from_lists(Backend& backend);
   void refresh_after_restart(Backend& backend);
   double jitter();
 
