@@ -55,12 +55,14 @@ bool Backend::start() {
   SpawnResult spawned = spawn_process(spec);
   if (!spawned.child) {
     set_failed(spawned.error);
+    record_failure(spawned.error);
     trace::error("backend.spawn_failed").kv("server", name()).kv("command", config_.command).kv(
         "error", spawned.error);
     return false;
   }
   const ChildProcess& child = *spawned.child;
   pid_ = child.pid;
+  started_at_ = Clock::now();
   running_ = true;
   stopping_ = false;
   stdin_ = std::make_unique<LineWriter>(io_, child.stdin_fd);
@@ -76,7 +78,8 @@ bool Backend::start() {
   return true;
 }
 
-std::int64_t Backend::request(std::string_view method, json params, Done done) {
+std::int64_t Backend::request(std::string_view method, json params, Done done,
+                             std::string_view request_id) {
   std::int64_t id = next_id_++;
   if (!running_) {
     Reply reply;
@@ -85,7 +88,7 @@ std::int64_t Backend::request(std::string_view method, json params, Done done) {
     return id;
   }
   TimePoint now = Clock::now();
-  Pending pending{std::string(method), std::move(done),
+  Pending pending{std::string(method), std::string(request_id), std::move(done),
                   Deadline(now, config_.failsafe.timeout, config_.failsafe.max_timeout), now,
                   std::make_unique<asio::steady_timer>(io_)};
   pending_.emplace(id, std::move(pending));
@@ -116,6 +119,7 @@ void Backend::on_deadline(std::int64_t id) {
   if (!it->second.deadline.expired(now)) return arm_deadline(id);  // progress moved it
   auto waited = std::chrono::duration_cast<Milliseconds>(now - it->second.started).count();
   trace::warn("request.timeout")
+      .kv("request_id", it->second.request_id)
       .kv("server", name())
       .kv("method", it->second.method)
       .kv("backend_id", id)
@@ -158,10 +162,20 @@ void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
   if (it == pending_.end()) return;
   Done done = std::move(it->second.done);
   TimePoint started = it->second.started;
+  TimePoint now = Clock::now();
+  if (trace::enabled(trace::Level::debug, "backend")) {
+    static constexpr const char* kOutcome[] = {"result", "error", "failure", "cancelled"};
+    trace::debug("backend.response")
+        .kv("request_id", it->second.request_id)
+        .kv("server", name())
+        .kv("method", it->second.method)
+        .kv("backend_id", id)
+        .kv("latency_ms", std::chrono::duration<double, std::milli>(now - started).count())
+        .kv("outcome", kOutcome[static_cast<int>(reply.kind)]);
+  }
   pending_.erase(it);  // erase first: `done` may send new requests
   if (record) {
     // A JSON-RPC error from a live backend is an answer, not a health failure.
-    TimePoint now = Clock::now();
     switch (reply.kind) {
       case Reply::Kind::result:
       case Reply::Kind::error:
@@ -220,9 +234,40 @@ void Backend::on_stdout_line(std::string& line) {
 }
 
 void Backend::on_stderr_line(std::string& line) {
+  // Relayed as it comes when it reads like a warning or an error; the rest
+  // only with `stderr=debug`. All of it is kept in the ring for `health`.
+  trace::at(trace::classify_stderr(line), "stderr").kv("server", name()).kv("line", line);
   if (stderr_tail_.size() >= kStderrTailLines) stderr_tail_.pop_front();
-  stderr_tail_.push_back(line);
-  trace::debug("backend.stderr").kv("server", name()).kv("line", line);
+  stderr_tail_.push_back(std::move(line));
+}
+
+health::BackendStatus Backend::status(TimePoint now) const {
+  health::BackendStatus s;
+  s.name = name();
+  s.state = to_string(state_);
+  s.circuit = to_string(breaker_.state(now));
+  if (breaker_.state(now) != CircuitState::closed) s.next_probe_ms = breaker_.retry_after(now).count();
+  if (state_ == BackendState::backoff) s.restart_in_ms = restart_in(now).count();
+  HealthSnapshot h = health_.snapshot();
+  s.healthy = h.healthy;
+  s.successes = h.successes;
+  s.failures = h.failures;
+  s.consecutive_failures = h.consecutive_failures;
+  s.p50_ms = h.p50_ms;
+  s.p95_ms = h.p95_ms;
+  s.p99_ms = h.p99_ms;
+  s.restarts = restarts();
+  if (running_) {
+    s.pid = pid_;
+    s.uptime_s = std::chrono::duration<double>(now - started_at_).count();
+  }
+  const auto& tools = lists_[static_cast<std::size_t>(ListKind::tools)].items;
+  if (tools) s.tools = static_cast<std::int64_t>(tools->size());
+  s.in_flight = static_cast<std::int64_t>(pending_.size());
+  s.last_error = last_error_;
+  if (s.last_error.empty()) s.last_error = h.last_error;
+  s.stderr_tail.assign(stderr_tail_.begin(), stderr_tail_.end());
+  return s;
 }
 
 void Backend::on_stdout_eof() {

@@ -21,6 +21,7 @@
 #include "backends/stream.hpp"
 #include "core/config.hpp"
 #include "core/failsafe.hpp"
+#include "core/health.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpmux {
@@ -85,7 +86,10 @@ class Backend {
   // The deadline is the server's failsafe.timeout, extended by progress up
   // to failsafe.max_timeout. Every outcome is recorded in the health
   // tracker and the circuit breaker.
-  std::int64_t request(std::string_view method, json params, Done done);
+  // `request_id` is the client request's trace id, carried on this
+  // request's own trace lines (timeout, answer).
+  std::int64_t request(std::string_view method, json params, Done done,
+                       std::string_view request_id = {});
   // Progress arrived for this request: push its deadline out.
   void extend_deadline(std::int64_t id);
   // Withdraws a request: tells the backend and completes it as cancelled.
@@ -110,6 +114,9 @@ class Backend {
     return std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(restart_at_ - now));
   }
   int restarts() const { return starts_ > 0 ? starts_ - 1 : 0; }
+
+  // Everything `mcpmux health` shows of this backend.
+  health::BackendStatus status(TimePoint now) const;
 
   // The failsafe.
   const FailsafeConfig& failsafe() const { return config_.failsafe; }
@@ -136,6 +143,7 @@ class Backend {
  private:
   struct Pending {
     std::string method;
+    std::string request_id;
     Done done;
     Deadline deadline;
     TimePoint started;
@@ -178,6 +186,7 @@ class Backend {
   RetryBudget retry_budget_;
   std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
+  TimePoint started_at_{};  // of the running child
   int starts_ = 0;
   std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
   std::unique_ptr<asio::steady_timer> ladder_timer_;  // the stop ladder

@@ -1,6 +1,7 @@
 #include "backends/gateway.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "core/session.hpp"
 #include "core/trace.hpp"
@@ -63,6 +64,35 @@ const char* required_client_capability(const std::string& method) {
   return nullptr;
 }
 
+constexpr const char* kListServersTool = "gateway_list_servers";
+constexpr const char* kHealthTool = "gateway_health";
+constexpr std::size_t kSnapshotStderrLines = 20;
+
+// The gateway's own tools, listed after the backends' tools.
+json gateway_tools() {
+  json no_arguments{{"type", "object"}, {"properties", json::object()}};
+  json annotations{{"readOnlyHint", true}, {"idempotentHint", true}, {"openWorldHint", false}};
+  return json::array(
+      {{{"name", kListServersTool},
+        {"title", "mcpmux: list servers"},
+        {"description",
+         "Every MCP server behind this mcpmux gateway with its state (starting, ready, backoff, "
+         "failed, stopped), circuit breaker (closed, open, half_open), tool count and last "
+         "error. Use it to find out which server is sick when a tool fails."},
+        {"inputSchema", no_arguments},
+        {"annotations", annotations}},
+       {{"name", kHealthTool},
+        {"title", "mcpmux: health"},
+        {"description",
+         "Health of every MCP server behind this mcpmux gateway: state, circuit, healthy flag, "
+         "successes, failures, latency p50/p95/p99, restarts, pid, uptime, tools, last error "
+         "and the last lines of its stderr."},
+        {"inputSchema", no_arguments},
+        {"annotations", annotations}}});
+}
+
+bool gateway_name(const std::string& name) { return name == kListServersTool || name == kHealthTool; }
+
 }  // namespace
 
 Gateway::Gateway(asio::io_context& io, Config config)
@@ -89,6 +119,15 @@ int Gateway::run(int in_fd, int out_fd) {
     if (!ec) on_signal(signo);
   });
   client_out_ = std::make_unique<LineWriter>(io_, out_fd);
+  if (!control_path_.empty()) {
+    control_ = std::make_unique<ControlServer>(
+        io_, [this](const std::string& method, const json&) { return answer_control(method); });
+    std::string error;
+    if (control_->listen(control_path_, &error))
+      trace::info("control.listen").kv("path", control_path_);
+    else
+      trace::error("control.listen_failed").kv("path", control_path_).kv("error", error);
+  }
   // Spawn everything now so slow starts (npx) overlap the client's own start;
   // initialize waits for the client's initialize (its capabilities matter).
   for (auto& backend : backends_) backend->start();
@@ -97,6 +136,7 @@ int Gateway::run(int in_fd, int out_fd) {
       [this] { on_client_eof(); });
   client_in_->start();
   io_.run();
+  control_.reset();  // removes the socket
   trace::info("gateway.exit").kv("status", exit_code_);
   return exit_code_;
 }
@@ -152,6 +192,12 @@ void Gateway::handle_request(rpc::Message& message) {
 
   if (method == "initialize") return on_initialize(message);
   if (method == "ping") return reply(id, json::object());
+  // The gateway's own answers never wait for backends.
+  if (method == kListServersTool || method == kHealthTool)
+    return reply(id, gateway_method_result(method));
+  if (method == "tools/call" && is_gateway_tool(message.body)) {
+    return reply(id, gateway_tool_result(string_field(params_of(message.body), "name")));
+  }
   if (draining_ && finishing_) {
     return reply_error(id, rpc::kInternalError, "mcpmux is shutting down");
   }
@@ -592,6 +638,8 @@ json Gateway::merged_list(ListKind kind) {
     if (!items) continue;
     for (const auto& item : *items) all.push_back(item);
   }
+  if (kind == ListKind::tools && config_.gateway_tools)
+    for (auto& tool : gateway_tools()) all.push_back(std::move(tool));
   return all;
 }
 
@@ -968,6 +1016,69 @@ void Gateway::refresh_after_restart(Backend& backend) {
 }
 
 double Gateway::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
+// ------------------------------------------------------------ its own tools
+
+health::Snapshot Gateway::snapshot() const {
+  TimePoint now = Clock::now();
+  health::Snapshot snapshot;
+  snapshot.pid = ::getpid();
+  snapshot.version = MCPMUX_VERSION;
+  snapshot.config = config_.path;
+  snapshot.uptime_s = std::chrono::duration<double>(now - started_).count();
+  for (const auto& backend : backends_) {
+    health::BackendStatus status = backend->status(now);
+    if (status.stderr_tail.size() > kSnapshotStderrLines)
+      status.stderr_tail.erase(status.stderr_tail.begin(),
+                               status.stderr_tail.end() - kSnapshotStderrLines);
+    snapshot.backends.push_back(std::move(status));
+  }
+  return snapshot;
+}
+
+bool Gateway::is_gateway_tool(const json& message) const {
+  return config_.gateway_tools && gateway_name(string_field(params_of(message), "name"));
+}
+
+json Gateway::gateway_method_result(const std::string& name) const {
+  if (name == kHealthTool) return health::to_json(snapshot());
+  json servers = json::array();
+  for (const auto& b : snapshot().backends)
+    servers.push_back({{"name", b.name},
+                       {"state", b.state},
+                       {"circuit", b.circuit},
+                       {"healthy", b.healthy},
+                       {"tools", b.tools ? json(*b.tools) : json(nullptr)},
+                       {"last_error", b.last_error.empty() ? json(nullptr) : json(b.last_error)}});
+  return {{"servers", std::move(servers)}};
+}
+
+json Gateway::gateway_tool_result(const std::string& name) const {
+  json structured = gateway_method_result(name);
+  std::string text;
+  if (name == kHealthTool) {
+    text = health::render_table(snapshot(), /*color=*/false);
+  } else {
+    for (const auto& s : structured["servers"]) {
+      text += s["name"].get<std::string>() + ": " + s["state"].get<std::string>() + ", circuit " +
+              s["circuit"].get<std::string>() + ", " +
+              (s["tools"].is_null() ? std::string("tools not listed yet")
+                                    : std::to_string(s["tools"].get<std::int64_t>()) + " tools");
+      if (!s["last_error"].is_null()) text += ", last error: " + s["last_error"].get<std::string>();
+      text += "\n";
+    }
+    if (text.empty()) text = "no servers configured\n";
+  }
+  return {{"content", json::array({{{"type", "text"}, {"text", text}}})},
+          {"structuredContent", std::move(structured)},
+          {"isError", false}};
+}
+
+json Gateway::answer_control(const std::string& method) const {
+  if (method == "health") return health::to_json(snapshot());
+  if (method == "list_servers") return gateway_method_result(kListServersTool);
+  throw std::runtime_error("unknown method '" + method + "' (health, list_servers)");
+}
 
 // ------------------------------------------------------------------- shutdown
 

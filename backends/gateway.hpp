@@ -18,9 +18,11 @@
 #include <asio/steady_timer.hpp>
 
 #include "backends/backend.hpp"
+#include "backends/control.hpp"
 #include "backends/stream.hpp"
 #include "core/catalog.hpp"
 #include "core/config.hpp"
+#include "core/health.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpmux {
@@ -33,6 +35,12 @@ class Gateway : public BackendEvents {
   // Starts the backends, serves the client on in_fd/out_fd until it goes
   // away (or SIGINT/SIGTERM), stops every child. Returns the exit status.
   int run(int in_fd, int out_fd);
+
+  // Serve the control socket at `path` ("" for none) while running.
+  void set_control_socket(std::string path) { control_path_ = std::move(path); }
+
+  // What `mcpmux health`, the control socket and gateway_health show.
+  health::Snapshot snapshot() const;
 
   void on_backend_message(Backend& backend, rpc::Message& message) override;
   void on_backend_exit(Backend& backend) override;
@@ -121,6 +129,12 @@ class Gateway : public BackendEvents {
   void on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply);
   void finish_call(const std::shared_ptr<Call>& call);
 
+  // The gateway's own tools and methods (gateway_list_servers, gateway_health).
+  bool is_gateway_tool(const json& params) const;
+  json gateway_method_result(const std::string& name) const;
+  json gateway_tool_result(const std::string& name) const;
+  json answer_control(const std::string& method) const;
+
   // The supervisor.
   void schedule_restart(Backend& backend);
   void drop_from_lists(Backend& backend);
@@ -142,6 +156,9 @@ class Gateway : public BackendEvents {
   std::unique_ptr<LineReader> client_in_;
   std::unique_ptr<LineWriter> client_out_;
   asio::signal_set signals_;
+  TimePoint started_ = Clock::now();
+  std::string control_path_;
+  std::unique_ptr<ControlServer> control_;
 
   std::optional<json> client_init_;  // params of the client's initialize
   json client_capabilities_ = json::object();

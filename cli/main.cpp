@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/health.hpp"
 #include "cli/serve.hpp"
 #include "core/trace.hpp"
 
@@ -28,8 +29,9 @@ int main(int argc, char** argv) {
   std::string log_level;
   std::string log_format = "text";
   app.add_option("--log-level", log_level,
-                 "trace, debug, info, warn, error or off (default: $MCPMUX_LOG, else info)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+                 "trace, debug, info, warn, error or off, optionally per component: "
+                 "\"info,backend=debug,stderr=off\" (default: $MCPMUX_LOG, else info; "
+                 "warn for health)");
   app.add_option("--log-format", log_format, "Trace line format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
   cli::setup_serve(app, serve);  // `mcpmux -c cfg.json` serves, as `mcpmux serve -c cfg.json`
   CLI::App* serve_cmd = app.add_subcommand("serve", "Run the gateway on stdin/stdout (default)");
   cli::setup_serve(*serve_cmd, serve);
+  cli::HealthOptions health;
+  CLI::App* health_cmd = app.add_subcommand(
+      "health", "Show the health of running instances (or --probe a config's servers)");
+  cli::setup_health(*health_cmd, health);
   app.require_subcommand(0, 1);
 
   try {
@@ -48,16 +54,20 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  const char* source = "--log-level";
   if (log_level.empty()) {
     const char* env = std::getenv("MCPMUX_LOG");
-    log_level = env && *env ? env : "info";
+    source = "MCPMUX_LOG";
+    // health is a terminal command: its own trace lines are noise there.
+    log_level = env && *env ? env : health_cmd->parsed() ? "warn" : "info";
   }
-  auto level = trace::parse_level(log_level);
-  if (!level) {
-    std::fprintf(stderr, "mcpmux: MCPMUX_LOG: unknown level '%s' (trace, debug, info, warn, error, off)\n",
-                 log_level.c_str());
+  std::string error;
+  auto levels = trace::parse_level_spec(log_level, &error);
+  if (!levels) {
+    std::fprintf(stderr, "mcpmux: %s: %s\n", source, error.c_str());
     return 2;
   }
-  trace::init(*level, *trace::parse_format(log_format));
+  trace::init(*levels, *trace::parse_format(log_format));
+  if (health_cmd->parsed()) return cli::run_health(health);
   return cli::run_serve(serve);
 }

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 
+#include "backends/control.hpp"
 #include "backends/gateway.hpp"
 #include "core/config.hpp"
 #include "core/trace.hpp"
@@ -16,7 +17,29 @@ void setup_serve(CLI::App& app, ServeOptions& options) {
   app.add_option("-c,--config", options.config_path,
                  "Config file (default: $MCPMUX_CONFIG, else "
                  "$XDG_CONFIG_HOME/mcpmux/config.json, else ~/.config/mcpmux/config.json)");
+  auto* path = app.add_option("--control-socket", options.control_socket,
+                              "Control socket for `mcpmux health` (default: "
+                              "$XDG_RUNTIME_DIR/mcpmux/<pid>.sock, else /tmp/mcpmux-<uid>/<pid>.sock)");
+  app.add_flag("--no-control-socket", options.no_control_socket, "Do not open a control socket")
+      ->excludes(path);
 }
+
+namespace {
+
+// Where the control socket goes; "" for none (turned off, or the default
+// directory is unusable, which must not stop the gateway).
+std::string control_socket_path(const ServeOptions& options) {
+  if (options.no_control_socket) return "";
+  if (!options.control_socket.empty()) return options.control_socket;
+  std::string error;
+  if (!prepare_control_dir(default_control_dir(), &error)) {
+    trace::error("control.listen_failed").kv("error", error);
+    return "";
+  }
+  return default_control_path(::getpid());
+}
+
+}  // namespace
 
 int run_serve(const ServeOptions& options) {
   std::string path = resolve_config_path(options.config_path);
@@ -34,6 +57,7 @@ int run_serve(const ServeOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   asio::io_context io(1);
   Gateway gateway(io, std::move(config));
+  gateway.set_control_socket(control_socket_path(options));
   return gateway.run(STDIN_FILENO, STDOUT_FILENO);
 }
 

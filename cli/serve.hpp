@@ -10,6 +10,8 @@ namespace mcpmux::cli {
 
 struct ServeOptions {
   std::string config_path;  // empty: MCPMUX_CONFIG, then XDG default
+  std::string control_socket;  // empty: the default path
+  bool no_control_socket = false;
 };
 
 void setup_serve(CLI::App& app, ServeOptions& options);

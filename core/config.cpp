@@ -15,7 +15,7 @@ using json = nlohmann::json;
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
-                                             "failsafe", "restart"};
+                                             "failsafe", "restart", "gateway_tools"};
 const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
                                            "disabled", "type", "failsafe", "restart"};
 
@@ -264,6 +264,10 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
                 return c == '_' || c == '-' || c == '.';
               });
     if (!ok) fail(path, "separator", "expected 1 to 4 characters from \"_\", \"-\", \".\"");
+  }
+  if (auto g = doc.find("gateway_tools"); g != doc.end()) {
+    if (!g->is_boolean()) fail(path, "gateway_tools", "expected true or false");
+    config.gateway_tools = g->get<bool>();
   }
   if (auto t = doc.find("initialize_timeout"); t != doc.end())
     config.initialize_timeout = require_duration(*t, path, "initialize_timeout");

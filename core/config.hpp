@@ -41,6 +41,7 @@ struct Config {
   std::vector<ServerConfig> servers;  // enabled and disabled, sorted by name
   std::string separator = kDefaultSeparator;
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
+  bool gateway_tools = true;  // gateway_list_servers, gateway_health
   FailsafeConfig failsafe;  // top-level defaults
   RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys

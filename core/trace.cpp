@@ -1,5 +1,7 @@
 #include "core/trace.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,7 +12,7 @@ namespace mcpmux::trace {
 namespace {
 
 Format g_format = Format::text;
-Level g_level = Level::info;
+LevelSpec g_levels;
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
@@ -31,8 +33,26 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
+// Length of the valid UTF-8 sequence at text[i], 0 if it is not one.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  if (n == 3 && c == 0xE0 && byte(i + 1) < 0xA0) return 0;  // overlong
+  if (n == 3 && c == 0xED && byte(i + 1) >= 0xA0) return 0;  // surrogate
+  if (n == 4 && c == 0xF0 && byte(i + 1) < 0x90) return 0;  // overlong
+  if (n == 4 && c == 0xF4 && byte(i + 1) >= 0x90) return 0;  // past U+10FFFF
+  return n;
+}
+
+// Escapes for a quoted value; bytes that are not UTF-8 (a backend's stderr
+// may hold anything) become U+FFFD so JSON lines stay valid JSON.
 void append_escaped(std::string& out, std::string_view v) {
-  for (char c : v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -44,16 +64,35 @@ void append_escaped(std::string& out, std::string_view v) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
-        } else {
+        } else if (static_cast<unsigned char>(c) < 0x80) {
           out += c;
+        } else if (std::size_t n = utf8_length(v, i)) {
+          out.append(v.substr(i, n));
+          i += n - 1;
+        } else {
+          out += "\xEF\xBF\xBD";
         }
     }
   }
 }
 
+Level min_level(const LevelSpec& spec) {
+  Level lowest = spec.base;
+  for (const auto& [name, level] : spec.components) lowest = std::min(lowest, level);
+  return lowest;
+}
+
 }  // namespace
 
-void init(Level level, Format format) {
+const std::vector<std::string>& components() {
+  static const std::vector<std::string> kComponents = {
+      "gateway", "client", "request", "backend", "circuit", "upstream", "config", "control", "stderr"};
+  return kComponents;
+}
+
+void init(Level level, Format format) { init(LevelSpec{level, {}}, format); }
+
+void init(const LevelSpec& levels, Format format) {
   g_format = format;
   spdlog::drop("mcpmux");
   auto logger = spdlog::stderr_logger_st("mcpmux");
@@ -62,15 +101,24 @@ void init(Level level, Format format) {
   else
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
-  set_level(level);
+  g_levels = levels;
+  spdlog::set_level(to_spdlog(min_level(g_levels)));
 }
 
 void set_level(Level level) {
-  g_level = level;
+  g_levels = LevelSpec{level, {}};
   spdlog::set_level(to_spdlog(level));
 }
 
-bool enabled(Level level) { return level >= g_level && level != Level::off; }
+bool enabled(Level level, std::string_view event) {
+  Level threshold = g_levels.base;
+  if (!g_levels.components.empty()) {
+    std::string_view component = event.substr(0, event.find('.'));
+    for (const auto& [name, at] : g_levels.components)
+      if (name == component) threshold = at;
+  }
+  return level != Level::off && threshold != Level::off && level >= threshold;
+}
 
 std::optional<Level> parse_level(std::string_view text) {
   if (text == "trace") return Level::trace;
@@ -82,13 +130,68 @@ std::optional<Level> parse_level(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<LevelSpec> parse_level_spec(std::string_view text, std::string* error) {
+  LevelSpec spec;
+  bool any = false;
+  while (!text.empty() || !any) {
+    std::string_view item = text.substr(0, text.find(','));
+    text = item.size() < text.size() ? text.substr(item.size() + 1) : std::string_view();
+    any = true;
+    auto eq = item.find('=');
+    std::string_view name = eq == std::string_view::npos ? std::string_view() : item.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? item : item.substr(eq + 1);
+    auto level = parse_level(value);
+    if (!level) {
+      if (error) *error = "unknown level '" + std::string(value) + "' (trace, debug, info, warn, error, off)";
+      return std::nullopt;
+    }
+    if (eq == std::string_view::npos) {
+      spec.base = *level;
+      continue;
+    }
+    const auto& known = components();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      if (error) {
+        *error = "unknown component '" + std::string(name) + "' (";
+        for (std::size_t i = 0; i < known.size(); ++i) *error += (i ? ", " : "") + known[i];
+        *error += ")";
+      }
+      return std::nullopt;
+    }
+    spec.components.emplace_back(std::string(name), *level);
+  }
+  return spec;
+}
+
 std::optional<Format> parse_format(std::string_view text) {
   if (text == "text") return Format::text;
   if (text == "json") return Format::json;
   return std::nullopt;
 }
 
-Line::Line(Level level, std::string_view event) : level_(level), on_(enabled(level)) {
+Level classify_stderr(std::string_view line) {
+  // Case-insensitive whole-word search for the words loggers use.
+  auto has_word = [line](std::string_view word) {
+    for (std::size_t i = 0; i + word.size() <= line.size(); ++i) {
+      if (i > 0 && std::isalpha(static_cast<unsigned char>(line[i - 1]))) continue;
+      std::size_t k = 0;
+      while (k < word.size() &&
+             std::tolower(static_cast<unsigned char>(line[i + k])) == word[k])
+        ++k;
+      if (k < word.size()) continue;
+      std::size_t end = i + k;
+      if (end == line.size() || !std::isalpha(static_cast<unsigned char>(line[end]))) return true;
+    }
+    return false;
+  };
+  for (std::string_view w : {"error", "err", "fatal", "panic", "critical", "traceback", "exception"})
+    if (has_word(w)) return Level::error;
+  for (std::string_view w : {"warn", "warning"})
+    if (has_word(w)) return Level::warn;
+  return Level::debug;
+}
+
+Line::Line(Level level, std::string_view event) : level_(level), on_(enabled(level, event)) {
   if (!on_) return;
   if (g_format == Format::json) {
     text_ = "\"event\":\"";

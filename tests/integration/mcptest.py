@@ -37,6 +37,8 @@ SUPPORTED_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 MARKER_VAR = "MCPMUX_ITEST_MARKER"
 
 # The tool names every fixture offers (before prefixing).
+# The gateway's own tools, listed after the backends' (unless "gateway_tools": false).
+GATEWAY_TOOLS = ["gateway_list_servers", "gateway_health"]
 FIXTURE_TOOLS = [
     "echo", "add", "slow", "fail", "crash", "ask_sampling", "ask_roots", "ask_elicit",
     "add_tool", "stats", "env", "cwd", "log",

@@ -176,6 +176,7 @@ class Pagination(mcptest.MuxTestCase):
         expected = {"p__" + n for n in mcptest.FIXTURE_TOOLS}
         expected |= {"p__gen_%04d" % i for i in range(20)}
         expected |= {"q__" + n for n in mcptest.FIXTURE_TOOLS}
+        expected |= set(mcptest.GATEWAY_TOOLS)
         self.assertEqual(set(tools), expected)
         self.assertEqual(len(tools), len(expected), "no duplicates")
         prompts = {p["name"] for p in self.drain(m, "prompts/list", "prompts")}

@@ -27,7 +27,8 @@ class Tools(mcptest.MuxTestCase):
         tools = result["tools"]
         names = [t["name"] for t in tools]
         expected = {s + "__" + n for s in ("alpha", "beta") for n in FIXTURE_TOOLS}
-        self.assertEqual(set(names), expected)
+        self.assertEqual(set(names), expected | set(mcptest.GATEWAY_TOOLS))
+        self.assertEqual(names[-2:], mcptest.GATEWAY_TOOLS, "the gateway's tools come last")
         self.assertEqual(len(names), len(set(names)), "no duplicates")
         by_name = {t["name"]: t for t in tools}
         echo = by_name["alpha__echo"]
