@@ -163,6 +163,7 @@ void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
   Done done = std::move(it->second.done);
   TimePoint started = it->second.started;
   TimePoint now = Clock::now();
+  bool is_initialize = it->second.method == "initialize";
   if (trace::enabled(trace::Level::debug, "backend")) {
     static constexpr const char* kOutcome[] = {"result", "error", "failure", "cancelled"};
     trace::debug("backend.response")
@@ -180,7 +181,9 @@ void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
       case Reply::Kind::result:
       case Reply::Kind::error:
         health_.record_success(
-            now, std::chrono::duration_cast<std::chrono::microseconds>(now - started));
+            now, is_initialize ? std::nullopt
+                               : std::optional(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     now - started)));
         breaker_.record_success(now);
         break;
       case Reply::Kind::failure: record_failure(reply.reason); break;

@@ -128,11 +128,13 @@ std::uint64_t LatencyHistogram::percentile(double p) const {
   return upper_bound_of(buckets_.size() - 1);
 }
 
-void HealthTracker::record_success(TimePoint now, std::chrono::microseconds latency) {
+void HealthTracker::record_success(TimePoint now,
+                                   std::optional<std::chrono::microseconds> latency) {
   ++successes_;
   consecutive_failures_ = 0;
   last_success_ = now;
-  latency_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency.count())));
+  if (latency)
+    latency_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency->count())));
 }
 
 void HealthTracker::record_failure(TimePoint now, std::string_view reason) {

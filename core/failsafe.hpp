@@ -133,7 +133,9 @@ struct HealthSnapshot {
 class HealthTracker {
  public:
   explicit HealthTracker(HealthConfig config = {}) : config_(config) {}
-  void record_success(TimePoint now, std::chrono::microseconds latency);
+  // Without a latency (initialize, which measures a start-up rather than a
+  // service) it counts but stays out of the percentiles.
+  void record_success(TimePoint now, std::optional<std::chrono::microseconds> latency);
   void record_failure(TimePoint now, std::string_view reason);
   HealthSnapshot snapshot() const;
   bool healthy() const { return consecutive_failures_ < config_.unhealthy_after; }

@@ -32,6 +32,20 @@ std::string fixed(double value, int decimals) {
   return buf;
 }
 
+// A count in at most `width` characters: 1234567 -> "1.2M" when it must.
+std::string count_text(std::uint64_t n, std::size_t width) {
+  std::string plain = std::to_string(n);
+  if (plain.size() <= width) return plain;
+  const char* units = "kMGTPE";
+  double value = static_cast<double>(n);
+  int unit = -1;
+  while (value >= 999.5 && unit < 5) {
+    value /= 1000;
+    ++unit;
+  }
+  return fixed(value, value < 9.95 ? 1 : 0) + units[unit];
+}
+
 std::string latency_text(double ms) { return fixed(ms, ms < 100 ? 1 : 0); }
 
 // Cuts to `width` characters, marking the cut; counts bytes, which is exact
@@ -102,7 +116,7 @@ std::string number(double value) {
   if (value == std::floor(value) && std::fabs(value) < 1e15)
     return std::to_string(static_cast<std::int64_t>(value));
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
+  std::snprintf(buf, sizeof buf, "%.15g", value);
   return buf;
 }
 
@@ -210,8 +224,8 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
                             snapshot.config,
                         kWidth) +
                     "\n";
-  // SERVER(14) STATE(9) CIRCUIT(13) HEALTH(7) OK(7) FAIL(6) LATENCY(17) TOOLS(6) = 79
-  out += "SERVER        STATE    CIRCUIT      HEALTH      OK  FAIL  p50/p95/p99 ms   TOOLS\n";
+  // SERVER(14) STATE(9) CIRCUIT(13) HEALTH(6) OK(7) FAIL(6) LATENCY(2+16) TOOLS(6) = 79
+  out += "SERVER        STATE    CIRCUIT      HEALTH     OK  FAIL  p50/p95/p99 ms   TOOLS\n";
   if (snapshot.backends.empty()) out += "(no servers configured)\n";
   for (const auto& b : snapshot.backends) {
     std::string latency = b.successes == 0 ? "-" : latency_text(b.p50_ms) + "/" +
@@ -221,8 +235,8 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
     out += paint(pad_right(fit(b.state, 8), 9), state_colour(b), color);
     out += paint(pad_right(fit(circuit_text(b), 12), 13), circuit_colour(b), color);
     out += paint(pad_right(b.healthy ? "ok" : "sick", 6), b.healthy ? kGreen : kRed, color);
-    out += pad_left(std::to_string(b.successes), 7);
-    out += pad_left(std::to_string(b.failures), 6);
+    out += pad_left(count_text(b.successes, 6), 7);
+    out += pad_left(count_text(b.failures, 5), 6);
     out += "  " + pad_right(fit(latency, 16), 16);
     out += pad_left(b.tools ? std::to_string(*b.tools) : "-", 6);
     out += "\n";
