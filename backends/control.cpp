@@ -81,7 +81,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_line(asio::error_code ec, std::size_t n) {
     if (ec) return close();  // EOF, too long, or closed by the idle timer
     std::string line = input_.substr(0, n);
-    output_ = answer(line).dump() + "\n";
+    // Stderr lines in the snapshot may hold any bytes: replace, never throw.
+    output_ = answer(line).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     auto self = shared_from_this();
     asio::async_write(socket_, asio::buffer(output_),
                       [self](asio::error_code, std::size_t) { self->close(); });
@@ -238,23 +239,38 @@ std::optional<json> control_request(const std::string& path, const json& request
     ::close(fd);
     return std::nullopt;
   };
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail(errno_text(path));
+  // Non-blocking, so that a full backlog (an instance whose loop is stuck)
+  // cannot hold us past the timeout either.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto wait_for = [&](short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, events, 0};
+    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0;
+  };
+  std::string no_answer = path + ": no answer within " + std::to_string(timeout.count()) + " ms";
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EAGAIN && errno != EINPROGRESS) return fail(errno_text(path));
+    if (!wait_for(POLLOUT)) return fail(no_answer);
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      errno = err;
+      return fail(errno_text(path));
+    }
+  }
   std::string out = request.dump() + "\n";
   // A Unix socket takes a line this small in one write.
   if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size()))
     return fail(errno_text(path));
   std::string in;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (in.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      return fail(path + ": no answer within " + std::to_string(timeout.count()) + " ms");
+    if (!wait_for(POLLIN)) return fail(no_answer);
     char buf[65536];
     ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return fail(path + ": closed without an answer");
     in.append(buf, static_cast<std::size_t>(n));
   }

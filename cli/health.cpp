@@ -235,7 +235,8 @@ void print(const std::vector<health::Snapshot>& snapshots, const std::string& fo
   if (format == "prometheus") {
     text = health::render_prometheus(snapshots);
   } else if (format == "json") {
-    for (const auto& s : snapshots) text += health::to_json(s).dump() + "\n";
+    for (const auto& s : snapshots)
+      text += health::to_json(s).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   } else {
     bool colour = want_colour();
     for (std::size_t i = 0; i < snapshots.size(); ++i)

@@ -48,14 +48,22 @@ std::string count_text(std::uint64_t n, std::size_t width) {
 
 std::string latency_text(double ms) { return fixed(ms, ms < 100 ? 1 : 0); }
 
-// Cuts to `width` characters, marking the cut; counts bytes, which is exact
-// for the ASCII we print and errs short for UTF-8 in names and stderr.
+// Cuts to `width` characters, marking the cut. Counts UTF-8 code points
+// (a fair measure of columns for names, errors and stderr lines) and never
+// cuts inside one.
 std::string fit(std::string text, std::size_t width) {
   for (char& c : text)
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  if (text.size() <= width) return text;
-  text.resize(width - 1);
-  return text + "~";
+  std::size_t chars = 0, cut = std::string::npos;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    if (chars == width - 1) cut = i;
+    if (++chars > width) {
+      text.resize(cut);
+      return text + "~";
+    }
+  }
+  return text;
 }
 
 std::string pad_left(const std::string& text, std::size_t width) {

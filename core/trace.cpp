@@ -37,7 +37,10 @@ bool needs_quotes(std::string_view v) {
 std::size_t utf8_length(std::string_view text, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   unsigned char c = byte(i);
-  std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  std::size_t n = c >= 0xF0 && c <= 0xF4   ? 4
+                  : c >= 0xE0 && c <= 0xEF ? 3
+                  : c >= 0xC2 && c <= 0xDF ? 2
+                                           : 0;
   if (n == 0 || i + n > text.size()) return 0;
   for (std::size_t k = 1; k < n; ++k)
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
@@ -186,8 +189,12 @@ Level classify_stderr(std::string_view line) {
   };
   for (std::string_view w : {"error", "err", "fatal", "panic", "critical", "traceback", "exception"})
     if (has_word(w)) return Level::error;
+  // Exception names: "TypeError: ...", "ValueError: ...", "IOException: ...".
+  for (std::string_view w : {"Error:", "Exception:"})
+    if (line.find(w) != std::string_view::npos) return Level::error;
   for (std::string_view w : {"warn", "warning"})
     if (has_word(w)) return Level::warn;
+  if (line.find("Warning:") != std::string_view::npos) return Level::warn;  // ExperimentalWarning:
   return Level::debug;
 }
 
