@@ -23,6 +23,7 @@ Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& event
     : io_(io),
       config_(std::move(config)),
       events_(events),
+      deadline_timer_(io),
       breaker_(config_.failsafe.circuit_breaker,
                [this](const CircuitBreaker::Transition& t) {
                  trace::warn("circuit.transition")
@@ -80,29 +81,55 @@ bool Backend::start() {
 
 std::int64_t Backend::request(std::string_view method, json params, Done done,
                              std::string_view request_id) {
+  std::int64_t id = add_pending(method, std::move(done), request_id, false);
+  if (id > 0) send(rpc::make_request(id, method, std::move(params)));
+  return id > 0 ? id : -id;
+}
+
+std::int64_t Backend::request_raw(std::string_view method, std::string_view params_json,
+                                  Done done, std::string_view request_id, bool raw_result) {
+  std::int64_t id = add_pending(method, std::move(done), request_id, raw_result);
+  if (id < 0) return -id;
+  std::string line;
+  line.reserve(64 + method.size() + params_json.size());
+  line += "{\"jsonrpc\":\"2.0\",\"id\":";
+  line += std::to_string(id);
+  line += ",\"method\":";
+  line += json(method).dump();
+  if (!params_json.empty()) {
+    line += ",\"params\":";
+    line += params_json;
+  }
+  line += "}\n";
+  if (stdin_) stdin_->send(std::move(line));
+  return id;
+}
+
+// The id for a new request, its pending entry made and its deadline armed;
+// the negated id when the child is not running (`done` already called).
+std::int64_t Backend::add_pending(std::string_view method, Done done, std::string_view request_id,
+                                  bool raw_result) {
   std::int64_t id = next_id_++;
   if (!running_) {
     Reply reply;
     reply.reason = last_error_.empty() ? "not running" : last_error_;
     done(std::move(reply));
-    return id;
+    return -id;
   }
   TimePoint now = Clock::now();
-  Pending pending{std::string(method), std::string(request_id), std::move(done),
-                  Deadline(now, config_.failsafe.timeout, config_.failsafe.max_timeout), now,
-                  std::make_unique<asio::steady_timer>(io_)};
-  pending_.emplace(id, std::move(pending));
-  arm_deadline(id);
-  send(rpc::make_request(id, method, std::move(params)));
+  Deadline deadline(now, config_.failsafe.timeout, config_.failsafe.max_timeout);
+  TimePoint due = deadline.due();
+  pending_.emplace(id, Pending{std::string(method), std::string(request_id), std::move(done),
+                               deadline, now, raw_result});
+  if (!deadline_armed_ || due < *deadline_armed_) arm_deadline_timer(due);
   return id;
 }
 
-void Backend::arm_deadline(std::int64_t id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  it->second.timer->expires_at(it->second.deadline.due());
-  it->second.timer->async_wait([this, id, alive = alive_](asio::error_code ec) {
-    if (!ec && *alive) on_deadline(id);
+void Backend::arm_deadline_timer(TimePoint due) {
+  deadline_armed_ = due;
+  deadline_timer_.expires_at(due);
+  deadline_timer_.async_wait([this, alive = alive_](asio::error_code ec) {
+    if (!ec && *alive) on_deadline_timer();
   });
 }
 
@@ -112,11 +139,28 @@ void Backend::extend_deadline(std::int64_t id) {
   // The armed timer notices the new due time when it fires.
 }
 
+// Expires what is due, then re-arms for the earliest deadline left. Runs
+// about once per timeout, not per request: O(pending) here is cheap.
+void Backend::on_deadline_timer() {
+  deadline_armed_.reset();
+  TimePoint now = Clock::now();
+  std::vector<std::int64_t> expired;
+  std::optional<TimePoint> next;
+  for (const auto& [id, pending] : pending_) {
+    if (pending.deadline.expired(now))
+      expired.push_back(id);
+    else if (!next || pending.deadline.due() < *next)
+      next = pending.deadline.due();
+  }
+  for (std::int64_t id : expired) on_deadline(id);
+  // on_deadline's callbacks may have added requests (and armed the timer).
+  if (next && (!deadline_armed_ || *next < *deadline_armed_)) arm_deadline_timer(*next);
+}
+
 void Backend::on_deadline(std::int64_t id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   TimePoint now = Clock::now();
-  if (!it->second.deadline.expired(now)) return arm_deadline(id);  // progress moved it
   auto waited = std::chrono::duration_cast<Milliseconds>(now - it->second.started).count();
   trace::warn("request.timeout")
       .kv("request_id", it->second.request_id)
@@ -204,7 +248,27 @@ void Backend::fail_pending(const std::string& reason) {
   }
 }
 
+// A response to a request that asked for its result raw: validated and
+// located, not parsed. False when the line needs the full parser.
+bool Backend::take_raw_result(std::string& line) {
+  auto env = rpc::scan_envelope(line);
+  if (!env || env->duplicate || !env->result.present() || env->error.present() ||
+      env->method.present() || env->jsonrpc.of(line) != "\"2.0\"")
+    return false;
+  auto id = rpc::span_integer(env->id.of(line));
+  if (!id) return false;
+  auto it = pending_.find(*id);
+  if (it == pending_.end() || !it->second.raw_result) return false;
+  Reply reply;
+  reply.kind = Reply::Kind::result;
+  reply.id = env->id;
+  reply.raw = std::move(line);
+  complete(*id, std::move(reply));
+  return true;
+}
+
 void Backend::on_stdout_line(std::string& line) {
+  if (!pending_.empty() && take_raw_result(line)) return;
   rpc::Message message = rpc::parse_message(line);
   if (message.kind == rpc::Kind::Invalid) {
     trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
@@ -294,6 +358,10 @@ void Backend::on_stdout_eof() {
 
 void Backend::reaped(int status) {
   running_ = false;
+  // Nothing can be pending once the child is gone; an armed timer would
+  // keep the loop alive for a whole timeout.
+  deadline_timer_.cancel();
+  deadline_armed_.reset();
   last_error_ = describe_exit(status);
   // Children of the server (npx -> node) may linger in its group.
   signal_group(pid_, SIGTERM);

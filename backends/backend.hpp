@@ -20,6 +20,7 @@
 
 #include "backends/stream.hpp"
 #include "core/config.hpp"
+#include "core/envelope.hpp"
 #include "core/failsafe.hpp"
 #include "core/health.hpp"
 #include "core/jsonrpc.hpp"
@@ -35,6 +36,10 @@ struct Reply {
   Kind kind = Kind::failure;
   json value;          // the result, or the JSON-RPC error object
   std::string reason;  // for failure: why no answer came (timeout, exit, ...)
+  // A result asked for raw (Backend::request's `raw_result`): the backend's
+  // whole validated response line, `value` left null, `id` where its id is.
+  std::string raw;
+  rpc::Span id;
   bool ok() const { return kind == Kind::result; }
 };
 
@@ -90,6 +95,10 @@ class Backend {
   // request's own trace lines (timeout, answer).
   std::int64_t request(std::string_view method, json params, Done done,
                        std::string_view request_id = {});
+  // The same with params already serialized (sent again on a retry without
+  // another copy), and the result left raw for forwarding unchanged.
+  std::int64_t request_raw(std::string_view method, std::string_view params_json, Done done,
+                           std::string_view request_id, bool raw_result);
   // Progress arrived for this request: push its deadline out.
   void extend_deadline(std::int64_t id);
   // Withdraws a request: tells the backend and completes it as cancelled.
@@ -147,14 +156,20 @@ class Backend {
     Done done;
     Deadline deadline;
     TimePoint started;
-    std::unique_ptr<asio::steady_timer> timer;
+    bool raw_result = false;
   };
 
   void on_stdout_line(std::string& line);
   void on_stderr_line(std::string& line);
   void on_stdout_eof();
   void complete(std::int64_t id, Reply&& reply, bool record = true);
-  void arm_deadline(std::int64_t id);
+  std::int64_t add_pending(std::string_view method, Done done, std::string_view request_id,
+                           bool raw_result);
+  bool take_raw_result(std::string& line);
+  // One timer per backend, armed for the earliest deadline: no timer (and
+  // no timerfd update) per request.
+  void arm_deadline_timer(TimePoint due);
+  void on_deadline_timer();
   void on_deadline(std::int64_t id);
   void record_failure(const std::string& reason);
   void poll_exit(std::chrono::steady_clock::time_point started,
@@ -174,6 +189,8 @@ class Backend {
   std::unique_ptr<LineReader> stderr_;
   std::deque<std::string> stderr_tail_;
   std::unordered_map<std::int64_t, Pending> pending_;
+  asio::steady_timer deadline_timer_;
+  std::optional<TimePoint> deadline_armed_;  // when the timer fires, if armed
   std::int64_t next_id_ = 1;
   json capabilities_ = json::object();
   std::string instructions_;

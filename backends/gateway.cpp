@@ -51,6 +51,19 @@ json params_of(const json& message) {
   return *it;
 }
 
+// The params of a message about to be forwarded, moved out (no copy).
+json take_params(json& message) {
+  auto it = message.find("params");
+  if (it == message.end() || !it->is_object()) return json::object();
+  return std::move(*it);
+}
+
+const json& params_ref(const json& message) {
+  static const json kEmpty = json::object();
+  auto it = message.find("params");
+  return it == message.end() || !it->is_object() ? kEmpty : *it;
+}
+
 std::string string_field(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -222,9 +235,10 @@ void Gateway::handle_request(rpc::Message& message) {
 
   if (!client_init_) implicit_session_ = true;
   begin_initialization();
+  auto fn = handler->second;
+  if (init_wait_over_) return fn(this, message);  // the common case: no waiting, no copy
   // The message is moved into the waiter: it runs once backends settled.
   auto shared = std::make_shared<rpc::Message>(std::move(message));
-  auto fn = handler->second;
   when_settled([this, shared, fn] { fn(this, *shared); });
 }
 
@@ -284,20 +298,30 @@ void Gateway::send_client(const json& message) {
   if (client_out_) client_out_->send(rpc::to_line(message));
 }
 
-void Gateway::respond(const json& id, json message) {
+void Gateway::close_request(const json& id, bool error) {
   auto it = open_.find(rpc::id_key(id));
-  if (it != open_.end()) {
+  if (it == open_.end()) return;
+  if (trace::enabled(trace::Level::debug, "request")) {
     auto elapsed = std::chrono::steady_clock::now() - it->second.started;
-    double ms = std::chrono::duration<double, std::milli>(elapsed).count();
     trace::debug("request.done")
         .kv("request_id", it->second.request_id)
         .kv("method", it->second.method)
         .kv("server", it->second.server)
-        .kv("latency_ms", ms)
-        .kv("outcome", message.contains("error") ? "error" : "ok");
-    open_.erase(it);
+        .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
+        .kv("outcome", error ? "error" : "ok");
   }
+  open_.erase(it);
+}
+
+void Gateway::respond(const json& id, json message) {
+  close_request(id, message.contains("error"));
   send_client(message);
+  check_drained();
+}
+
+void Gateway::respond_line(const json& id, std::string line) {
+  close_request(id, false);
+  if (client_out_) client_out_->send(std::move(line));
   check_drained();
 }
 
@@ -678,8 +702,7 @@ Backend* Gateway::find_backend(const std::string& name) {
 
 void Gateway::on_named(rpc::Message& message, ListKind kind, bool retried) {
   json id = message.body["id"];
-  json params = params_of(message.body);
-  std::string name = string_field(params, "name");
+  std::string name = string_field(params_ref(message.body), "name");
   if (name.empty()) return reply_error(id, rpc::kInvalidParams, "Invalid params: missing name");
   NameTable& table = kind == ListKind::tools ? tool_names_ : prompt_names_;
   auto route = table.find(name);
@@ -693,6 +716,7 @@ void Gateway::on_named(rpc::Message& message, ListKind kind, bool retried) {
     return reply_error(id, rpc::kInvalidParams, std::string("Unknown ") + what + ": " + name);
   Backend* backend = find_backend(route->server);
   if (!backend) return reply_unavailable(id, message.method, route->server, "unknown server");
+  json params = take_params(message.body);
   params["name"] = route->name;
   forward(*backend, id, message.method, std::move(params));
 }
@@ -805,7 +829,7 @@ void Gateway::forward(Backend& backend, const json& id, const std::string& metho
     progress_[call->progress_token] = {&backend, (*meta)["progressToken"], call};
     (*meta)["progressToken"] = call->progress_token;
   }
-  call->params = std::move(params);
+  call->params = params.dump(-1, ' ', false, json::error_handler_t::replace);
   backend.retry_budget().on_request();
   inflight_[key] = call;
   send_attempt(call);
@@ -813,10 +837,12 @@ void Gateway::forward(Backend& backend, const json& id, const std::string& metho
 
 void Gateway::send_attempt(const std::shared_ptr<Call>& call) {
   ++call->attempt;
-  call->backend_id = call->backend->request(call->method, call->params,
-                                            [this, call](Reply&& reply) {
-                                              on_call_reply(call, std::move(reply));
-                                            });
+  auto open = open_.find(call->key);
+  std::string_view request_id = open != open_.end() ? open->second.request_id : std::string_view();
+  call->backend_id = call->backend->request_raw(
+      call->method, call->params,
+      [this, call](Reply&& reply) { on_call_reply(call, std::move(reply)); }, request_id,
+      /*raw_result=*/true);
 }
 
 void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
@@ -847,7 +873,14 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
   }
   finish_call(call);
   switch (reply.kind) {
-    case Reply::Kind::result: return this->reply(call->id, std::move(reply.value));
+    case Reply::Kind::result: {
+      if (reply.raw.empty()) return this->reply(call->id, std::move(reply.value));
+      // Forwarded as it came, only the id rewritten in place: no DOM.
+      std::string line = std::move(reply.raw);
+      line.replace(reply.id.begin, reply.id.end - reply.id.begin, call->id.dump());
+      line += '\n';
+      return respond_line(call->id, std::move(line));
+    }
     case Reply::Kind::error: {
       json message{{"jsonrpc", "2.0"}, {"id", call->id}, {"error", std::move(reply.value)}};
       return respond(call->id, std::move(message));

@@ -58,7 +58,7 @@ class Gateway : public BackendEvents {
     json id;
     std::string key;  // id_key(id)
     std::string method;
-    json params;  // as sent to the backend (name stripped, token mapped)
+    std::string params;  // serialized as sent to the backend (name stripped, token mapped)
     Backend* backend = nullptr;
     int attempt = 0;
     bool retry_safe = false;
@@ -86,6 +86,9 @@ class Gateway : public BackendEvents {
   void handle_client_response(rpc::Message& message);
   void send_client(const json& message);
   void respond(const json& id, json message);
+  // A response already serialized (a forwarded result, its id rewritten).
+  void respond_line(const json& id, std::string line);
+  void close_request(const json& id, bool error);
   void reply(const json& id, json result);
   void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
   void reply_unavailable(const json& id, const std::string& method, const std::string& server,

@@ -1,0 +1,264 @@
+#include "core/envelope.hpp"
+
+#include <cstring>
+
+namespace mcpmux::rpc {
+
+namespace {
+
+constexpr int kMaxDepth = 512;  // deeper documents take the slow path
+constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+
+// Bytes in v equal to b (may flag bytes above a true match; callers only
+// use it to stop the fast loop).
+constexpr std::uint64_t has_byte(std::uint64_t v, unsigned char b) {
+  std::uint64_t x = v ^ (kOnes * b);
+  return (x - kOnes) & ~x & kHighs;
+}
+
+// A recursive-descent validator over one line. Every function advances pos_
+// past what it accepted or returns false.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text)
+      : p_(reinterpret_cast<const unsigned char*>(text.data())), n_(text.size()) {}
+
+  std::optional<Envelope> envelope() {
+    skip_ws();
+    if (pos_ >= n_ || p_[pos_] != '{') return std::nullopt;
+    Envelope env;
+    ++pos_;
+    skip_ws();
+    if (peek('}')) {
+      ++pos_;
+      return finish(env);
+    }
+    for (;;) {
+      skip_ws();
+      std::size_t key_begin = pos_;
+      bool escaped = false;
+      if (!string(&escaped)) return std::nullopt;
+      // An escaped top-level key could spell "id": leave it to the parser.
+      if (escaped) return std::nullopt;
+      std::string_view key(reinterpret_cast<const char*>(p_) + key_begin + 1, pos_ - key_begin - 2);
+      skip_ws();
+      if (!peek(':')) return std::nullopt;
+      ++pos_;
+      skip_ws();
+      std::size_t value_begin = pos_;
+      if (!value(1)) return std::nullopt;
+      record(env, key, Span{value_begin, pos_});
+      skip_ws();
+      if (peek(',')) {
+        ++pos_;
+        continue;
+      }
+      if (peek('}')) {
+        ++pos_;
+        return finish(env);
+      }
+      return std::nullopt;
+    }
+  }
+
+ private:
+  std::optional<Envelope> finish(Envelope env) {
+    skip_ws();
+    if (pos_ != n_) return std::nullopt;
+    return env;
+  }
+
+  static void record(Envelope& env, std::string_view key, Span span) {
+    Span* slot = key == "jsonrpc"  ? &env.jsonrpc
+                 : key == "id"     ? &env.id
+                 : key == "method" ? &env.method
+                 : key == "params" ? &env.params
+                 : key == "result" ? &env.result
+                 : key == "error"  ? &env.error
+                                   : nullptr;
+    if (!slot) return;
+    if (slot->present()) env.duplicate = true;
+    *slot = span;
+  }
+
+  bool peek(char c) const { return pos_ < n_ && p_[pos_] == static_cast<unsigned char>(c); }
+
+  void skip_ws() {
+    while (pos_ < n_ && (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r'))
+      ++pos_;
+  }
+
+  bool value(int depth) {
+    if (pos_ >= n_) return false;
+    switch (p_[pos_]) {
+      case '{': return object(depth);
+      case '[': return array(depth);
+      case '"': return string(nullptr);
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth > kMaxDepth) return false;
+    ++pos_;
+    skip_ws();
+    if (peek('}')) return ++pos_, true;
+    for (;;) {
+      skip_ws();
+      if (!string(nullptr)) return false;
+      skip_ws();
+      if (!peek(':')) return false;
+      ++pos_;
+      skip_ws();
+      if (!value(depth + 1)) return false;
+      skip_ws();
+      if (peek(',')) {
+        ++pos_;
+        continue;
+      }
+      if (peek('}')) return ++pos_, true;
+      return false;
+    }
+  }
+
+  bool array(int depth) {
+    if (depth > kMaxDepth) return false;
+    ++pos_;
+    skip_ws();
+    if (peek(']')) return ++pos_, true;
+    for (;;) {
+      skip_ws();
+      if (!value(depth + 1)) return false;
+      skip_ws();
+      if (peek(',')) {
+        ++pos_;
+        continue;
+      }
+      if (peek(']')) return ++pos_, true;
+      return false;
+    }
+  }
+
+  bool literal(const char* word) {
+    std::size_t len = std::strlen(word);
+    if (n_ - pos_ < len || std::memcmp(p_ + pos_, word, len) != 0) return false;
+    pos_ += len;
+    return true;
+  }
+
+  bool digits() {
+    std::size_t start = pos_;
+    while (pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool number() {
+    if (peek('-')) ++pos_;
+    if (peek('0')) {
+      ++pos_;
+    } else if (pos_ < n_ && p_[pos_] >= '1' && p_[pos_] <= '9') {
+      digits();
+    } else {
+      return false;
+    }
+    if (peek('.')) {
+      ++pos_;
+      if (!digits()) return false;
+    }
+    if (peek('e') || peek('E')) {
+      ++pos_;
+      if (peek('+') || peek('-')) ++pos_;
+      if (!digits()) return false;
+    }
+    return true;
+  }
+
+  // Plain printable ASCII goes 8 bytes at a time; anything else (quote,
+  // backslash, control, non-ASCII) is looked at byte by byte.
+  void skip_plain() {
+    while (n_ - pos_ >= 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p_ + pos_, 8);
+      std::uint64_t special = (v & kHighs) | ((v - kOnes * 0x20) & ~v & kHighs) |
+                              has_byte(v, '"') | has_byte(v, '\\');
+      if (special) break;
+      pos_ += 8;
+    }
+  }
+
+  bool string(bool* escaped) {
+    if (!peek('"')) return false;
+    ++pos_;
+    for (;;) {
+      skip_plain();
+      if (pos_ >= n_) return false;
+      unsigned char c = p_[pos_];
+      if (c == '"') return ++pos_, true;
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (escaped) *escaped = true;
+        if (!escape()) return false;
+      } else if (c >= 0x80) {
+        if (!utf8()) return false;
+      } else {
+        ++pos_;
+      }
+    }
+  }
+
+  bool escape() {
+    ++pos_;
+    if (pos_ >= n_) return false;
+    unsigned char c = p_[pos_++];
+    if (std::strchr("\"\\/bfnrt", c) && c != 0) return true;
+    if (c != 'u' || n_ - pos_ < 4) return false;
+    for (int k = 0; k < 4; ++k, ++pos_) {
+      unsigned char h = p_[pos_];
+      bool hex = (h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F');
+      if (!hex) return false;
+    }
+    return true;
+  }
+
+  // One well-formed UTF-8 sequence (no overlongs, surrogates or > U+10FFFF).
+  bool utf8() {
+    unsigned char c = p_[pos_];
+    std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (len == 0 || n_ - pos_ < len) return false;
+    for (std::size_t k = 1; k < len; ++k)
+      if ((p_[pos_ + k] & 0xC0) != 0x80) return false;
+    unsigned char d = p_[pos_ + 1];
+    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d >= 0xA0) || (c == 0xF0 && d < 0x90) ||
+        (c == 0xF4 && d >= 0x90))
+      return false;
+    pos_ += len;
+    return true;
+  }
+
+  const unsigned char* p_;
+  std::size_t n_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<Envelope> scan_envelope(std::string_view line) { return Scanner(line).envelope(); }
+
+std::optional<std::int64_t> span_integer(std::string_view text) {
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.size() > 18) return std::nullopt;  // no overflow below 10^18
+  if (text.size() > 1 && text[0] == '0') return std::nullopt;
+  std::int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return negative ? -value : value;
+}
+
+}  // namespace mcpmux::rpc

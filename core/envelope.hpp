@@ -1,0 +1,35 @@
+#pragma once
+// The envelope of a JSON-RPC message, located without building a DOM: the
+// whole line is validated (RFC 8259, strict UTF-8) and the byte ranges of
+// the top-level members the gateway routes by are recorded. This lets the
+// gateway forward a large result by rewriting its id in place instead of
+// parsing and re-serializing it (DESIGN.md, "Performance stance").
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace mcpmux::rpc {
+
+// A value's bytes in the line: [begin, end). Empty when the member is absent.
+struct Span {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool present() const { return end > begin; }
+  std::string_view of(std::string_view line) const { return line.substr(begin, end - begin); }
+};
+
+struct Envelope {
+  Span jsonrpc, id, method, params, result, error;
+  bool duplicate = false;  // one of these members appears twice
+};
+
+// Validates `line` as one JSON value and, when it is an object, locates its
+// top-level members. nullopt when the line is not valid JSON or not an
+// object (the caller then takes the slow path, which explains the error).
+std::optional<Envelope> scan_envelope(std::string_view line);
+
+// The integer a span holds when it is a plain JSON integer ("42", "-7").
+std::optional<std::int64_t> span_integer(std::string_view text);
+
+}  // namespace mcpmux::rpc
