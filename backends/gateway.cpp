@@ -1,5 +1,6 @@
 #include "backends/gateway.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,6 +15,13 @@ constexpr std::chrono::milliseconds kListChangedCoalesce{10};
 constexpr std::chrono::seconds kFlushLimit{5};
 constexpr int kMaxPages = 1000;
 constexpr int kMaxListRestarts = 3;
+// Forwarded results longer than this are written as head + body rather than
+// shifted in memory to fit a new id.
+constexpr std::size_t kSplitAbove = 64 * 1024;
+// After large results the heap is kept for reuse (see cli/serve.cpp), and
+// trimmed once none came for a while.
+constexpr std::size_t kLargeMessage = 1 << 20;
+constexpr std::chrono::seconds kTrimAfter{2};
 
 const char* list_method(ListKind kind) {
   switch (kind) {
@@ -319,10 +327,23 @@ void Gateway::respond(const json& id, json message) {
   check_drained();
 }
 
-void Gateway::respond_line(const json& id, std::string line) {
+void Gateway::respond_line(const json& id, std::string head, std::string body,
+                           std::size_t body_offset) {
   close_request(id, false);
-  if (client_out_) client_out_->send(std::move(line));
+  if (body.size() >= kLargeMessage) schedule_trim();
+  if (client_out_) {
+    client_out_->send(std::move(head));
+    if (!body.empty()) client_out_->send(std::move(body), body_offset);
+  }
   check_drained();
+}
+
+void Gateway::schedule_trim() {
+  if (!trim_timer_) trim_timer_ = std::make_unique<asio::steady_timer>(io_);
+  trim_timer_->expires_after(kTrimAfter);  // re-arming cancels the previous wait
+  trim_timer_->async_wait([](asio::error_code ec) {
+    if (!ec) ::malloc_trim(0);
+  });
 }
 
 void Gateway::reply(const json& id, json result) { respond(id, rpc::make_result(id, std::move(result))); }
@@ -875,11 +896,18 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
   switch (reply.kind) {
     case Reply::Kind::result: {
       if (reply.raw.empty()) return this->reply(call->id, std::move(reply.value));
-      // Forwarded as it came, only the id rewritten in place: no DOM.
+      // Forwarded as it came, only the id rewritten: no DOM.
       std::string line = std::move(reply.raw);
-      line.replace(reply.id.begin, reply.id.end - reply.id.begin, call->id.dump());
+      std::string id_text = call->id.dump();
       line += '\n';
-      return respond_line(call->id, std::move(line));
+      std::size_t id_size = reply.id.end - reply.id.begin;
+      if (id_text.size() == id_size || line.size() < kSplitAbove) {
+        line.replace(reply.id.begin, id_size, id_text);
+        return respond_line(call->id, std::move(line));
+      }
+      // Large: the head goes on its own, so the body is not shifted.
+      std::string head = line.substr(0, reply.id.begin) + id_text;
+      return respond_line(call->id, std::move(head), std::move(line), reply.id.end);
     }
     case Reply::Kind::error: {
       json message{{"jsonrpc", "2.0"}, {"id", call->id}, {"error", std::move(reply.value)}};
@@ -1140,6 +1168,7 @@ void Gateway::finish() {
   finishing_ = true;
   if (init_timer_) init_timer_->cancel();
   if (list_changed_timer_) list_changed_timer_->cancel();
+  if (trim_timer_) trim_timer_->cancel();
   for (auto& [backend, timer] : restart_timers_) timer->cancel();
   auto remaining = std::make_shared<std::size_t>(1);
   auto done = [this, remaining] {

@@ -86,8 +86,10 @@ class Gateway : public BackendEvents {
   void handle_client_response(rpc::Message& message);
   void send_client(const json& message);
   void respond(const json& id, json message);
-  // A response already serialized (a forwarded result, its id rewritten).
-  void respond_line(const json& id, std::string line);
+  // A response already serialized (a forwarded result, its id rewritten):
+  // `head`, then body[body_offset..] when there is a body.
+  void respond_line(const json& id, std::string head, std::string body = {},
+                    std::size_t body_offset = 0);
   void close_request(const json& id, bool error);
   void reply(const json& id, json result);
   void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
@@ -192,6 +194,9 @@ class Gateway : public BackendEvents {
   bool draining_ = false;   // client EOF: finish what is in flight
   bool finishing_ = false;  // stopping children
   std::unique_ptr<asio::steady_timer> flush_timer_;
+  // Returns the heap to the OS a while after the last large message.
+  void schedule_trim();
+  std::unique_ptr<asio::steady_timer> trim_timer_;
   int exit_code_ = 0;
   std::unordered_map<Backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
   std::mt19937_64 random_{std::random_device{}()};

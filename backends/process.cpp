@@ -33,6 +33,11 @@ struct Pipe {
   }
 };
 
+// Protocol pipes get 1 MiB (the default unprivileged maximum) instead of
+// 64 KiB: a large result crosses in 8 times fewer wake-ups. Pages are only
+// used while data is in the pipe; failure just keeps the default.
+constexpr int kProtocolPipeSize = 1 << 20;
+
 void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 std::string errno_text(const char* what, int err) {
@@ -166,6 +171,7 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
     return result;
   }
   for (int fd : {in.write, out.read, err.read}) set_nonblocking(fd);
+  for (int fd : {in.write, out.read}) fcntl(fd, F_SETPIPE_SZ, kProtocolPipeSize);
   result.child = ChildProcess{pid, in.write, out.read, err.read};
   return result;
 }

@@ -126,11 +126,11 @@ void LineWriter::close() {
   queued_bytes_ = 0;
 }
 
-void LineWriter::send(std::string data) {
-  if (broken_ || fd_ < 0) return;
+void LineWriter::send(std::string data, std::size_t offset) {
+  if (broken_ || fd_ < 0 || offset >= data.size()) return;
   if (!pollable_) {
     // Regular file: a plain blocking write.
-    std::size_t done = 0;
+    std::size_t done = offset;
     while (done < data.size()) {
       ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
       if (n < 0 && errno == EINTR) continue;
@@ -142,8 +142,8 @@ void LineWriter::send(std::string data) {
     }
     return;
   }
-  queued_bytes_ += data.size();
-  queue_.push_back(std::move(data));
+  queued_bytes_ += data.size() - offset;
+  queue_.push_back(Chunk{std::move(data), offset});
   if (!writing_) write_next();
 }
 
@@ -156,7 +156,9 @@ void LineWriter::write_next() {
   std::vector<asio::const_buffer> buffers;
   in_flight_ = std::min(queue_.size(), kMaxBatch);
   buffers.reserve(in_flight_);
-  for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(queue_[i]));
+  for (std::size_t i = 0; i < in_flight_; ++i)
+    buffers.push_back(asio::buffer(queue_[i].data.data() + queue_[i].offset,
+                                   queue_[i].data.size() - queue_[i].offset));
   asio::async_write(stream_, buffers, [this, alive = alive_](asio::error_code ec, std::size_t) {
     if (!*alive) return;
     if (ec) {
@@ -167,7 +169,7 @@ void LineWriter::write_next() {
       return;
     }
     for (std::size_t i = 0; i < in_flight_ && !queue_.empty(); ++i) {
-      queued_bytes_ -= queue_.front().size();
+      queued_bytes_ -= queue_.front().data.size() - queue_.front().offset;
       queue_.pop_front();
     }
     write_next();

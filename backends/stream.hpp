@@ -54,7 +54,9 @@ class LineWriter {
  public:
   LineWriter(asio::io_context& io, int fd);
   ~LineWriter();
-  void send(std::string data);
+  // Queues data[offset..]: a large message can go without its head (sent
+  // separately just before) and without being shifted to drop it.
+  void send(std::string data, std::size_t offset = 0);
   bool idle() const { return queue_.empty() && !writing_; }
   bool broken() const { return broken_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
@@ -68,7 +70,11 @@ class LineWriter {
   bool pollable_ = true;
   bool writing_ = false;
   bool broken_ = false;
-  std::deque<std::string> queue_;
+  struct Chunk {
+    std::string data;
+    std::size_t offset;
+  };
+  std::deque<Chunk> queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t in_flight_ = 0;  // messages in the current batch
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -121,6 +121,14 @@ bool LineSplitter::next(std::string& line) {
       ++oversized_;
       continue;
     }
+    if (begin == 0 && start_ == buffer_.size() && buffer_.size() > kSwapThreshold) {
+      // A large line that fills the buffer: hand the buffer over, no copy.
+      buffer_.resize(end);
+      line.swap(buffer_);
+      buffer_.clear();
+      start_ = scanned_ = 0;
+      return true;
+    }
     line.assign(buffer_, begin, end - begin);
     compact();
     return true;

@@ -62,6 +62,8 @@ class LineSplitter {
   bool take_tail(std::string& line);
   std::size_t oversized() const { return oversized_; }
   static constexpr std::size_t kDefaultMaxLine = 64u * 1024 * 1024;
+  // Lines longer than this that fill the buffer are handed over by swap.
+  static constexpr std::size_t kSwapThreshold = 64u * 1024;
 
  private:
   std::string buffer_;
