@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "core/envelope.hpp"
 #include "core/session.hpp"
 #include "core/trace.hpp"
 
@@ -165,6 +166,8 @@ int Gateway::run(int in_fd, int out_fd) {
 // ---------------------------------------------------------------- client side
 
 void Gateway::on_client_line(std::string& line) {
+  // Once backends settled, a plain tools/call goes without a DOM.
+  if (init_wait_over_ && !draining_ && fast_tool_call(line)) return;
   rpc::Message message = rpc::parse_message(line);
   switch (message.kind) {
     case rpc::Kind::Invalid: {
@@ -205,11 +208,7 @@ void Gateway::handle_request(rpc::Message& message) {
                                 "Invalid Request: id " + key + " is already in use"));
     return;
   }
-  OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "",
-                   std::chrono::steady_clock::now()};
-  trace::debug("request.start").kv("request_id", open.request_id).kv("method", method).kv("id",
-                                                                                          key);
-  open_.emplace(key, std::move(open));
+  open_request(id, key, method);
 
   if (method == "initialize") return on_initialize(message);
   if (method == "ping") return reply(id, json::object());
@@ -248,6 +247,14 @@ void Gateway::handle_request(rpc::Message& message) {
   // The message is moved into the waiter: it runs once backends settled.
   auto shared = std::make_shared<rpc::Message>(std::move(message));
   when_settled([this, shared, fn] { fn(this, *shared); });
+}
+
+void Gateway::open_request(const json& id, const std::string& key, const std::string& method) {
+  OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "",
+                   std::chrono::steady_clock::now()};
+  trace::debug("request.start").kv("request_id", open.request_id).kv("method", method).kv("id",
+                                                                                          key);
+  open_.emplace(key, std::move(open));
 }
 
 void Gateway::handle_notification(rpc::Message& message) {
@@ -832,17 +839,9 @@ void Gateway::on_set_level(rpc::Message& message) {
 }
 
 void Gateway::forward(Backend& backend, const json& id, const std::string& method, json params) {
-  std::string key = rpc::id_key(id);
-  if (auto it = open_.find(key); it != open_.end()) it->second.server = backend.name();
-  if (auto why = admission(backend)) return refuse(id, method, backend, *why);
-  auto call = std::make_shared<Call>();
-  call->id = id;
-  call->key = key;
-  call->method = method;
-  call->backend = &backend;
-  bool safe_tool = false;
-  if (method == "tools/call") safe_tool = backend.retry_safe_tools().count(string_field(params, "name"));
-  call->retry_safe = retry_safe(method, safe_tool);
+  std::string tool = method == "tools/call" ? string_field(params, "name") : std::string();
+  auto call = prepare_call(backend, id, rpc::id_key(id), method, tool);
+  if (!call) return;
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
     // Tokens are only unique per requester: give the backend one of ours.
@@ -851,9 +850,78 @@ void Gateway::forward(Backend& backend, const json& id, const std::string& metho
     (*meta)["progressToken"] = call->progress_token;
   }
   call->params = params.dump(-1, ' ', false, json::error_handler_t::replace);
-  backend.retry_budget().on_request();
-  inflight_[key] = call;
+  launch(call);
+}
+
+std::shared_ptr<Gateway::Call> Gateway::prepare_call(Backend& backend, const json& id,
+                                                     const std::string& key,
+                                                     const std::string& method,
+                                                     const std::string& tool) {
+  if (auto it = open_.find(key); it != open_.end()) it->second.server = backend.name();
+  if (auto why = admission(backend)) {
+    refuse(id, method, backend, *why);
+    return nullptr;
+  }
+  auto call = std::make_shared<Call>();
+  call->id = id;
+  call->key = key;
+  call->method = method;
+  call->backend = &backend;
+  bool safe_tool = method == "tools/call" && backend.retry_safe_tools().count(tool);
+  call->retry_safe = retry_safe(method, safe_tool);
+  return call;
+}
+
+void Gateway::launch(const std::shared_ptr<Call>& call) {
+  call->backend->retry_budget().on_request();
+  inflight_[call->key] = call;
   send_attempt(call);
+}
+
+// The common call, as cheap as it can be: no DOM for the request. Anything
+// unusual (a progress token, escapes in the name or id, an unknown tool, a
+// duplicate id...) returns false and takes the full path, which also
+// explains errors.
+bool Gateway::fast_tool_call(const std::string& line) {
+  auto env = rpc::scan_envelope(line);
+  if (!env || env->duplicate || env->result.present() || env->error.present() ||
+      !env->params.present() || env->jsonrpc.of(line) != "\"2.0\"" ||
+      env->method.of(line) != "\"tools/call\"")
+    return false;
+  json id;
+  std::string_view id_text = env->id.of(line);
+  if (auto n = rpc::span_integer(id_text))
+    id = *n;
+  else if (auto text = rpc::plain_string(id_text))
+    id = std::string(*text);
+  else
+    return false;
+  std::string_view params = env->params.of(line);
+  static constexpr std::string_view kKeys[] = {"name", "_meta"};
+  rpc::Span found[2];
+  if (!rpc::locate_members(params, kKeys, found, 2) || found[1].present()) return false;
+  auto name = rpc::plain_string(found[0].of(params));
+  if (!name || name->empty()) return false;
+  std::string exposed(*name);
+  if (config_.gateway_tools && gateway_name(exposed)) return false;
+  auto route = tool_names_.find(exposed);
+  if (!route) return false;
+  Backend* backend = find_backend(route->server);
+  std::string key = id.dump();
+  if (!backend || open_.count(key)) return false;
+
+  if (!client_init_) implicit_session_ = true;
+  open_request(id, key, "tools/call");
+  auto call = prepare_call(*backend, id, key, "tools/call", route->name);
+  if (!call) return true;
+  std::string text;
+  text.reserve(params.size() + route->name.size());
+  text.append(params.substr(0, found[0].begin));
+  text += json(route->name).dump();
+  text.append(params.substr(found[0].end));
+  call->params = std::move(text);
+  launch(call);
+  return true;
 }
 
 void Gateway::send_attempt(const std::shared_ptr<Call>& call) {

@@ -130,6 +130,14 @@ class Gateway : public BackendEvents {
   void on_uri(rpc::Message& message, bool retried = false);
   void on_set_level(rpc::Message& message);
   void forward(Backend& backend, const json& id, const std::string& method, json params);
+  // A tools/call handled from the raw line: envelope and params.name located,
+  // the name rewritten in the text. False when the line needs the full path.
+  bool fast_tool_call(const std::string& line);
+  // A Call for this request, or nullptr when admission refused it (answered).
+  std::shared_ptr<Call> prepare_call(Backend& backend, const json& id, const std::string& key,
+                                     const std::string& method, const std::string& tool);
+  void launch(const std::shared_ptr<Call>& call);
+  void open_request(const json& id, const std::string& key, const std::string& method);
   void send_attempt(const std::shared_ptr<Call>& call);
   void on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply);
   void finish_call(const std::shared_ptr<Call>& call);

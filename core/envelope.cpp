@@ -24,31 +24,34 @@ class Scanner {
   explicit Scanner(std::string_view text)
       : p_(reinterpret_cast<const unsigned char*>(text.data())), n_(text.size()) {}
 
-  std::optional<Envelope> envelope() {
+  // Calls on_member(key, value span) for each top-level member of the
+  // object that makes up the whole text; false if it is not one (or a key
+  // is escaped, or on_member says stop).
+  template <typename OnMember>
+  bool members(OnMember on_member) {
     skip_ws();
-    if (pos_ >= n_ || p_[pos_] != '{') return std::nullopt;
-    Envelope env;
+    if (pos_ >= n_ || p_[pos_] != '{') return false;
     ++pos_;
     skip_ws();
     if (peek('}')) {
       ++pos_;
-      return finish(env);
+      return at_end();
     }
     for (;;) {
       skip_ws();
       std::size_t key_begin = pos_;
       bool escaped = false;
-      if (!string(&escaped)) return std::nullopt;
-      // An escaped top-level key could spell "id": leave it to the parser.
-      if (escaped) return std::nullopt;
+      if (!string(&escaped)) return false;
+      // An escaped key could spell "id": leave it to the parser.
+      if (escaped) return false;
       std::string_view key(reinterpret_cast<const char*>(p_) + key_begin + 1, pos_ - key_begin - 2);
       skip_ws();
-      if (!peek(':')) return std::nullopt;
+      if (!peek(':')) return false;
       ++pos_;
       skip_ws();
       std::size_t value_begin = pos_;
-      if (!value(1)) return std::nullopt;
-      record(env, key, Span{value_begin, pos_});
+      if (!value(1)) return false;
+      if (!on_member(key, Span{value_begin, pos_})) return false;
       skip_ws();
       if (peek(',')) {
         ++pos_;
@@ -56,17 +59,26 @@ class Scanner {
       }
       if (peek('}')) {
         ++pos_;
-        return finish(env);
+        return at_end();
       }
-      return std::nullopt;
+      return false;
     }
   }
 
- private:
-  std::optional<Envelope> finish(Envelope env) {
-    skip_ws();
-    if (pos_ != n_) return std::nullopt;
+  std::optional<Envelope> envelope() {
+    Envelope env;
+    if (!members([&env](std::string_view key, Span span) {
+          record(env, key, span);
+          return true;
+        }))
+      return std::nullopt;
     return env;
+  }
+
+ private:
+  bool at_end() {
+    skip_ws();
+    return pos_ == n_;
   }
 
   static void record(Envelope& env, std::string_view key, Span span) {
@@ -247,6 +259,26 @@ class Scanner {
 }  // namespace
 
 std::optional<Envelope> scan_envelope(std::string_view line) { return Scanner(line).envelope(); }
+
+bool locate_members(std::string_view object, const std::string_view* keys, Span* spans,
+                    std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) spans[i] = Span{};
+  return Scanner(object).members([&](std::string_view key, Span span) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (key != keys[i]) continue;
+      if (spans[i].present()) return false;
+      spans[i] = span;
+    }
+    return true;
+  });
+}
+
+std::optional<std::string_view> plain_string(std::string_view token) {
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') return std::nullopt;
+  token = token.substr(1, token.size() - 2);
+  if (token.find('\\') != std::string_view::npos) return std::nullopt;
+  return token;
+}
 
 std::optional<std::int64_t> span_integer(std::string_view text) {
   bool negative = !text.empty() && text[0] == '-';

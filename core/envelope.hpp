@@ -29,6 +29,16 @@ struct Envelope {
 // object (the caller then takes the slow path, which explains the error).
 std::optional<Envelope> scan_envelope(std::string_view line);
 
+// Locates the members named `keys[i]` of the JSON object `object` (a span
+// scan_envelope accepted) into `spans[i]`. False when `object` is not a
+// valid object, a key is escaped, or one of `keys` appears twice.
+bool locate_members(std::string_view object, const std::string_view* keys, Span* spans,
+                    std::size_t count);
+
+// The text of a JSON string token without escapes ("abc" -> abc); nullopt
+// when it is not a string or holds an escape.
+std::optional<std::string_view> plain_string(std::string_view token);
+
 // The integer a span holds when it is a plain JSON integer ("42", "-7").
 std::optional<std::int64_t> span_integer(std::string_view text);
 
