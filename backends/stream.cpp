@@ -1,6 +1,7 @@
 #include "backends/stream.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -144,36 +145,66 @@ void LineWriter::send(std::string data, std::size_t offset) {
   }
   queued_bytes_ += data.size() - offset;
   queue_.push_back(Chunk{std::move(data), offset});
-  if (!writing_) write_next();
+  schedule_flush();
 }
 
-void LineWriter::write_next() {
-  if (queue_.empty() || broken_) {
-    writing_ = false;
-    return;
-  }
-  writing_ = true;
-  std::vector<asio::const_buffer> buffers;
-  in_flight_ = std::min(queue_.size(), kMaxBatch);
-  buffers.reserve(in_flight_);
-  for (std::size_t i = 0; i < in_flight_; ++i)
-    buffers.push_back(asio::buffer(queue_[i].data.data() + queue_[i].offset,
-                                   queue_[i].data.size() - queue_[i].offset));
-  asio::async_write(stream_, buffers, [this, alive = alive_](asio::error_code ec, std::size_t) {
+void LineWriter::schedule_flush() {
+  if (writing_ || flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(stream_.get_executor(), [this, alive = alive_] {
     if (!*alive) return;
-    if (ec) {
+    flush_posted_ = false;
+    flush();
+  });
+}
+
+// Writes as much of the queue as the descriptor takes now, in one writev;
+// the rest waits for it to become writable.
+void LineWriter::flush() {
+  while (!queue_.empty() && !broken_) {
+    iovec iov[kMaxBatch];
+    std::size_t count = std::min(queue_.size(), kMaxBatch);
+    for (std::size_t i = 0; i < count; ++i) {
+      Chunk& chunk = queue_[i];
+      iov[i].iov_base = chunk.data.data() + chunk.offset;
+      iov[i].iov_len = chunk.data.size() - chunk.offset;
+    }
+    ssize_t n = ::writev(fd_, iov, static_cast<int>(count));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
       broken_ = true;
-      writing_ = false;
       queue_.clear();
       queued_bytes_ = 0;
       return;
     }
-    for (std::size_t i = 0; i < in_flight_ && !queue_.empty(); ++i) {
-      queued_bytes_ -= queue_.front().data.size() - queue_.front().offset;
+    auto written = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
+    queued_bytes_ -= written;
+    while (written > 0) {
+      Chunk& front = queue_.front();
+      std::size_t left = front.data.size() - front.offset;
+      if (written < left) {
+        front.offset += written;
+        break;
+      }
+      written -= left;
       queue_.pop_front();
     }
-    write_next();
-  });
+    if (n < 0 || (!queue_.empty() && count < kMaxBatch)) {
+      // Full pipe: wait until the reader makes room.
+      writing_ = true;
+      stream_.async_wait(asio::posix::stream_descriptor::wait_write,
+                         [this, alive = alive_](asio::error_code ec) {
+                           if (!*alive) return;
+                           writing_ = false;
+                           if (ec) {
+                             broken_ = true;
+                             return;
+                           }
+                           flush();
+                         });
+      return;
+    }
+  }
 }
 
 }  // namespace mcpmux

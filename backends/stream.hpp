@@ -49,7 +49,7 @@ class LineReader {
 
 // A write queue for one descriptor it owns: send() never blocks the loop on
 // a pollable descriptor, and writes never interleave. Messages are written in
-// order, batched when several are queued.
+// order: what is queued while a handler runs goes out in one writev after it.
 class LineWriter {
  public:
   LineWriter(asio::io_context& io, int fd);
@@ -64,11 +64,13 @@ class LineWriter {
   void close();
 
  private:
-  void write_next();
+  void schedule_flush();
+  void flush();
   asio::posix::stream_descriptor stream_;
   int fd_;
   bool pollable_ = true;
-  bool writing_ = false;
+  bool writing_ = false;        // waiting for the descriptor to take more
+  bool flush_posted_ = false;   // a flush runs once the current handler returns
   bool broken_ = false;
   struct Chunk {
     std::string data;
@@ -76,7 +78,6 @@ class LineWriter {
   };
   std::deque<Chunk> queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t in_flight_ = 0;  // messages in the current batch
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
