@@ -298,6 +298,15 @@ added_p50=$(difference "$lat_d" "$lat_m")
 added_p50_1cpu=$(difference "$(m latency_1cpu_p50_us.direct)" "$(m latency_1cpu_p50_us.mcpmux)")
 tput_ratio=$(ratio "$tput_d" "$tput_m") pay_ratio=$(ratio "$pay_d" "$pay_m")
 
+# Tracing + health recording per request at info level: CPU only, no peers.
+overhead_bin=$(dirname "$load")/mcpmux_bench_overhead
+overhead_ns=""
+if [[ -x $overhead_bin ]]; then
+  overhead_ns=$(field "$("$overhead_bin" $( ((quick)) && echo 200000))" ns_per_request)
+fi
+met_overhead=""
+[[ -n $overhead_ns ]] && met_overhead=$(met "$overhead_ns < 1000")
+
 met_latency=$(met "$added_p50 <= 25")
 met_latency_1cpu=$(met "$added_p50_1cpu <= 25")
 met_tput=$(met "$tput_ratio >= 0.5")
@@ -362,7 +371,8 @@ print_json() {
   "throughput": $(target_json ">= 50% of direct" "$tput_ratio" "$met_tput"),
   "payload": $(target_json ">= 50% of direct" "$pay_ratio" "$met_payload"),
   "startup_20x300ms": $(target_json "< 1500 ms" "$start_m" "$met_start"),
-  "rss_20_idle_backends": $(target_json "< 16 MiB" "$(kib_to_mib "$rss20")" "$met_rss")}}
+  "rss_20_idle_backends": $(target_json "< 16 MiB" "$(kib_to_mib "$rss20")" "$met_rss"),
+  "tracing_health_per_request_ns": $(target_json "< 1000 ns" "$overhead_ns" "$met_overhead")}}
 EOF
 }
 
@@ -412,6 +422,9 @@ print_table() {
   figure_row "tools/list, $many_tools tools, ms **" list_10k_tools_us "" "" 1000
   figure_row "RSS, $inflight calls in flight, MiB" inflight_rss_kib "" "" 1024
   figure_row "  growth per call in flight, bytes" inflight_bytes_per_request
+  if [[ -n $overhead_ns ]]; then
+    row "tracing + health per request, ns" "" "$overhead_ns" "" "< 1 us" "$met_overhead"
+  fi
   echo
   echo "*  on-CPU time of the spawned process: the server directly, mcpmux alone through mcpmux"
   echo "** directly: one server of $start_delay_ms ms; one server listing $many_tools tools" \
