@@ -3,11 +3,11 @@
 // the Prometheus text. Pure functions; nothing runs.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -72,9 +72,22 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
+// Removes SGR sequences (ESC [ digits/semicolons m). Hand-written: std::regex
+// trips g++ 12's -Wmaybe-uninitialized under ASan, and -Werror is on.
 std::string strip_ansi(const std::string& text) {
-  static const std::regex kAnsi("\x1b\\[[0-9;]*m");
-  return std::regex_replace(text, kAnsi, "");
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
+      std::size_t j = i + 2;
+      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == ';')) ++j;
+      if (j < text.size() && text[j] == 'm') {
+        i = j;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
 }
 
 // Fails naming the line that is wider than 80 columns (ANSI codes excluded).
@@ -561,30 +574,38 @@ struct Sample {
 
 // Parses one `name{k="v",...} value` line; false if it is not one.
 bool parse_sample(const std::string& line, Sample& out) {
-  static const std::regex kLine(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$)");
-  static const std::regex kLabel(R"re(([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$))re");
-  std::smatch m;
-  if (!std::regex_match(line, m, kLine)) return false;
-  out.name = m[1];
+  auto name_char = [](char c, bool first) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+           (!first && std::isdigit(static_cast<unsigned char>(c)));
+  };
+  std::size_t i = 0;
+  while (i < line.size() && name_char(line[i], i == 0)) ++i;
+  if (i == 0 || i >= line.size() || line[i] != '{') return false;
+  out.name = line.substr(0, i);
   out.labels.clear();
-  std::string labels = m[2];
-  std::size_t consumed = 0;
-  for (std::sregex_iterator it(labels.begin(), labels.end(), kLabel), end; it != end; ++it) {
-    if (static_cast<std::size_t>(it->position()) != consumed) return false;
-    std::string raw = (*it)[2], value;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '\\' && i + 1 < raw.size()) {
-        ++i;
-        value += raw[i] == 'n' ? '\n' : raw[i];
+  ++i;
+  while (i < line.size() && line[i] != '}') {
+    std::size_t k = i;
+    while (i < line.size() && line[i] != ':' && name_char(line[i], i == k)) ++i;
+    if (i == k || i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') return false;
+    std::string key = line.substr(k, i - k), value;
+    for (i += 2; i < line.size() && line[i] != '"'; ++i) {
+      if (line[i] == '\\') {
+        if (++i >= line.size()) return false;
+        value += line[i] == 'n' ? '\n' : line[i];
       } else {
-        value += raw[i];
+        value += line[i];
       }
     }
-    out.labels[(*it)[1]] = value;
-    consumed += it->length();
+    if (i >= line.size()) return false;  // unterminated value
+    out.labels[key] = value;
+    ++i;
+    if (i < line.size() && line[i] == ',') ++i;
+    else if (i < line.size() && line[i] != '}') return false;
   }
-  if (consumed != labels.size()) return false;
-  std::string text = m[3];
+  if (i + 1 >= line.size() || line[i] != '}' || line[i + 1] != ' ') return false;
+  std::string text = line.substr(i + 2);
+  if (text.empty() || text.find_first_of(" \t") != std::string::npos) return false;
   if (text == "NaN" || text == "+Inf" || text == "-Inf") return true;
   try {
     std::size_t used = 0;
