@@ -62,6 +62,7 @@ struct ListCache {
   std::vector<std::function<void()>> waiters;
   bool fetching = false;
   std::uint64_t generation = 0;  // bumped on invalidation; stale fetches are discarded
+  std::uint64_t stamp = 0;       // unique per stored list (never reused), for the rendered cache
 };
 
 class Backend {

@@ -113,6 +113,11 @@ json gateway_tools() {
         {"annotations", annotations}}});
 }
 
+// Whose lists are merged: a backend that is restarting keeps its place.
+bool in_merge(const Backend& backend) {
+  return backend.state() == BackendState::ready || backend.state() == BackendState::backoff;
+}
+
 bool gateway_name(const std::string& name) { return name == kListServersTool || name == kHealthTool; }
 
 }  // namespace
@@ -674,6 +679,7 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
   trace::debug("backend.list").kv("server", backend.name()).kv("method", list_method(kind)).kv(
       "items", static_cast<std::int64_t>(items.size()));
   cache.items = std::move(items);
+  cache.stamp = next_list_stamp_++;
   cache.fetching = false;
   auto waiters = std::move(cache.waiters);
   cache.waiters.clear();
@@ -683,9 +689,7 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
 json Gateway::merged_list(ListKind kind) {
   json all = json::array();
   for (auto& backend : backends_) {
-    // A backend that is restarting keeps its place in the lists.
-    if (backend->state() != BackendState::ready && backend->state() != BackendState::backoff)
-      continue;
+    if (!in_merge(*backend)) continue;
     const auto& items = backend->list(kind).items;
     if (!items) continue;
     for (const auto& item : *items) all.push_back(item);
@@ -702,7 +706,34 @@ void Gateway::on_list(rpc::Message& message, ListKind kind) {
     // We always answer with the whole list, so we never hand out cursors.
     return reply_error(id, rpc::kInvalidParams, "Invalid params: unknown cursor");
   }
-  collect_lists(kind, [this, id, kind] { reply(id, {{list_key(kind), merged_list(kind)}}); });
+  collect_lists(kind, [this, id, kind] {
+    const std::string& list = rendered_list(kind);
+    std::string line = R"({"jsonrpc":"2.0","id":)";
+    line += id.dump(-1, ' ', false, json::error_handler_t::replace);
+    line += R"(,"result":{")";
+    line += list_key(kind);
+    line += "\":";
+    line.reserve(line.size() + list.size() + 3);
+    line += list;
+    line += "}}\n";
+    respond_line(id, std::move(line));
+  });
+}
+
+const std::string& Gateway::rendered_list(ListKind kind) {
+  std::vector<std::uint64_t> signature;
+  signature.reserve(backends_.size());
+  for (auto& backend : backends_) {
+    const ListCache& cache = backend->list(kind);
+    signature.push_back(in_merge(*backend) && cache.items ? cache.stamp : 0);
+  }
+  RenderedList& rendered = rendered_[static_cast<std::size_t>(kind)];
+  if (!rendered.valid || rendered.signature != signature) {
+    rendered.text = merged_list(kind).dump(-1, ' ', false, json::error_handler_t::replace);
+    rendered.signature = std::move(signature);
+    rendered.valid = true;
+  }
+  return rendered.text;
 }
 
 void Gateway::schedule_list_changed(ListKind kind) {

@@ -2,6 +2,7 @@
 // The gateway: one MCP session with the client on stdin/stdout, fanned out
 // to every configured backend. Routing decisions live in core/ (catalog,
 // session); this file wires them to the processes.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -122,6 +123,16 @@ class Gateway : public BackendEvents {
   void store_list(Backend& backend, ListKind kind, std::vector<json> items);
   void on_list(rpc::Message& message, ListKind kind);
   json merged_list(ListKind kind);
+  // The merged list serialized, reused until a backend's list or its place
+  // in the merge changes: a tools/list of 10,000 tools is then one copy.
+  const std::string& rendered_list(ListKind kind);
+  struct RenderedList {
+    std::vector<std::uint64_t> signature;  // per backend: its list's stamp, 0 if left out
+    std::string text;                      // the JSON array
+    bool valid = false;
+  };
+  std::array<RenderedList, kListKinds> rendered_;
+  std::uint64_t next_list_stamp_ = 1;
   void schedule_list_changed(ListKind kind);
 
   // Routed requests.

@@ -373,6 +373,8 @@ class FailsafeTestCase(MuxTestCase):
 
     def test_too_many_crashes_goes_failed(self):
         m = self.start({"a": fixture("a"), "b": fixture("b")})
+        names = [t["name"] for t in m.result("tools/list")["tools"]]  # the rendered list is cached
+        self.assertIn("a__echo", names)
         for i in range(4):
             msg, _ = self.timed_call(m, "a__crash")
             self.assertToolError(msg, "'a'")
@@ -385,6 +387,10 @@ class FailsafeTestCase(MuxTestCase):
         time.sleep(0.6)
         msg, _ = self.timed_call(m, "a__echo", {"text": "x"})
         self.assertToolError(msg, "'a'", "restart")
+        # A failed backend leaves the merged list; the cached one is not reused.
+        names = [t["name"] for t in m.result("tools/list")["tools"]]
+        self.assertIn("b__echo", names)
+        self.assertFalse([n for n in names if n.startswith("a__")], names)
         # Only b's child is left.
         self.assertEqual(len(self.fixture_pids(m)), 1, self.fixture_pids(m))
         self.assertOtherBackendFine(m)

@@ -97,6 +97,17 @@ class Tools(mcptest.MuxTestCase):
                 self.assertIs(type(msg["id"]), type(id))
                 self.assertEqual(tool_text(msg["result"]), str(id)[:10])
 
+    def test_list_ids_preserved_and_repeat_lists_equal(self):
+        # tools/list is answered from a cached rendering: the id must still be the caller's.
+        first = self.m.call("tools/list", {})
+        for id in [0, 2**53, "0", "", 'quote " and \\ and \u00e9', "x" * 300]:
+            with self.subTest(id=id):
+                msg = self.m.call("tools/list", {}, id=id)
+                self.assertEqual(msg["id"], id)
+                self.assertIs(type(msg["id"]), type(id))
+                self.assertEqual(msg["result"], first["result"])
+                self.assertEqual(msg["jsonrpc"], "2.0")
+
     def test_same_value_int_and_string_ids_kept_apart(self):
         self.m.request("tools/call", {"name": "alpha__slow", "arguments": {"ms": 200}}, id=5)
         self.m.request("tools/call", {"name": "beta__echo", "arguments": {"text": "five"}}, id="5")
