@@ -49,9 +49,7 @@ std::vector<std::string> NameTable::set_server(const std::string& server,
     std::string candidate = exposed_name(server, name, separator_);
     for (int n = 2; routes_.count(candidate); ++n) {
       // Only shortened names can meet here; the counter follows list order.
-      // Appended, not `"_" + to_string(n)`: g++ 12 -O3 warns a false -Wrestrict on that.
-      std::string suffix = "_";
-      suffix += std::to_string(n);
+      std::string suffix = "_" + std::to_string(n);
       std::string base = exposed_name(server, name, separator_);
       if (base.size() + suffix.size() > kMaxExposedName)
         base.resize(kMaxExposedName - suffix.size());
