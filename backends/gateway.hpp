@@ -215,6 +215,7 @@ class Gateway : public BackendEvents {
   std::unique_ptr<asio::steady_timer> flush_timer_;
   // Returns the heap to the OS a while after the last large message.
   void schedule_trim();
+  void run_loop();
   std::unique_ptr<asio::steady_timer> trim_timer_;
   int exit_code_ = 0;
   std::unordered_map<Backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;

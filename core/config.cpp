@@ -15,7 +15,8 @@ using json = nlohmann::json;
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
-                                             "failsafe", "restart", "gateway_tools"};
+                                             "failsafe", "restart", "gateway_tools",
+                                             "busy_poll_us"};
 const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
                                            "disabled", "type", "failsafe", "restart"};
 
@@ -269,6 +270,8 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
     if (!g->is_boolean()) fail(path, "gateway_tools", "expected true or false");
     config.gateway_tools = g->get<bool>();
   }
+  if (auto b = doc.find("busy_poll_us"); b != doc.end())
+    config.busy_poll = std::chrono::microseconds(require_int(*b, path, "busy_poll_us", 0, 10000));
   if (auto t = doc.find("initialize_timeout"); t != doc.end())
     config.initialize_timeout = require_duration(*t, path, "initialize_timeout");
 

@@ -35,6 +35,7 @@ struct ServerConfig {
 
 inline constexpr const char* kDefaultSeparator = "__";
 inline constexpr Milliseconds kDefaultInitializeTimeout{5000};
+inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 
 struct Config {
   std::string path;                  // where it was read from ("" for inline)
@@ -42,6 +43,9 @@ struct Config {
   std::string separator = kDefaultSeparator;
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
   bool gateway_tools = true;  // gateway_list_servers, gateway_health
+  // After handling any message, keep polling this long before sleeping in
+  // epoll_wait (0: never poll). Saves a wake-up per hop; idle costs nothing.
+  std::chrono::microseconds busy_poll{kDefaultBusyPoll};
   FailsafeConfig failsafe;  // top-level defaults
   RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys

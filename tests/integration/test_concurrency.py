@@ -1,5 +1,6 @@
 """Many requests in flight at once, on one backend and across backends, each
-answered with its own result; a slow tool never delays other answers."""
+answered with its own result; a slow tool never delays other answers; an idle
+gateway does not keep polling."""
 
 import os
 import sys
@@ -96,6 +97,39 @@ class Concurrency(mcptest.MuxTestCase):
                 self.assertEqual(r["contents"][0]["text"], want)
             else:
                 self.assertEqual(tool_text(r), want)
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class BusyPoll(mcptest.MuxTestCase):
+    """busy_poll_us polls only after work: an idle gateway sleeps."""
+
+    def check_idle_after_calls(self, extra_top):
+        m = self.mux({"a": fixture("a")}, extra_top=extra_top)
+        m.initialize()
+        for i in range(50):
+            self.assertEqual(tool_text(m.call_tool("a__echo", {"text": str(i)})), str(i))
+        time.sleep(0.2)
+        before = cpu_ticks(m.pid)
+        time.sleep(1.0)
+        used = cpu_ticks(m.pid) - before
+        hz = os.sysconf("SC_CLK_TCK")
+        # A spin that never stopped would use about a whole second.
+        self.assertLessEqual(used, hz // 20, "idle mcpmux used %d ticks of %d/s" % (used, hz))
+
+    def test_default_poll_stops_when_idle(self):
+        self.check_idle_after_calls({})
+
+    def test_longest_poll_stops_when_idle(self):
+        self.check_idle_after_calls({"busy_poll_us": 10000})
+
+    def test_poll_off(self):
+        self.check_idle_after_calls({"busy_poll_us": 0})
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ TEST_CASE("a minimal Claude Desktop config parses with defaults") {
   CHECK_FALSE(c.servers[0].disabled);
   CHECK(c.separator == "__");
   CHECK(c.initialize_timeout == Milliseconds(5000));
+  CHECK(c.busy_poll == std::chrono::microseconds(50));
   CHECK(c.failsafe.timeout == Milliseconds(60000));
   CHECK(c.servers[0].failsafe.timeout == Milliseconds(60000));
   CHECK(c.warnings.empty());
@@ -231,6 +232,19 @@ TEST_CASE("cwd must be a string and disabled a boolean") {
 TEST_CASE("a command that is not a string is refused") {
   CHECK(parse_error(R"({"mcpServers":{"s":{"command":["npx"]}}})") ==
         "cfg.json: mcpServers.s.command: expected a string, got array");
+}
+
+TEST_CASE("busy_poll_us: an integer of microseconds from 0 to 10000") {
+  CHECK(parse(R"({"busy_poll_us":0,"mcpServers":{}})").busy_poll == std::chrono::microseconds(0));
+  CHECK(parse(R"({"busy_poll_us":200,"mcpServers":{}})").busy_poll ==
+        std::chrono::microseconds(200));
+  CHECK(parse(R"({"busy_poll_us":200,"mcpServers":{}})").warnings.empty());
+  const std::string hint = ": expected an integer from 0 to 10000";
+  CHECK(parse_error(R"({"busy_poll_us":-1,"mcpServers":{}})") == "cfg.json: busy_poll_us" + hint);
+  CHECK(parse_error(R"({"busy_poll_us":10001,"mcpServers":{}})") ==
+        "cfg.json: busy_poll_us" + hint);
+  CHECK(parse_error(R"({"busy_poll_us":"50us","mcpServers":{}})") ==
+        "cfg.json: busy_poll_us" + hint);
 }
 
 TEST_CASE("only stdio servers are accepted") {
