@@ -735,12 +735,14 @@ void Gateway::on_list(rpc::Message& message, ListKind kind) {
   }
   collect_lists(kind, [this, id, kind] {
     const std::string& list = rendered_list(kind);
-    std::string line = R"({"jsonrpc":"2.0","id":)";
-    line += id.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string id_text = id.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string line;
+    line.reserve(64 + id_text.size() + list.size());
+    line += R"({"jsonrpc":"2.0","id":)";
+    line += id_text;
     line += R"(,"result":{")";
     line += list_key(kind);
     line += "\":";
-    line.reserve(line.size() + list.size() + 3);
     line += list;
     line += "}}\n";
     respond_line(id, std::move(line));

@@ -79,6 +79,9 @@ class Gateway : public BackendEvents {
     std::string method;
   };
 
+  // io_.run(), polling for config_.busy_poll after work before sleeping.
+  void run_loop();
+
   // The client side.
   void on_client_line(std::string& line);
   void on_client_eof();
@@ -215,7 +218,6 @@ class Gateway : public BackendEvents {
   std::unique_ptr<asio::steady_timer> flush_timer_;
   // Returns the heap to the OS a while after the last large message.
   void schedule_trim();
-  void run_loop();
   std::unique_ptr<asio::steady_timer> trim_timer_;
   int exit_code_ = 0;
   std::unordered_map<Backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
