@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs what mcpmux needs to build and test on Debian, then builds it.
+# Installs what mcpbraid needs to build and test on Debian, then builds it.
 # Idempotent: packages already present are not reinstalled.
-#   MCPMUX_BUILD_DIR   build directory (default: build)
-#   MCPMUX_SKIP_NPM=1  do not install the npm test peers
+#   MCPBRAID_BUILD_DIR   build directory (default: build)
+#   MCPBRAID_SKIP_NPM=1  do not install the npm test peers
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${MCPMUX_BUILD_DIR:-$root/build}
+build=${MCPBRAID_BUILD_DIR:-$root/build}
 
 packages=(g++ cmake make pkg-config python3 libcli11-dev nlohmann-json3-dev libspdlog-dev
           doctest-dev libasio-dev)
@@ -26,10 +26,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "setup: building in $build" >&2
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${MCPMUX_CMAKE_ARGS:-} >&2
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${MCPBRAID_CMAKE_ARGS:-} >&2
 cmake --build "$build" -j"$(nproc)" >&2
 
-if [ "${MCPMUX_SKIP_NPM:-0}" != 1 ]; then
+if [ "${MCPBRAID_SKIP_NPM:-0}" != 1 ]; then
   interop="$root/tests/interop"
   if [ ! -d "$interop/node_modules" ] || [ "$interop/package-lock.json" -nt "$interop/node_modules" ]; then
     echo "setup: installing npm test peers (tests/interop/package-lock.json)" >&2

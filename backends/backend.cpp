@@ -6,7 +6,7 @@
 #include "backends/process.hpp"
 #include "core/trace.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 const char* to_string(BackendState state) {
   switch (state) {
@@ -170,7 +170,7 @@ void Backend::on_deadline(std::int64_t id) {
       .kv("waited_ms", static_cast<std::int64_t>(waited));
   notify("notifications/cancelled",
          {{"requestId", id},
-          {"reason", "mcpmux: no answer within " + std::to_string(waited) + " ms"}});
+          {"reason", "mcpbraid: no answer within " + std::to_string(waited) + " ms"}});
   Reply reply;
   reply.reason = "no answer within " + std::to_string(waited) + " ms (timeout)";
   complete(id, std::move(reply));
@@ -460,4 +460,4 @@ void Backend::invalidate_lists() {
   }
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -25,7 +25,7 @@
 #include "core/health.hpp"
 #include "core/jsonrpc.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 enum class BackendState { starting, ready, backoff, failed, stopped };
 const char* to_string(BackendState state);
@@ -125,7 +125,7 @@ class Backend {
   }
   int restarts() const { return starts_ > 0 ? starts_ - 1 : 0; }
 
-  // Everything `mcpmux health` shows of this backend.
+  // Everything `mcpbraid health` shows of this backend.
   health::BackendStatus status(TimePoint now) const;
 
   // The failsafe.
@@ -212,4 +212,4 @@ class Backend {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

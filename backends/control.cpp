@@ -17,7 +17,7 @@
 
 #include "core/trace.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 namespace {
 
@@ -118,8 +118,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 std::string default_control_dir() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  if (xdg && xdg[0] == '/') return std::string(xdg) + "/mcpmux";
-  return "/tmp/mcpmux-" + std::to_string(::geteuid());
+  if (xdg && xdg[0] == '/') return std::string(xdg) + "/mcpbraid";
+  return "/tmp/mcpbraid-" + std::to_string(::geteuid());
 }
 
 std::string default_control_path(pid_t pid) {
@@ -128,7 +128,7 @@ std::string default_control_path(pid_t pid) {
 
 std::vector<std::string> control_dirs() {
   std::vector<std::string> dirs;
-  std::string fallback = "/tmp/mcpmux-" + std::to_string(::geteuid());
+  std::string fallback = "/tmp/mcpbraid-" + std::to_string(::geteuid());
   for (const std::string& dir : {default_control_dir(), fallback}) {
     struct stat st;
     bool seen = false;
@@ -283,4 +283,4 @@ std::optional<json> control_request(const std::string& path, const json& request
   return answer;
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -1,9 +1,9 @@
 #pragma once
-// The control socket: a Unix domain socket through which `mcpmux health`
-// reads a live snapshot. Only the user who runs mcpmux may connect: the
+// The control socket: a Unix domain socket through which `mcpbraid health`
+// reads a live snapshot. Only the user who runs mcpbraid may connect: the
 // directory is 0700, the socket 0600, and the peer's uid is checked.
 //
-// Protocol (documented in mcpmux(1)): the client writes one JSON object on
+// Protocol (documented in mcpbraid(1)): the client writes one JSON object on
 // one line, {"method": "health"}; the server answers one line,
 // {"result": ...} or {"error": {"message": ...}}, and closes.
 #include <sys/types.h>
@@ -18,15 +18,15 @@
 #include <asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using json = nlohmann::json;
 
-// $XDG_RUNTIME_DIR/mcpmux when XDG_RUNTIME_DIR is set (absolute), else
-// /tmp/mcpmux-<uid>.
+// $XDG_RUNTIME_DIR/mcpbraid when XDG_RUNTIME_DIR is set (absolute), else
+// /tmp/mcpbraid-<uid>.
 std::string default_control_dir();
 std::string default_control_path(pid_t pid);
-// Every directory `mcpmux health` looks in (both of the above that exist).
+// Every directory `mcpbraid health` looks in (both of the above that exist).
 std::vector<std::string> control_dirs();
 
 // Creates `dir` mode 0700 if missing; refuses one that is not a directory
@@ -62,4 +62,4 @@ class ControlServer {
 std::optional<json> control_request(const std::string& path, const json& request,
                                     std::chrono::milliseconds timeout, std::string* error);
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

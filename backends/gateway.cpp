@@ -9,7 +9,7 @@
 #include "core/session.hpp"
 #include "core/trace.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 namespace {
 
@@ -97,17 +97,17 @@ json gateway_tools() {
   json annotations{{"readOnlyHint", true}, {"idempotentHint", true}, {"openWorldHint", false}};
   return json::array(
       {{{"name", kListServersTool},
-        {"title", "mcpmux: list servers"},
+        {"title", "mcpbraid: list servers"},
         {"description",
-         "Every MCP server behind this mcpmux gateway with its state (starting, ready, backoff, "
+         "Every MCP server behind this mcpbraid gateway with its state (starting, ready, backoff, "
          "failed, stopped), circuit breaker (closed, open, half_open), tool count and last "
          "error. Use it to find out which server is sick when a tool fails."},
         {"inputSchema", no_arguments},
         {"annotations", annotations}},
        {{"name", kHealthTool},
-        {"title", "mcpmux: health"},
+        {"title", "mcpbraid: health"},
         {"description",
-         "Health of every MCP server behind this mcpmux gateway: state, circuit, healthy flag, "
+         "Health of every MCP server behind this mcpbraid gateway: state, circuit, healthy flag, "
          "successes, failures, latency p50/p95/p99, restarts, pid, uptime, tools, last error "
          "and the last lines of its stderr."},
         {"inputSchema", no_arguments},
@@ -226,7 +226,7 @@ void Gateway::on_client_eof() {
   // Nobody is left to answer what backends asked the client.
   for (auto& [id, up] : upstream_)
     up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError,
-                                     "mcpmux: the client closed the connection"));
+                                     "mcpbraid: the client closed the connection"));
   upstream_.clear();
   check_drained();
 }
@@ -251,7 +251,7 @@ void Gateway::handle_request(rpc::Message& message) {
     return reply(id, gateway_tool_result(string_field(params_of(message.body), "name")));
   }
   if (draining_ && finishing_) {
-    return reply_error(id, rpc::kInternalError, "mcpmux is shutting down");
+    return reply_error(id, rpc::kInternalError, "mcpbraid is shutting down");
   }
 
   static const std::map<std::string, std::function<void(Gateway*, rpc::Message&)>> kRouted = {
@@ -394,7 +394,7 @@ void Gateway::reply_error(const json& id, int code, std::string_view text, json 
 void Gateway::reply_unavailable(const json& id, const std::string& method,
                                 const std::string& server, const std::string& reason,
                                 std::optional<Milliseconds> retry_after) {
-  std::string text = "mcpmux: server '" + server + "' is unavailable: " + reason;
+  std::string text = "mcpbraid: server '" + server + "' is unavailable: " + reason;
   if (retry_after)
     text += "; retry in " + std::to_string(retry_after->count()) + " ms";
   json data{{"server", server}, {"reason", reason},
@@ -463,7 +463,7 @@ void Gateway::on_initialize(rpc::Message& message) {
     }
     json result{{"protocolVersion", protocol_version_},
                 {"capabilities", merge_capabilities(ready, some_pending)},
-                {"serverInfo", {{"name", "mcpmux"}, {"version", MCPMUX_VERSION}}}};
+                {"serverInfo", {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}}}};
     std::string instructions = combine_instructions(ready);
     if (!instructions.empty()) result["instructions"] = instructions;
     reply(id, std::move(result));
@@ -494,7 +494,7 @@ void Gateway::begin_initialization() {
 void Gateway::initialize_backend(Backend& backend, int attempt) {
   json info = client_init_ ? client_init_->value("clientInfo", json::object()) : json::object();
   if (!info.is_object() || !info.contains("name"))
-    info = {{"name", "mcpmux"}, {"version", MCPMUX_VERSION}};
+    info = {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}};
   json params{{"protocolVersion", protocol_version_},
               {"capabilities", backend_client_capabilities(client_capabilities_)},
               {"clientInfo", info}};
@@ -1071,7 +1071,7 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
       std::string why = draining_ ? "the client closed the connection"
                                   : std::string("the client does not support ") + capability;
       trace::debug("upstream.refused").kv("server", backend.name()).kv("method", method).kv("why", why);
-      return backend.send(rpc::make_error(id, rpc::kMethodNotFound, "mcpmux: " + why));
+      return backend.send(rpc::make_error(id, rpc::kMethodNotFound, "mcpbraid: " + why));
     }
     std::int64_t upstream_id = next_upstream_id_++;
     upstream_[upstream_id] = {&backend, id, method};
@@ -1212,7 +1212,7 @@ health::Snapshot Gateway::snapshot() const {
   TimePoint now = Clock::now();
   health::Snapshot snapshot;
   snapshot.pid = ::getpid();
-  snapshot.version = MCPMUX_VERSION;
+  snapshot.version = MCPBRAID_VERSION;
   snapshot.config = config_.path;
   snapshot.uptime_s = std::chrono::duration<double>(now - started_).count();
   for (const auto& backend : backends_) {
@@ -1276,11 +1276,11 @@ void Gateway::on_signal(int signo) {
   if (client_in_) client_in_->close();
   draining_ = true;
   for (auto& [id, up] : upstream_)
-    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError, "mcpmux is shutting down"));
+    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError, "mcpbraid is shutting down"));
   upstream_.clear();
   // Do not wait: answer what is open, then stop.
   init_wait_over_ = true;
-  for (auto& backend : backends_) backend->fail_pending("mcpmux is shutting down");
+  for (auto& backend : backends_) backend->fail_pending("mcpbraid is shutting down");
   auto waiters = std::move(settle_waiters_);
   settle_waiters_.clear();
   for (auto& fn : waiters) fn();
@@ -1321,4 +1321,4 @@ void Gateway::wait_for_output(std::chrono::steady_clock::time_point until) {
   flush_timer_->async_wait([this, until](asio::error_code) { wait_for_output(until); });
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

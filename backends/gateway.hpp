@@ -26,7 +26,7 @@
 #include "core/health.hpp"
 #include "core/jsonrpc.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 class Gateway : public BackendEvents {
  public:
@@ -40,7 +40,7 @@ class Gateway : public BackendEvents {
   // Serve the control socket at `path` ("" for none) while running.
   void set_control_socket(std::string path) { control_path_ = std::move(path); }
 
-  // What `mcpmux health`, the control socket and gateway_health show.
+  // What `mcpbraid health`, the control socket and gateway_health show.
   health::Snapshot snapshot() const;
 
   void on_backend_message(Backend& backend, rpc::Message& message) override;
@@ -224,4 +224,4 @@ class Gateway : public BackendEvents {
   std::mt19937_64 random_{std::random_device{}()};
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace mcpmux {
+namespace mcpbraid {
 
 namespace {
 
@@ -198,4 +198,4 @@ std::string describe_exit(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

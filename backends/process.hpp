@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 struct SpawnSpec {
   std::string command;  // resolved on PATH (execvp semantics), no shell
@@ -42,4 +42,4 @@ void signal_group(pid_t pid, int sig);
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string describe_exit(int status);
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

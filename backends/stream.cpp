@@ -10,7 +10,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 namespace {
 
@@ -207,4 +207,4 @@ void LineWriter::flush() {
   }
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -13,7 +13,7 @@
 
 #include "core/jsonrpc.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 // Reads lines from a descriptor it owns and hands each to `on_line`; calls
 // `on_eof` once at end of stream or on a read error.
@@ -81,4 +81,4 @@ class LineWriter {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -1,6 +1,6 @@
-// bench_load.cpp — the load client of the mcpmux benchmark.
+// bench_load.cpp — the load client of the mcpbraid benchmark.
 //
-// Spawns the command given after `--` (mcpmux, or the bench server itself for
+// Spawns the command given after `--` (mcpbraid, or the bench server itself for
 // the direct baseline), speaks MCP over the child's stdin/stdout, runs one
 // scenario and prints its figures as one JSON line on stdout.
 //
@@ -43,7 +43,7 @@ namespace {
 
 // ------------------------------------------------------------------ options
 
-constexpr const char* kUsage = R"(usage: mcpmux_bench_load SCENARIO [options] -- COMMAND [ARGS...]
+constexpr const char* kUsage = R"(usage: mcpbraid_bench_load SCENARIO [options] -- COMMAND [ARGS...]
 
 Spawns COMMAND, initializes an MCP session over its stdin/stdout, runs SCENARIO
 and prints one JSON line of results.
@@ -58,10 +58,10 @@ scenarios:
   inflight-mem   VmRSS of COMMAND with --inflight (10000) sleep calls of --sleep-ms (3000)
 
 options:
-  --prefix P         tool name prefix: "bench__" through mcpmux, "" directly (default)
+  --prefix P         tool name prefix: "bench__" through mcpbraid, "" directly (default)
   --expect-tools N   startup, list: the tool count tools/list must show
   --count-only S     startup, list: count only tools whose name contains S ("__" through
-                     mcpmux: its own tools, if any, are then not counted)
+                     mcpbraid: its own tools, if any, are then not counted)
   --child-stderr F   COMMAND's stderr (default /dev/null)
   --timeout-ms N     give up after N ms in all (default 300000)
 )";
@@ -82,7 +82,7 @@ struct Options {
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "mcpmux_bench_load: %s\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "mcpbraid_bench_load: %s\n%s", message.c_str(), kUsage);
   std::exit(2);
 }
 
@@ -217,7 +217,7 @@ class Peer {
   bool wait_input(Clock::time_point until) { return pump(std::min(until, g_deadline)); }
 
   // Closes the child's stdin (the MCP way to say goodbye) and reaps it; kills
-  // it if it takes longer than mcpmux's own shutdown ladder should.
+  // it if it takes longer than mcpbraid's own shutdown ladder should.
   void stop() {
     if (pid_ <= 0) return;
     ::close(to_child_);
@@ -366,7 +366,7 @@ class Scanner {
 };
 
 // A tools/call that failed: a JSON-RPC error, or a result with isError (how
-// mcpmux refuses a call).  Refusals are short, so long results (an 8 MiB
+// mcpbraid refuses a call).  Refusals are short, so long results (an 8 MiB
 // blob) are not searched.
 bool failed(const Envelope& e) {
   constexpr std::size_t kShortResult = 64 * 1024;
@@ -545,7 +545,7 @@ double cpu_us_per_call(pid_t pid, std::chrono::nanoseconds since, long calls) {
 json initialize(Client& client) {
   json params = {{"protocolVersion", "2025-06-18"},
                  {"capabilities", json::object()},
-                 {"clientInfo", {{"name", "mcpmux_bench_load"}, {"version", "1.0"}}}};
+                 {"clientInfo", {{"name", "mcpbraid_bench_load"}, {"version", "1.0"}}}};
   std::string_view answer = client.request("initialize", params);
   Envelope e;
   Scanner(answer).envelope(e);
@@ -717,7 +717,7 @@ json inflight_mem(Client& client, const Options& o) {
   auto start = Clock::now();
   for (long i = 0; i < o.inflight; ++i) peer.send(sleep.render(client.next_id()));
   // The echo is answered only after the server has read every sleep before
-  // it (mcpmux forwards in order): then all of them are in flight.
+  // it (mcpbraid forwards in order): then all of them are in flight.
   long long barrier = client.next_id();
   peer.send(echo.render(barrier));
   long early = 0, failures = 0;
@@ -773,7 +773,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", result.dump().c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mcpmux_bench_load: %s: %s\n", options.scenario.c_str(), e.what());
+    std::fprintf(stderr, "mcpbraid_bench_load: %s: %s\n", options.scenario.c_str(), e.what());
     return 1;
   }
 }

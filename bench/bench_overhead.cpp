@@ -1,4 +1,4 @@
-// The per-request bookkeeping of mcpmux at the default (info) level, alone:
+// The per-request bookkeeping of mcpbraid at the default (info) level, alone:
 // what the gateway and a backend do for every forwarded call besides moving
 // bytes. Clock reads, the deadline, the circuit breaker's admission and
 // verdict, the retry budget, the health tracker's counters and latency
@@ -17,7 +17,7 @@
 
 namespace {
 
-using namespace mcpmux;
+using namespace mcpbraid;
 
 double run_once(long requests) {
   CircuitBreaker breaker;

@@ -1,9 +1,9 @@
-// bench_server.cpp — a fast fixture MCP server for the mcpmux benchmark.
+// bench_server.cpp — a fast fixture MCP server for the mcpbraid benchmark.
 //
 // The benchmark compares a client talking to this server directly with the
-// same client talking to it through mcpmux, so this server must cost as
+// same client talking to it through mcpbraid, so this server must cost as
 // little as possible: whatever it spends is added to both sides and hides
-// mcpmux's share.
+// mcpbraid's share.
 //
 // One thread, one poll() loop: stdin is read in large chunks, every complete
 // line is answered into one output buffer, and the buffer goes out with as few
@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: mcpmux_bench_server [--start-delay-ms N] [--tools N] [--name NAME]\n"
+    "usage: mcpbraid_bench_server [--start-delay-ms N] [--tools N] [--name NAME]\n"
     "  --start-delay-ms N   sleep N ms before reading stdin (a slow-starting server)\n"
     "  --tools N            also list N dummy tools t0..tN-1 (they cannot be called)\n"
     "  --name NAME          serverInfo.name (default bench)\n";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — the mcpmux benchmark: every figure measured directly against the
-# bench server and through mcpmux in the same run, interleaved over several
+# run.sh — the mcpbraid benchmark: every figure measured directly against the
+# bench server and through mcpbraid in the same run, interleaved over several
 # rounds; prints the medians, their ratio and the targets of issue 5.
 #
 # Builds nothing: it runs the programs of an existing build (see --help).
@@ -10,28 +10,28 @@ usage() {
   cat <<'EOF'
 usage: bash bench/run.sh [options]
 
-  --build-dir DIR   the build to measure (default $MCPMUX_BUILD_DIR, else build/ next to bench/)
-  --mcpmux FILE     the mcpmux binary (default DIR/mcpmux)
-  --server FILE     the bench server (default DIR/bench/mcpmux_bench_server)
-  --load FILE       the load client (default DIR/bench/mcpmux_bench_load)
+  --build-dir DIR   the build to measure (default $MCPBRAID_BUILD_DIR, else build/ next to bench/)
+  --mcpbraid FILE     the mcpbraid binary (default DIR/mcpbraid)
+  --server FILE     the bench server (default DIR/bench/mcpbraid_bench_server)
+  --load FILE       the load client (default DIR/bench/mcpbraid_bench_load)
   --rounds N        rounds of every figure; medians are reported (default 3; 1 with --quick)
   --cpus LIST       pin every process to these CPUs (taskset -c LIST; 0 = all on one core)
   --quick           small counts, for a smoke test (about 20 s)
   --only LIST       only these figures, comma-separated: latency, latency_one_cpu,
                     throughput, payload, startup, idle_rss, list, inflight (default all)
   --json            print one JSON object instead of the table
-  --keep            keep the temp dir (configs, mcpmux's stderr) and print its path
+  --keep            keep the temp dir (configs, mcpbraid's stderr) and print its path
 EOF
 }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build_dir=${MCPMUX_BUILD_DIR:-$here/../build}
-mcpmux="" server="" load="" rounds="" only="" pin="" quick=0 json=0 keep=0
+build_dir=${MCPBRAID_BUILD_DIR:-$here/../build}
+mcpbraid="" server="" load="" rounds="" only="" pin="" quick=0 json=0 keep=0
 
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift ;;
-    --mcpmux) mcpmux=$2; shift ;;
+    --mcpbraid) mcpbraid=$2; shift ;;
     --server) server=$2; shift ;;
     --load) load=$2; shift ;;
     --rounds) rounds=$2; shift ;;
@@ -46,12 +46,12 @@ while (($#)); do
   shift
 done
 
-# Absolute paths: the configs name the server, and mcpmux may run elsewhere.
+# Absolute paths: the configs name the server, and mcpbraid may run elsewhere.
 absolute() { realpath -m -- "$1"; }
-mcpmux=$(absolute "${mcpmux:-$build_dir/mcpmux}")
-server=$(absolute "${server:-$build_dir/bench/mcpmux_bench_server}")
-load=$(absolute "${load:-$build_dir/bench/mcpmux_bench_load}")
-for program in "$mcpmux" "$server" "$load"; do
+mcpbraid=$(absolute "${mcpbraid:-$build_dir/mcpbraid}")
+server=$(absolute "${server:-$build_dir/bench/mcpbraid_bench_server}")
+load=$(absolute "${load:-$build_dir/bench/mcpbraid_bench_load}")
+for program in "$mcpbraid" "$server" "$load"; do
   if [[ ! -x $program ]]; then
     echo "run.sh: $program is missing; build first:" >&2
     echo "  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j" >&2
@@ -77,7 +77,7 @@ builtin_tools=3 # echo, blob, sleep
 date_utc=$(date -u '+%Y-%m-%d %H:%M UTC') # when the run started
 load_avg=$(cut -d ' ' -f 1-3 /proc/loadavg) # anything else running skews every figure
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mcpmux-bench.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/mcpbraid-bench.XXXXXX")
 if ((keep)); then
   echo "run.sh: keeping $work" >&2
 else
@@ -118,15 +118,15 @@ write_config "$work/inflight.json" 1 "{\"max_in_flight\": $((inflight + 1)), \"t
 # ------------------------------------------------------------------ running
 
 log=$work/load.log # the load client's complaints
-mux_log=$work/mcpmux.log # mcpmux's stderr (info level), appended run after run
+mux_log=$work/mcpbraid.log # mcpbraid's stderr (info level), appended run after run
 
 # field JSON KEY: a number of a flat JSON object.
 field() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+]*\).*/\1/p" <<<"$1"; }
 nonzero() { local value; value=$(field "$1" "$2"); [[ -n $value && $value != 0 ]]; }
 
 # run_load SIDE SCENARIO CONFIG SERVER_ARGS [LOAD_OPTIONS...]: one scenario,
-# directly (SIDE=direct: the bench server with SERVER_ARGS) or through mcpmux
-# (SIDE=mcpmux: over CONFIG); prints the result line.  Any failed call makes
+# directly (SIDE=direct: the bench server with SERVER_ARGS) or through mcpbraid
+# (SIDE=mcpbraid: over CONFIG); prints the result line.  Any failed call makes
 # the figure meaningless, so it stops the run.
 run_load() {
   local side=$1 scenario=$2 config=$3 server_args=$4 result
@@ -138,14 +138,14 @@ run_load() {
     # shellcheck disable=SC2206 # server_args is a list of words
     command=("$server" $server_args)
   else
-    command=("$mcpmux" --log-level info -c "$config")
-    set -- --prefix bench__ --count-only __ "$@" # mcpmux's own tools have no "__"
+    command=("$mcpbraid" --log-level info -c "$config")
+    set -- --prefix bench__ --count-only __ "$@" # mcpbraid's own tools have no "__"
   fi
   if ! result=$("${pinning[@]}" "$load" "$scenario" --child-stderr "$mux_log" "$@" \
     -- "${command[@]}" 2>>"$log"); then
     echo "run.sh: $scenario ($side) failed:" >&2
     tail -n 5 "$log" >&2
-    echo "--- last lines of mcpmux's stderr:" >&2
+    echo "--- last lines of mcpbraid's stderr:" >&2
     tail -n 10 "$mux_log" >&2 || true
     exit 1
   fi
@@ -171,7 +171,7 @@ fig_latency() {
   add "latency_cpu_us_per_call.$1" "$(field "$r" cpu_us_per_call)"
 }
 
-# The same with client, mcpmux and server on one CPU: no wake-up crosses
+# The same with client, mcpbraid and server on one CPU: no wake-up crosses
 # CPUs, so the figure is what the processes spend, not what the machine's
 # wake-ups cost (tens of us per hop between idle vCPUs of a VM).
 fig_latency_one_cpu() {
@@ -196,17 +196,17 @@ fig_payload() {
   add "payload_cpu_us_per_call.$1" "$(field "$r" cpu_us_per_call)"
 }
 
-# Directly: one server starting in 300 ms; through mcpmux: twenty of them.
+# Directly: one server starting in 300 ms; through mcpbraid: twenty of them.
 fig_startup() {
   local r expect=$builtin_tools
-  [[ $1 == mcpmux ]] && expect=$((start_backends * builtin_tools))
+  [[ $1 == mcpbraid ]] && expect=$((start_backends * builtin_tools))
   r=$(run_load "$1" startup "$work/start.json" "--start-delay-ms $start_delay_ms" \
     --expect-tools "$expect")
   add "startup_ms.$1" "$(field "$r" ready_ms)"
   add "startup_init_ms.$1" "$(field "$r" init_ms)"
 }
 
-# Directly: the bench server's own RSS, as a yardstick; through mcpmux: mcpmux
+# Directly: the bench server's own RSS, as a yardstick; through mcpbraid: mcpbraid
 # itself (not its children) with 1, 20 and 100 idle backends.
 fig_idle_rss() {
   local r
@@ -219,15 +219,15 @@ fig_idle_rss() {
   for count in 1 20 100; do
     config=$work/idle$count.json
     ((count == 1)) && config=$work/one.json
-    r=$(run_load mcpmux idle-rss "$config" "" --settle-ms "$settle_ms")
-    add "rss_idle_${count}_kib.mcpmux" "$(field "$r" rss_kib)"
+    r=$(run_load mcpbraid idle-rss "$config" "" --settle-ms "$settle_ms")
+    add "rss_idle_${count}_kib.mcpbraid" "$(field "$r" rss_kib)"
   done
 }
 
-# Directly: one server listing 10,000 tools; through mcpmux: 10 x 1,000.
+# Directly: one server listing 10,000 tools; through mcpbraid: 10 x 1,000.
 fig_list() {
   local r expect=$((many_tools + builtin_tools))
-  [[ $1 == mcpmux ]] && expect=$((many_tools + tools_backends * builtin_tools))
+  [[ $1 == mcpbraid ]] && expect=$((many_tools + tools_backends * builtin_tools))
   r=$(run_load "$1" list "$work/tools.json" "--tools $many_tools" \
     --calls "$list_calls" --expect-tools "$expect")
   add "list_10k_tools_us.$1" "$(field "$r" median_us)"
@@ -256,8 +256,8 @@ fi
 for ((round = 1; round <= rounds; round++)); do
   # Alternate who goes first, so a drift (thermal, cache, a neighbour) does
   # not always favour the same side.
-  sides=(direct mcpmux)
-  ((round % 2 == 0)) && sides=(mcpmux direct)
+  sides=(direct mcpbraid)
+  ((round % 2 == 0)) && sides=(mcpbraid direct)
   for figure in "${figures[@]}"; do
     echo "run.sh: round $round/$rounds: ${figure#fig_}" >&2
     [[ -z $figure ]] && continue
@@ -275,7 +275,7 @@ median() { tr ' ' '\n' <<<"$1" | sort -g | awk '{v[NR] = $1}
 calc() { awk "BEGIN { printf \"%.2f\", $1 }" | sed 's/\.\{0,1\}0*$//'; }
 
 m() { median "${samples[$1]:-}"; }
-measured() { [[ -n ${samples[$1.direct]:-}${samples[$1.mcpmux]:-} ]]; }
+measured() { [[ -n ${samples[$1.direct]:-}${samples[$1.mcpbraid]:-} ]]; }
 
 # Empty in, empty out: a figure that was not measured (--only) stays blank.
 kib_to_mib() { if [[ -n $1 ]]; then calc "$1 / 1024"; fi; }
@@ -290,16 +290,16 @@ met() {
   case $status in 0) echo met ;; 1) echo "NOT met" ;; esac
 }
 
-lat_d=$(m latency_p50_us.direct) lat_m=$(m latency_p50_us.mcpmux)
-tput_d=$(m throughput_calls_per_s.direct) tput_m=$(m throughput_calls_per_s.mcpmux)
-pay_d=$(m payload_mb_per_s.direct) pay_m=$(m payload_mb_per_s.mcpmux)
-start_m=$(m startup_ms.mcpmux) rss20=$(m rss_idle_20_kib.mcpmux)
+lat_d=$(m latency_p50_us.direct) lat_m=$(m latency_p50_us.mcpbraid)
+tput_d=$(m throughput_calls_per_s.direct) tput_m=$(m throughput_calls_per_s.mcpbraid)
+pay_d=$(m payload_mb_per_s.direct) pay_m=$(m payload_mb_per_s.mcpbraid)
+start_m=$(m startup_ms.mcpbraid) rss20=$(m rss_idle_20_kib.mcpbraid)
 added_p50=$(difference "$lat_d" "$lat_m")
-added_p50_1cpu=$(difference "$(m latency_1cpu_p50_us.direct)" "$(m latency_1cpu_p50_us.mcpmux)")
+added_p50_1cpu=$(difference "$(m latency_1cpu_p50_us.direct)" "$(m latency_1cpu_p50_us.mcpbraid)")
 tput_ratio=$(ratio "$tput_d" "$tput_m") pay_ratio=$(ratio "$pay_d" "$pay_m")
 
 # Tracing + health recording per request at info level: CPU only, no peers.
-overhead_bin=$(dirname "$load")/mcpmux_bench_overhead
+overhead_bin=$(dirname "$load")/mcpbraid_bench_overhead
 overhead_ns=""
 if [[ -x $overhead_bin ]]; then
   overhead_ns=$(field "$("$overhead_bin" $( ((quick)) && echo 200000))" ns_per_request)
@@ -317,7 +317,7 @@ met_rss=$(met "$rss20 < 16 * 1024")
 cpus=$(nproc)
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 cpu_model=${cpu_model:-unknown}
-version=$("$mcpmux" --version 2>/dev/null | awk '{print $NF}')
+version=$("$mcpbraid" --version 2>/dev/null | awk '{print $NF}')
 payload_label="payload $((payload_bytes / 1048576)) MiB"
 ((payload_bytes < 1048576)) && payload_label="payload $payload_bytes B"
 
@@ -329,11 +329,11 @@ names=(latency_p50_us latency_p99_us latency_cpu_us_per_call latency_1cpu_p50_us
 
 jnum() { echo "${1:-null}"; }
 
-# "NAME": {"direct": median, "direct_rounds": [...], "mcpmux": ..., ...}
+# "NAME": {"direct": median, "direct_rounds": [...], "mcpbraid": ..., ...}
 figure_json() {
   local name=$1 side sep=""
   local out="\"$name\": {"
-  for side in direct mcpmux; do
+  for side in direct mcpbraid; do
     [[ -z ${samples[$name.$side]:-} ]] && continue
     out+="$sep\"$side\": $(m "$name.$side"), \"${side}_rounds\": [${samples[$name.$side]// /, }]"
     sep=", "
@@ -356,7 +356,7 @@ print_json() {
   done
   cat <<EOF
 {"date": "$date_utc", "nproc": $cpus, "cpu": "$cpu_model", "load_average": "$load_avg",
- "mcpmux_version": "$version", "mcpmux": "$mcpmux", "pinned_cpus": "$pin",
+ "mcpbraid_version": "$version", "mcpbraid": "$mcpbraid", "pinned_cpus": "$pin",
  "rounds": $rounds, "quick": $( ((quick)) && echo true || echo false),
  "counts": {"latency_calls": $latency_calls, "throughput_calls": $throughput_calls,
   "inflight_window": $inflight_window, "payload_bytes": $payload_bytes,
@@ -383,19 +383,19 @@ row() { printf '| %-34s | %9s | %9s | %6s | %-16s | %-7s |\n' "$@"; }
 figure_row() {
   measured "$2" || return 0
   local direct mux divisor=${5:-1}
-  direct=$(m "$2.direct") mux=$(m "$2.mcpmux")
+  direct=$(m "$2.direct") mux=$(m "$2.mcpbraid")
   [[ -n $direct ]] && direct=$(calc "$direct / $divisor")
   [[ -n $mux ]] && mux=$(calc "$mux / $divisor")
   row "$1" "$direct" "$mux" "$(times "$direct" "$mux")" "${3:-}" "${4:-}"
 }
 
 print_table() {
-  echo "mcpmux benchmark, $date_utc"
+  echo "mcpbraid benchmark, $date_utc"
   echo "machine: $cpus x $cpu_model, load average $load_avg at start${pin:+; pinned to CPUs $pin}"
-  echo "mcpmux $version: $mcpmux"
-  echo "$rounds round(s), direct and mcpmux interleaved; medians; ratio = mcpmux / direct"
+  echo "mcpbraid $version: $mcpbraid"
+  echo "$rounds round(s), direct and mcpbraid interleaved; medians; ratio = mcpbraid / direct"
   echo
-  row figure direct mcpmux ratio target "met?"
+  row figure direct mcpbraid ratio target "met?"
   echo "|------------------------------------|-----------|-----------|--------|------------------|---------|"
   figure_row "latency p50, us" latency_p50_us
   figure_row "latency p99, us" latency_p99_us
@@ -426,10 +426,10 @@ print_table() {
     row "tracing + health per request, ns" "" "$overhead_ns" "" "< 1 us" "$met_overhead"
   fi
   echo
-  echo "*  on-CPU time of the spawned process: the server directly, mcpmux alone through mcpmux"
+  echo "*  on-CPU time of the spawned process: the server directly, mcpbraid alone through mcpbraid"
   echo "** directly: one server of $start_delay_ms ms; one server listing $many_tools tools" \
-    "(mcpmux: $tools_backends x $((many_tools / tools_backends)))"
-  echo "idle RSS through mcpmux is mcpmux's own, without its children"
+    "(mcpbraid: $tools_backends x $((many_tools / tools_backends)))"
+  echo "idle RSS through mcpbraid is mcpbraid's own, without its children"
 }
 
 if ((json)); then print_json; else print_table; fi

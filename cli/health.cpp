@@ -19,7 +19,7 @@
 #include "core/session.hpp"
 #include "core/trace.hpp"
 
-namespace mcpmux::cli {
+namespace mcpbraid::cli {
 
 namespace {
 
@@ -27,7 +27,7 @@ constexpr std::chrono::milliseconds kSocketTimeout{2000};
 constexpr int kExitUnreachable = 2;
 
 int usage_error(const std::string& text) {
-  std::fprintf(stderr, "mcpmux health: %s\n", text.c_str());
+  std::fprintf(stderr, "mcpbraid health: %s\n", text.c_str());
   return kExitUnreachable;
 }
 
@@ -113,7 +113,7 @@ class Probe : public BackendEvents {
       backend.send(message.method == "ping"
                        ? rpc::make_result(message.body["id"], json::object())
                        : rpc::make_error(message.body["id"], rpc::kMethodNotFound,
-                                         "mcpmux health --probe: not supported"));
+                                         "mcpbraid health --probe: not supported"));
   }
   void on_backend_exit(Backend&) override {}
 
@@ -121,7 +121,7 @@ class Probe : public BackendEvents {
   void initialize(std::size_t i) {
     json params{{"protocolVersion", kLatestProtocolVersion},
                 {"capabilities", json::object()},
-                {"clientInfo", {{"name", "mcpmux-health"}, {"version", MCPMUX_VERSION}}}};
+                {"clientInfo", {{"name", "mcpbraid-health"}, {"version", MCPBRAID_VERSION}}}};
     backends_[i]->request("initialize", std::move(params), [this, i](Reply&& reply) {
       if (!step_ok(i, reply, "initialize")) return;
       backends_[i]->set_ready(std::move(reply.value));
@@ -184,7 +184,7 @@ int probe(const HealthOptions& options, std::vector<health::Snapshot>& out) {
   try {
     config = load_config(path);
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "mcpmux health: %s\n", e.what());
+    std::fprintf(stderr, "mcpbraid health: %s\n", e.what());
     return kExitUnreachable;
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -197,7 +197,7 @@ int probe(const HealthOptions& options, std::vector<health::Snapshot>& out) {
   io.run();  // returns once every child is stopped and reaped
   health::Snapshot snapshot;
   snapshot.pid = ::getpid();
-  snapshot.version = MCPMUX_VERSION;
+  snapshot.version = MCPBRAID_VERSION;
   snapshot.config = path;
   snapshot.uptime_s = std::chrono::duration<double>(Clock::now() - started).count();
   snapshot.backends = std::move(probe.statuses());
@@ -219,12 +219,12 @@ int live(const HealthOptions& options, std::vector<health::Snapshot>& out) {
       errors.push_back(error);
   }
   for (const auto& error : errors)
-    std::fprintf(stderr, "mcpmux health: %s\n", error.c_str());
+    std::fprintf(stderr, "mcpbraid health: %s\n", error.c_str());
   if (!out.empty()) return 0;
   if (sockets.empty()) {
     std::string dirs;
     for (const auto& dir : control_dirs()) dirs += (dirs.empty() ? "" : ", ") + dir;
-    std::fprintf(stderr, "mcpmux health: no running mcpmux instance found (looked in %s)\n",
+    std::fprintf(stderr, "mcpbraid health: no running mcpbraid instance found (looked in %s)\n",
                  dirs.empty() ? default_control_dir().c_str() : dirs.c_str());
   }
   return kExitUnreachable;
@@ -280,4 +280,4 @@ int run_health(const HealthOptions& options) {
   return health::exit_status(snapshots);
 }
 
-}  // namespace mcpmux::cli
+}  // namespace mcpbraid::cli

@@ -1,5 +1,5 @@
 #pragma once
-// `mcpmux health`: the health of running instances (through their control
+// `mcpbraid health`: the health of running instances (through their control
 // sockets), or of a config's servers started just for a probe.
 #include <string>
 
@@ -7,7 +7,7 @@ namespace CLI {
 class App;
 }
 
-namespace mcpmux::cli {
+namespace mcpbraid::cli {
 
 struct HealthOptions {
   std::string socket;         // one instance; empty: every instance of this user
@@ -22,4 +22,4 @@ void setup_health(CLI::App& app, HealthOptions& options);
 // 0 all healthy, 1 some backend sick, 2 nothing reachable or a usage error.
 int run_health(const HealthOptions& options);
 
-}  // namespace mcpmux::cli
+}  // namespace mcpbraid::cli

@@ -1,4 +1,4 @@
-// mcpmux: one stdio MCP server in front of many.
+// mcpbraid: one stdio MCP server in front of many.
 // main only wires, parses and dispatches; each subcommand has its own file.
 #include <cstdio>
 #include <cstdlib>
@@ -12,31 +12,31 @@
 namespace {
 
 constexpr const char* kDescription =
-    "mcpmux: a stdio MCP multiplexer. Reads JSON-RPC on stdin, runs the MCP servers of the\n"
+    "mcpbraid: a stdio MCP multiplexer. Reads JSON-RPC on stdin, runs the MCP servers of the\n"
     "config as child processes and presents them as one server on stdout. Tools and prompts\n"
     "appear as <server>__<name>. Diagnostics go to stderr.";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace mcpmux;
+  using namespace mcpbraid;
   // Before anything can log: spdlog's default logger writes to stdout, which
   // belongs to the protocol.
   trace::init(trace::Level::info, trace::Format::text);
 
-  CLI::App app{kDescription, "mcpmux"};
-  app.set_version_flag("-V,--version", std::string("mcpmux ") + MCPMUX_VERSION);
+  CLI::App app{kDescription, "mcpbraid"};
+  app.set_version_flag("-V,--version", std::string("mcpbraid ") + MCPBRAID_VERSION);
   std::string log_level;
   std::string log_format = "text";
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off, optionally per component: "
-                 "\"info,backend=debug,stderr=off\" (default: $MCPMUX_LOG, else info; "
+                 "\"info,backend=debug,stderr=off\" (default: $MCPBRAID_LOG, else info; "
                  "warn for health)");
   app.add_option("--log-format", log_format, "Trace line format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
   cli::ServeOptions serve;
-  cli::setup_serve(app, serve);  // `mcpmux -c cfg.json` serves, as `mcpmux serve -c cfg.json`
+  cli::setup_serve(app, serve);  // `mcpbraid -c cfg.json` serves, as `mcpbraid serve -c cfg.json`
   CLI::App* serve_cmd = app.add_subcommand("serve", "Run the gateway on stdin/stdout (default)");
   cli::setup_serve(*serve_cmd, serve);
   cli::HealthOptions health;
@@ -56,15 +56,15 @@ int main(int argc, char** argv) {
 
   const char* source = "--log-level";
   if (log_level.empty()) {
-    const char* env = std::getenv("MCPMUX_LOG");
-    source = "MCPMUX_LOG";
+    const char* env = std::getenv("MCPBRAID_LOG");
+    source = "MCPBRAID_LOG";
     // health is a terminal command: its own trace lines are noise there.
     log_level = env && *env ? env : health_cmd->parsed() ? "warn" : "info";
   }
   std::string error;
   auto levels = trace::parse_level_spec(log_level, &error);
   if (!levels) {
-    std::fprintf(stderr, "mcpmux: %s: %s\n", source, error.c_str());
+    std::fprintf(stderr, "mcpbraid: %s: %s\n", source, error.c_str());
     return 2;
   }
   trace::init(*levels, *trace::parse_format(log_format));

@@ -12,15 +12,15 @@
 #include "core/config.hpp"
 #include "core/trace.hpp"
 
-namespace mcpmux::cli {
+namespace mcpbraid::cli {
 
 void setup_serve(CLI::App& app, ServeOptions& options) {
   app.add_option("-c,--config", options.config_path,
-                 "Config file (default: $MCPMUX_CONFIG, else "
-                 "$XDG_CONFIG_HOME/mcpmux/config.json, else ~/.config/mcpmux/config.json)");
+                 "Config file (default: $MCPBRAID_CONFIG, else "
+                 "$XDG_CONFIG_HOME/mcpbraid/config.json, else ~/.config/mcpbraid/config.json)");
   auto* path = app.add_option("--control-socket", options.control_socket,
-                              "Control socket for `mcpmux health` (default: "
-                              "$XDG_RUNTIME_DIR/mcpmux/<pid>.sock, else /tmp/mcpmux-<uid>/<pid>.sock)");
+                              "Control socket for `mcpbraid health` (default: "
+                              "$XDG_RUNTIME_DIR/mcpbraid/<pid>.sock, else /tmp/mcpbraid-<uid>/<pid>.sock)");
   app.add_flag("--no-control-socket", options.no_control_socket, "Do not open a control socket")
       ->excludes(path);
 }
@@ -48,7 +48,7 @@ int run_serve(const ServeOptions& options) {
   try {
     config = load_config(path);
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "mcpmux: %s\n", e.what());
+    std::fprintf(stderr, "mcpbraid: %s\n", e.what());
     return 2;
   }
   for (const auto& warning : config.warnings)
@@ -69,4 +69,4 @@ int run_serve(const ServeOptions& options) {
   return gateway.run(STDIN_FILENO, STDOUT_FILENO);
 }
 
-}  // namespace mcpmux::cli
+}  // namespace mcpbraid::cli

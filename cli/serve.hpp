@@ -1,15 +1,15 @@
 #pragma once
-// `mcpmux serve`: run the gateway on stdin/stdout (the default subcommand).
+// `mcpbraid serve`: run the gateway on stdin/stdout (the default subcommand).
 #include <string>
 
 namespace CLI {
 class App;
 }
 
-namespace mcpmux::cli {
+namespace mcpbraid::cli {
 
 struct ServeOptions {
-  std::string config_path;  // empty: MCPMUX_CONFIG, then XDG default
+  std::string config_path;  // empty: MCPBRAID_CONFIG, then XDG default
   std::string control_socket;  // empty: the default path
   bool no_control_socket = false;
 };
@@ -17,4 +17,4 @@ struct ServeOptions {
 void setup_serve(CLI::App& app, ServeOptions& options);
 int run_serve(const ServeOptions& options);
 
-}  // namespace mcpmux::cli
+}  // namespace mcpbraid::cli

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 namespace {
 
@@ -145,4 +145,4 @@ std::optional<std::string> ResourceTable::template_owner(const std::string& uri_
   return owner(uri_template);
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

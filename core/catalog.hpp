@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 inline constexpr std::size_t kMaxExposedName = 64;
 
@@ -65,4 +65,4 @@ class ResourceTable {
   std::vector<std::pair<std::string, std::string>> templates_;  // (server, template)
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using json = nlohmann::json;
 
@@ -316,11 +316,11 @@ Config load_config(const std::string& path, const EnvLookup& lookup) {
 
 std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup) {
   if (!flag.empty()) return flag;
-  if (auto env = lookup("MCPMUX_CONFIG"); env && !env->empty()) return *env;
+  if (auto env = lookup("MCPBRAID_CONFIG"); env && !env->empty()) return *env;
   if (auto xdg = lookup("XDG_CONFIG_HOME"); xdg && !xdg->empty())
-    return *xdg + "/mcpmux/config.json";
+    return *xdg + "/mcpbraid/config.json";
   auto home = lookup("HOME");
-  return (home ? *home : std::string()) + "/.config/mcpmux/config.json";
+  return (home ? *home : std::string()) + "/.config/mcpbraid/config.json";
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

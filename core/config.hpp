@@ -1,5 +1,5 @@
 #pragma once
-// The configuration file: Claude-Desktop compatible `mcpServers` plus mcpmux
+// The configuration file: Claude-Desktop compatible `mcpServers` plus mcpbraid
 // keys. Validated once at load time into an immutable value.
 #include <chrono>
 #include <functional>
@@ -14,7 +14,7 @@
 
 #include "core/failsafe.hpp"
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using Milliseconds = std::chrono::milliseconds;
 
@@ -70,8 +70,8 @@ Config parse_config(const nlohmann::json& doc, const std::string& path,
 // Reads and validates a file; every failure is a ConfigError naming the file.
 Config load_config(const std::string& path, const EnvLookup& lookup = getenv_lookup);
 
-// --config, else $MCPMUX_CONFIG, else $XDG_CONFIG_HOME/mcpmux/config.json,
-// else ~/.config/mcpmux/config.json.
+// --config, else $MCPBRAID_CONFIG, else $XDG_CONFIG_HOME/mcpbraid/config.json,
+// else ~/.config/mcpbraid/config.json.
 std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup = getenv_lookup);
 
 // Applies the keys of a `failsafe` / `restart` object over `base`. Unknown
@@ -84,4 +84,4 @@ RestartConfig parse_restart(const nlohmann::json& object, RestartConfig base,
 // Server names are `[A-Za-z0-9_-]+`.
 bool valid_server_name(const std::string& name);
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace mcpmux::rpc {
+namespace mcpbraid::rpc {
 
 namespace {
 
@@ -293,4 +293,4 @@ std::optional<std::int64_t> span_integer(std::string_view text) {
   return negative ? -value : value;
 }
 
-}  // namespace mcpmux::rpc
+}  // namespace mcpbraid::rpc

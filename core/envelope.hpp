@@ -9,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-namespace mcpmux::rpc {
+namespace mcpbraid::rpc {
 
 // A value's bytes in the line: [begin, end). Empty when the member is absent.
 struct Span {
@@ -42,4 +42,4 @@ std::optional<std::string_view> plain_string(std::string_view token);
 // The integer a span holds when it is a plain JSON integer ("42", "-7").
 std::optional<std::int64_t> span_integer(std::string_view text);
 
-}  // namespace mcpmux::rpc
+}  // namespace mcpbraid::rpc

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cmath>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 const char* to_string(CircuitState state) {
   switch (state) {
@@ -188,4 +188,4 @@ std::optional<Milliseconds> RestartPolicy::on_exit(TimePoint now, double jitter)
   return retry_backoff(shape, ++attempt_, jitter);
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

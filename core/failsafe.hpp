@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
@@ -220,4 +220,4 @@ class Deadline {
   TimePoint due_;
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

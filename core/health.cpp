@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace mcpmux::health {
+namespace mcpbraid::health {
 
 namespace {
 
@@ -183,7 +183,7 @@ json to_json(const BackendStatus& b) {
 json to_json(const Snapshot& snapshot) {
   json backends = json::object();
   for (const auto& b : snapshot.backends) backends[b.name] = to_json(b);
-  return {{"mcpmux", {{"pid", snapshot.pid},
+  return {{"mcpbraid", {{"pid", snapshot.pid},
                       {"version", snapshot.version},
                       {"config", snapshot.config},
                       {"uptime_s", snapshot.uptime_s}}},
@@ -193,7 +193,7 @@ json to_json(const Snapshot& snapshot) {
 
 Snapshot snapshot_from_json(const json& doc) {
   Snapshot snapshot;
-  const json& self = doc.at("mcpmux");
+  const json& self = doc.at("mcpbraid");
   snapshot.pid = self.at("pid").get<std::int64_t>();
   snapshot.version = self.value("version", std::string());
   snapshot.config = self.value("config", std::string());
@@ -227,7 +227,7 @@ Snapshot snapshot_from_json(const json& doc) {
 }
 
 std::string render_table(const Snapshot& snapshot, bool color, std::size_t stderr_lines) {
-  std::string out = fit("mcpmux " + snapshot.version + "  pid " + std::to_string(snapshot.pid) +
+  std::string out = fit("mcpbraid " + snapshot.version + "  pid " + std::to_string(snapshot.pid) +
                             "  up " + format_duration_ms(snapshot.uptime_s * 1000) + "  " +
                             snapshot.config,
                         kWidth) +
@@ -281,50 +281,50 @@ std::string render_prometheus(const std::vector<Snapshot>& snapshots) {
   };
   using D = std::optional<double>;
 
-  family("mcpmux_uptime_seconds", "gauge", "Time since this mcpmux instance started.");
+  family("mcpbraid_uptime_seconds", "gauge", "Time since this mcpbraid instance started.");
   for (const auto& s : snapshots)
-    out += "mcpmux_uptime_seconds{instance=\"" + std::to_string(s.pid) + "\"} " +
+    out += "mcpbraid_uptime_seconds{instance=\"" + std::to_string(s.pid) + "\"} " +
            number(s.uptime_s) + "\n";
 
-  family("mcpmux_backend_state", "gauge", "1 for the backend's lifecycle state, 0 for the others.");
-  each("mcpmux_backend_state", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+  family("mcpbraid_backend_state", "gauge", "1 for the backend's lifecycle state, 0 for the others.");
+  each("mcpbraid_backend_state", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     for (const char* state : {"starting", "ready", "backoff", "failed", "stopped"})
       out += std::string(n) + labels(s, b, std::string("state=\"") + state + "\"") + " " +
              (b.state == state ? "1" : "0") + "\n";
   });
-  family("mcpmux_backend_circuit", "gauge", "1 for the circuit breaker's state, 0 for the others.");
-  each("mcpmux_backend_circuit", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+  family("mcpbraid_backend_circuit", "gauge", "1 for the circuit breaker's state, 0 for the others.");
+  each("mcpbraid_backend_circuit", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     for (const char* state : {"closed", "open", "half_open"})
       out += std::string(n) + labels(s, b, std::string("circuit=\"") + state + "\"") + " " +
              (b.circuit == state ? "1" : "0") + "\n";
   });
-  gauge("mcpmux_backend_next_probe_seconds", "gauge", "Time until the open circuit admits a probe.",
+  gauge("mcpbraid_backend_next_probe_seconds", "gauge", "Time until the open circuit admits a probe.",
         [](const BackendStatus& b) { return D(b.next_probe_ms / 1000.0); });
-  gauge("mcpmux_backend_healthy", "gauge", "1 when fewer consecutive failures than unhealthy_after.",
+  gauge("mcpbraid_backend_healthy", "gauge", "1 when fewer consecutive failures than unhealthy_after.",
         [](const BackendStatus& b) { return D(b.healthy ? 1 : 0); });
-  family("mcpmux_backend_requests_total", "counter", "Requests by outcome (failures are timeouts, crashes, bad output).");
-  each("mcpmux_backend_requests_total", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+  family("mcpbraid_backend_requests_total", "counter", "Requests by outcome (failures are timeouts, crashes, bad output).");
+  each("mcpbraid_backend_requests_total", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     out += std::string(n) + labels(s, b, "outcome=\"success\"") + " " + number(double(b.successes)) + "\n";
     out += std::string(n) + labels(s, b, "outcome=\"failure\"") + " " + number(double(b.failures)) + "\n";
   });
-  gauge("mcpmux_backend_consecutive_failures", "gauge", "Failures since the last success.",
+  gauge("mcpbraid_backend_consecutive_failures", "gauge", "Failures since the last success.",
         [](const BackendStatus& b) { return D(b.consecutive_failures); });
-  family("mcpmux_backend_latency_seconds", "gauge", "Latency percentiles of successful requests.");
-  each("mcpmux_backend_latency_seconds", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+  family("mcpbraid_backend_latency_seconds", "gauge", "Latency percentiles of successful requests.");
+  each("mcpbraid_backend_latency_seconds", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     if (b.successes == 0) return;
     out += std::string(n) + labels(s, b, "quantile=\"0.5\"") + " " + number(b.p50_ms / 1000) + "\n";
     out += std::string(n) + labels(s, b, "quantile=\"0.95\"") + " " + number(b.p95_ms / 1000) + "\n";
     out += std::string(n) + labels(s, b, "quantile=\"0.99\"") + " " + number(b.p99_ms / 1000) + "\n";
   });
-  gauge("mcpmux_backend_restarts_total", "counter", "Restarts by the supervisor.",
+  gauge("mcpbraid_backend_restarts_total", "counter", "Restarts by the supervisor.",
         [](const BackendStatus& b) { return D(b.restarts); });
-  gauge("mcpmux_backend_uptime_seconds", "gauge", "Time since the running child started.",
+  gauge("mcpbraid_backend_uptime_seconds", "gauge", "Time since the running child started.",
         [](const BackendStatus& b) { return b.uptime_s ? D(*b.uptime_s) : D(); });
-  gauge("mcpmux_backend_tools", "gauge", "Tools the backend lists.",
+  gauge("mcpbraid_backend_tools", "gauge", "Tools the backend lists.",
         [](const BackendStatus& b) { return b.tools ? D(double(*b.tools)) : D(); });
-  gauge("mcpmux_backend_in_flight", "gauge", "Requests awaiting the backend's answer.",
+  gauge("mcpbraid_backend_in_flight", "gauge", "Requests awaiting the backend's answer.",
         [](const BackendStatus& b) { return D(double(b.in_flight)); });
   return out;
 }
 
-}  // namespace mcpmux::health
+}  // namespace mcpbraid::health

@@ -1,8 +1,8 @@
 #pragma once
 // The health snapshot of a running gateway, as plain values: what the
-// control socket serves, what `mcpmux health` prints (table, JSON,
+// control socket serves, what `mcpbraid health` prints (table, JSON,
 // Prometheus), and what the gateway_health tool answers. The JSON form is an
-// interface documented in mcpmux(1): change it only by adding fields.
+// interface documented in mcpbraid(1): change it only by adding fields.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mcpmux::health {
+namespace mcpbraid::health {
 
 using json = nlohmann::json;
 
@@ -35,7 +35,7 @@ struct BackendStatus {
 };
 
 struct Snapshot {
-  std::int64_t pid = 0;  // of mcpmux
+  std::int64_t pid = 0;  // of mcpbraid
   std::string version;
   std::string config;    // the config file's path
   double uptime_s = 0;
@@ -44,7 +44,7 @@ struct Snapshot {
 
 // Sick: unhealthy, circuit not closed, in backoff or failed.
 bool sick(const BackendStatus& backend);
-// `mcpmux health`'s exit status for these snapshots: 0 all well, 1 some sick.
+// `mcpbraid health`'s exit status for these snapshots: 0 all well, 1 some sick.
 int exit_status(const std::vector<Snapshot>& snapshots);
 
 json to_json(const BackendStatus& backend);
@@ -63,4 +63,4 @@ std::string render_prometheus(const std::vector<Snapshot>& snapshots);
 // "3h12m", "4m05s", "12s", "850ms".
 std::string format_duration_ms(double ms);
 
-}  // namespace mcpmux::health
+}  // namespace mcpbraid::health

@@ -1,6 +1,6 @@
 #include "core/jsonrpc.hpp"
 
-namespace mcpmux::rpc {
+namespace mcpbraid::rpc {
 
 namespace {
 
@@ -83,9 +83,9 @@ std::string to_line(const json& message) {
   return line;
 }
 
-}  // namespace mcpmux::rpc
+}  // namespace mcpbraid::rpc
 
-namespace mcpmux {
+namespace mcpbraid {
 
 bool LineSplitter::next(std::string& line) {
   for (;;) {
@@ -162,4 +162,4 @@ bool LineSplitter::take_tail(std::string& line) {
   return true;
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

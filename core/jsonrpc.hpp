@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using json = nlohmann::json;
 
@@ -76,4 +76,4 @@ class LineSplitter {
   bool blank(std::size_t begin, std::size_t end) const;
 };
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

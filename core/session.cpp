@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 const std::vector<std::string>& supported_protocol_versions() {
   static const std::vector<std::string> versions = {"2025-11-25", "2025-06-18", "2025-03-26",
@@ -69,4 +69,4 @@ std::string combine_instructions(const std::vector<BackendView>& ready) {
   return out;
 }
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mcpmux {
+namespace mcpbraid {
 
 using json = nlohmann::json;
 
@@ -36,4 +36,4 @@ json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending
 // "## <server>\n<text>" sections, in the given order; "" when none.
 std::string combine_instructions(const std::vector<BackendView>& ready);
 
-}  // namespace mcpmux
+}  // namespace mcpbraid

@@ -7,7 +7,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace mcpmux::trace {
+namespace mcpbraid::trace {
 
 namespace {
 
@@ -97,8 +97,8 @@ void init(Level level, Format format) { init(LevelSpec{level, {}}, format); }
 
 void init(const LevelSpec& levels, Format format) {
   g_format = format;
-  spdlog::drop("mcpmux");
-  auto logger = spdlog::stderr_logger_st("mcpmux");
+  spdlog::drop("mcpbraid");
+  auto logger = spdlog::stderr_logger_st("mcpbraid");
   if (format == Format::json)
     logger->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%fZ\",\"level\":\"%l\",%v}", spdlog::pattern_time_type::utc);
   else
@@ -264,4 +264,4 @@ Line& Line::kv(std::string_view key, bool value) {
   return *this;
 }
 
-}  // namespace mcpmux::trace
+}  // namespace mcpbraid::trace

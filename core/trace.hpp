@@ -13,13 +13,13 @@
 #include <utility>
 #include <vector>
 
-namespace mcpmux::trace {
+namespace mcpbraid::trace {
 
 enum class Level { trace, debug, info, warn, error, off };
 enum class Format { text, json };
 
 // A base level and per-component overrides, from `--log-level` /
-// MCPMUX_LOG: "debug", "backend=debug", "warn,stderr=debug,circuit=off".
+// MCPBRAID_LOG: "debug", "backend=debug", "warn,stderr=debug,circuit=off".
 // A line's component is its event name up to the first '.' ("backend.spawn"
 // -> backend; "stderr" -> stderr).
 struct LevelSpec {
@@ -80,4 +80,4 @@ inline Line warn(std::string_view event) { return Line(Level::warn, event); }
 inline Line error(std::string_view event) { return Line(Level::error, event); }
 inline Line at(Level level, std::string_view event) { return Line(level, event); }
 
-}  // namespace mcpmux::trace
+}  // namespace mcpbraid::trace

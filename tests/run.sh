@@ -2,7 +2,7 @@
 # The whole test suite: set-up (apt packages, build, npm peers), then unit,
 # integration and interop tests with ctest, then the same suite under
 # AddressSanitizer + UndefinedBehaviorSanitizer in a second build directory
-# (MCPMUX_SANITIZE=0 skips it).
+# (MCPBRAID_SANITIZE=0 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
@@ -11,10 +11,10 @@ bash "$root/.ci/setup.sh"
 echo "== tests (build)" >&2
 (cd "$root/build" && ctest --output-on-failure -j"$jobs" --timeout 900)
 
-if [ "${MCPMUX_SANITIZE:-1}" = 1 ]; then
+if [ "${MCPBRAID_SANITIZE:-1}" = 1 ]; then
   echo "== tests under ASan+UBSan (build-asan)" >&2
-  MCPMUX_BUILD_DIR="$root/build-asan" MCPMUX_SKIP_NPM=1 \
-    MCPMUX_CMAKE_ARGS="-DMCPMUX_SANITIZE=ON" bash "$root/.ci/setup.sh"
+  MCPBRAID_BUILD_DIR="$root/build-asan" MCPBRAID_SKIP_NPM=1 \
+    MCPBRAID_CMAKE_ARGS="-DMCPBRAID_SANITIZE=ON" bash "$root/.ci/setup.sh"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   (cd "$root/build-asan" && ctest --output-on-failure -j"$jobs" --timeout 900)
 fi

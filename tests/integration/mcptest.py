@@ -1,11 +1,11 @@
-"""Shared helpers for the mcpmux integration tests (Python 3 stdlib only).
+"""Shared helpers for the mcpbraid integration tests (Python 3 stdlib only).
 
-A test starts the real `mcpmux` binary in front of fixture servers
+A test starts the real `mcpbraid` binary in front of fixture servers
 (tests/fixtures/fixture_server.cpp), talks JSON-RPC to it over pipes and checks
 what comes back.  The pieces:
 
   fixture(name, *flags, ...)  a server entry for the config
-  Mux                         one running mcpmux: send, read responses by id,
+  Mux                         one running mcpbraid: send, read responses by id,
                               collect notifications and server->client
                               requests, answer them, close stdin, wait for exit
   MuxTestCase                 a unittest.TestCase that cleans up every Mux it
@@ -13,9 +13,9 @@ what comes back.  The pieces:
                               JSON-RPC lines and that no fixture was left running
 
 Every Mux gets a unique marker in its environment (inherited by the fixtures),
-so the processes it started can be found in /proc even after mcpmux is gone.
+so the processes it started can be found in /proc even after mcpbraid is gone.
 
-Environment: MCPMUX_BIN and MCPMUX_FIXTURE (default: the build tree).
+Environment: MCPBRAID_BIN and MCPBRAID_FIXTURE (default: the build tree).
 """
 
 import itertools
@@ -29,12 +29,12 @@ import threading
 import time
 import unittest
 
-MCPMUX = os.environ.get("MCPMUX_BIN", "/work/main/build/mcpmux")
-FIXTURE = os.environ.get("MCPMUX_FIXTURE", "/work/main/build/tests/mcpmux_fixture")
+MCPBRAID = os.environ.get("MCPBRAID_BIN", "/work/main/build/mcpbraid")
+FIXTURE = os.environ.get("MCPBRAID_FIXTURE", "/work/main/build/tests/mcpbraid_fixture")
 
 LATEST_VERSION = "2025-11-25"
 SUPPORTED_VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
-MARKER_VAR = "MCPMUX_ITEST_MARKER"
+MARKER_VAR = "MCPBRAID_ITEST_MARKER"
 
 # The tool names every fixture offers (before prefixing).
 # The gateway's own tools, listed after the backends' (unless "gateway_tools": false).
@@ -64,7 +64,7 @@ def fixture(name, *flags, env=None, cwd=None, disabled=None, fixture_name=None):
 
 def write_config(doc, directory=None):
     """Writes `doc` (a dict, or a str written verbatim) to a temp file; returns its path."""
-    fd, path = tempfile.mkstemp(prefix="mcpmux-itest-", suffix=".json", dir=directory)
+    fd, path = tempfile.mkstemp(prefix="mcpbraid-itest-", suffix=".json", dir=directory)
     with os.fdopen(fd, "w") as f:
         if isinstance(doc, str):
             f.write(doc)
@@ -213,11 +213,11 @@ def wait_until(predicate, timeout, interval=0.02):
         time.sleep(interval)
 
 
-# --------------------------------------------------------------------------- the mcpmux process
+# --------------------------------------------------------------------------- the mcpbraid process
 
 
 class Mux:
-    """One running mcpmux with pipes on stdin/stdout/stderr."""
+    """One running mcpbraid with pipes on stdin/stdout/stderr."""
 
     def __init__(self, servers=None, config=None, config_path=None, args=(), log_level="debug",
                  env=None, extra_top=None, cwd=None):
@@ -231,11 +231,11 @@ class Mux:
         self.config_path = config_path
         self.marker = "%d-%d-%d" % (os.getpid(), next(_counter), time.monotonic_ns())
         full_env = dict(os.environ)
-        full_env.pop("MCPMUX_LOG", None)
+        full_env.pop("MCPBRAID_LOG", None)
         full_env[MARKER_VAR] = self.marker
         if env:
             full_env.update(env)
-        cmd = [MCPMUX]
+        cmd = [MCPBRAID]
         if log_level:
             cmd += ["--log-level", log_level]
         if config_path:
@@ -333,7 +333,7 @@ class Mux:
         return "\n".join(self.stderr.splitlines()[-n:])
 
     def _fail(self, text):
-        raise AssertionError("%s\n--- mcpmux stderr (tail) ---\n%s" % (text, self.stderr_tail()))
+        raise AssertionError("%s\n--- mcpbraid stderr (tail) ---\n%s" % (text, self.stderr_tail()))
 
     # ----------------------------------------------------------- writing
 
@@ -344,7 +344,7 @@ class Mux:
             self.proc.stdin.write(data)
             self.proc.stdin.flush()
         except BrokenPipeError:
-            self._fail("mcpmux closed its stdin while we were writing")
+            self._fail("mcpbraid closed its stdin while we were writing")
 
     def send(self, msg):
         self.send_raw(json.dumps(msg, separators=(",", ":")) + "\n")
@@ -443,7 +443,7 @@ class Mux:
         params = {
             "protocolVersion": version,
             "capabilities": capabilities if capabilities is not None else {},
-            "clientInfo": client_info or {"name": "mcpmux-itest", "version": "1.0"},
+            "clientInfo": client_info or {"name": "mcpbraid-itest", "version": "1.0"},
         }
         result = self.result("initialize", params, timeout)
         if initialized:
@@ -493,11 +493,11 @@ class Mux:
     # ----------------------------------------------------------- the process
 
     def wait_exit(self, timeout=10.0):
-        """Waits for mcpmux to exit; returns its exit code (fails on timeout)."""
+        """Waits for mcpbraid to exit; returns its exit code (fails on timeout)."""
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self._fail("mcpmux did not exit within %.1fs" % timeout)
+            self._fail("mcpbraid did not exit within %.1fs" % timeout)
         self._out_thread.join(5)
         self._err_thread.join(5)
         return code
@@ -513,7 +513,7 @@ class Mux:
         return pids_with_marker(self.marker, exclude)
 
     def assert_no_leftovers(self, timeout=3.0):
-        """Fails if a process started by this mcpmux is still running after `timeout`."""
+        """Fails if a process started by this mcpbraid is still running after `timeout`."""
         left = wait_until(lambda: not self.leftover_pids(), timeout)
         if not left:
             pids = self.leftover_pids()
@@ -530,7 +530,7 @@ class Mux:
             self._fail("stdout carried non-JSON-RPC output: %s" % bad[:5])
 
     def cleanup(self):
-        """Kills what is left (mcpmux, then its children) and removes the temp config."""
+        """Kills what is left (mcpbraid, then its children) and removes the temp config."""
         if self.running():
             try:
                 self.proc.kill()
@@ -560,15 +560,15 @@ class Mux:
 
 def run_oneshot(config_path, stdin_data=None, stdin_file=None, args=(), timeout=20.0,
                 log_level="debug", env=None):
-    """Runs mcpmux to completion with stdin from bytes, a file path, or /dev/null.
+    """Runs mcpbraid to completion with stdin from bytes, a file path, or /dev/null.
     Returns (exit code, stdout bytes, stderr str, elapsed seconds, marker)."""
     marker = "%d-%d-%d" % (os.getpid(), next(_counter), time.monotonic_ns())
     full_env = dict(os.environ)
-    full_env.pop("MCPMUX_LOG", None)
+    full_env.pop("MCPBRAID_LOG", None)
     full_env[MARKER_VAR] = marker
     if env:
         full_env.update(env)
-    cmd = [MCPMUX]
+    cmd = [MCPBRAID]
     if log_level:
         cmd += ["--log-level", log_level]
     if config_path:
@@ -600,7 +600,7 @@ def req(id, method, params=None):
 
 
 class MuxTestCase(unittest.TestCase):
-    """Starts mcpmux instances with self.mux(...) and checks each one at the end:
+    """Starts mcpbraid instances with self.mux(...) and checks each one at the end:
     stdout held only JSON-RPC lines, and no process it started is still running."""
 
     def setUp(self):
@@ -625,10 +625,10 @@ class MuxTestCase(unittest.TestCase):
                 try:
                     m.proc.wait(8)
                 except subprocess.TimeoutExpired:
-                    problems.append("mcpmux pid %d still running 8 s after stdin EOF" % m.pid)
+                    problems.append("mcpbraid pid %d still running 8 s after stdin EOF" % m.pid)
             left = wait_until(lambda: not m.leftover_pids(), 5.0)
             if not left:
-                problems.append("processes left running after mcpmux exited: %s" % [
+                problems.append("processes left running after mcpbraid exited: %s" % [
                     "%d: %s" % (p, proc_cmdline(p)) for p in m.leftover_pids()])
             m._out_thread.join(2)
             with m.cond:

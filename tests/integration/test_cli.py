@@ -16,17 +16,17 @@ from mcptest import fixture, jsonl, req, tool_text  # noqa: E402
 
 
 def run(args, stdin=b"", env=None, timeout=20):
-    """Runs mcpmux to completion; fails if a process it started is left running."""
+    """Runs mcpbraid to completion; fails if a process it started is left running."""
     marker = "cli-%d-%d" % (os.getpid(), time.monotonic_ns())
     full = dict(os.environ)
-    full.pop("MCPMUX_LOG", None)
+    full.pop("MCPBRAID_LOG", None)
     full[mcptest.MARKER_VAR] = marker
     if env:
         full.update(env)
-    p = subprocess.run([mcptest.MCPMUX] + args, input=stdin, capture_output=True,
+    p = subprocess.run([mcptest.MCPBRAID] + args, input=stdin, capture_output=True,
                        env=full, timeout=timeout)
     if not mcptest.wait_until(lambda: not mcptest.pids_with_marker(marker), 3.0):
-        raise AssertionError("processes left running after mcpmux exited: %s"
+        raise AssertionError("processes left running after mcpbraid exited: %s"
                              % mcptest.pids_with_marker(marker))
     return p
 
@@ -52,7 +52,7 @@ class Cli(mcptest.MuxTestCase):
                 p = run([flag])
                 self.assertEqual(p.returncode, 0)
                 out = p.stdout.decode()
-                self.assertIn("mcpmux", out)
+                self.assertIn("mcpbraid", out)
                 self.assertIn("--config", out)
                 self.assertIn("--log-level", out)
                 self.assertIn("serve", out)
@@ -62,7 +62,7 @@ class Cli(mcptest.MuxTestCase):
             with self.subTest(flag=flag):
                 p = run([flag])
                 self.assertEqual(p.returncode, 0)
-                self.assertRegex(p.stdout.decode().strip(), r"^mcpmux \d+\.\d+\.\d+")
+                self.assertRegex(p.stdout.decode().strip(), r"^mcpbraid \d+\.\d+\.\d+")
 
     def test_usage_errors(self):
         for args in (["--bogus"], ["--log-level", "loud", "-c", self.cfg],
@@ -73,11 +73,11 @@ class Cli(mcptest.MuxTestCase):
                 self.assertEqual(p.stdout, b"")
                 self.assertTrue(p.stderr.strip())
 
-    def test_bad_mcpmux_log_env(self):
-        p = run(["-c", self.cfg], env={"MCPMUX_LOG": "chatty"})
+    def test_bad_mcpbraid_log_env(self):
+        p = run(["-c", self.cfg], env={"MCPBRAID_LOG": "chatty"})
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stdout, b"")
-        self.assertIn("MCPMUX_LOG", p.stderr.decode())
+        self.assertIn("MCPBRAID_LOG", p.stderr.decode())
 
     def test_serve_subcommand(self):
         p = run(["serve", "-c", self.cfg], stdin=self.script())
@@ -113,13 +113,13 @@ class Cli(mcptest.MuxTestCase):
         for l in calls:
             self.assertRegex(l, r"request_id=\S+")
 
-    def test_mcpmux_log_env_sets_level(self):
-        p = run(["-c", self.cfg], stdin=self.script(), env={"MCPMUX_LOG": "debug"})
+    def test_mcpbraid_log_env_sets_level(self):
+        p = run(["-c", self.cfg], stdin=self.script(), env={"MCPBRAID_LOG": "debug"})
         self.assertEqual(p.returncode, 0)
         self.assertIn("method=tools/call", p.stderr.decode())
         p = run(["--log-level", "info", "-c", self.cfg], stdin=self.script(),
-                env={"MCPMUX_LOG": "debug"})
-        self.assertNotIn("method=tools/call", p.stderr.decode(), "the flag wins over MCPMUX_LOG")
+                env={"MCPBRAID_LOG": "debug"})
+        self.assertNotIn("method=tools/call", p.stderr.decode(), "the flag wins over MCPBRAID_LOG")
 
     def test_log_format_json(self):
         p = run(["--log-format", "json", "--log-level", "debug", "-c", self.cfg],

@@ -120,7 +120,7 @@ class BusyPoll(mcptest.MuxTestCase):
         used = cpu_ticks(m.pid) - before
         hz = os.sysconf("SC_CLK_TCK")
         # A spin that never stopped would use about a whole second.
-        self.assertLessEqual(used, hz // 20, "idle mcpmux used %d ticks of %d/s" % (used, hz))
+        self.assertLessEqual(used, hz // 20, "idle mcpbraid used %d ticks of %d/s" % (used, hz))
 
     def test_default_poll_stops_when_idle(self):
         self.check_idle_after_calls({})

@@ -18,13 +18,13 @@ from mcptest import fixture, tool_text  # noqa: E402
 class ConfigErrors(mcptest.MuxTestCase):
 
     def run_bad(self, path, env=None, args=None):
-        """Runs mcpmux with a bad config and a stdin that is never closed: it must exit
+        """Runs mcpbraid with a bad config and a stdin that is never closed: it must exit
         on its own (before reading stdin)."""
         full_env = dict(os.environ)
-        full_env.pop("MCPMUX_CONFIG", None)
+        full_env.pop("MCPBRAID_CONFIG", None)
         if env:
             full_env.update(env)
-        cmd = [mcptest.MCPMUX] + (args if args is not None else ["-c", path])
+        cmd = [mcptest.MCPBRAID] + (args if args is not None else ["-c", path])
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=full_env)
         try:
@@ -32,7 +32,7 @@ class ConfigErrors(mcptest.MuxTestCase):
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-            self.fail("mcpmux with a bad config did not exit on its own; stderr: %s" % err[-2000:])
+            self.fail("mcpbraid with a bad config did not exit on its own; stderr: %s" % err[-2000:])
         finally:
             try:
                 proc.stdin.close()
@@ -51,14 +51,14 @@ class ConfigErrors(mcptest.MuxTestCase):
         return err
 
     def test_missing_file(self):
-        path = os.path.join(tempfile.gettempdir(), "mcpmux-itest-missing-%d.json" % time.monotonic_ns())
+        path = os.path.join(tempfile.gettempdir(), "mcpbraid-itest-missing-%d.json" % time.monotonic_ns())
         code, out, err = self.run_bad(path)
         self.assertEqual(code, 2, err)
         self.assertEqual(out, b"")
         self.assertIn(path, err)
 
     def test_unreadable_directory_as_config(self):
-        d = tempfile.mkdtemp(prefix="mcpmux-itest-")
+        d = tempfile.mkdtemp(prefix="mcpbraid-itest-")
         try:
             code, out, err = self.run_bad(d)
             self.assertEqual(code, 2, err)
@@ -126,30 +126,30 @@ class ConfigLookup(mcptest.MuxTestCase):
 
     def run_lookup(self, env):
         full = dict(os.environ)
-        for k in ("MCPMUX_CONFIG", "XDG_CONFIG_HOME"):
+        for k in ("MCPBRAID_CONFIG", "XDG_CONFIG_HOME"):
             full.pop(k, None)
         full.update(env)
         marker = "lookup-%d-%d" % (os.getpid(), time.monotonic_ns())
         full[mcptest.MARKER_VAR] = marker
         script = mcptest.jsonl(mcptest.req(1, "tools/call", {"name": "looked__echo",
                                                              "arguments": {"text": "found"}}))
-        proc = subprocess.run([mcptest.MCPMUX], input=script, capture_output=True, env=full,
+        proc = subprocess.run([mcptest.MCPBRAID], input=script, capture_output=True, env=full,
                               timeout=20)
         self.assertTrue(mcptest.wait_until(lambda: not mcptest.pids_with_marker(marker), 3.0),
                         "fixture left running")
         return proc
 
-    def test_mcpmux_config_env(self):
+    def test_mcpbraid_config_env(self):
         path = self.temp_config(self.good_doc())
-        proc = self.run_lookup({"MCPMUX_CONFIG": path})
+        proc = self.run_lookup({"MCPBRAID_CONFIG": path})
         self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
         msgs = mcptest.parse_stdout(proc.stdout)
         self.assertEqual(tool_text(msgs[0]["result"]), "found")
 
     def test_xdg_config_home(self):
-        d = tempfile.mkdtemp(prefix="mcpmux-itest-xdg-")
-        os.makedirs(os.path.join(d, "mcpmux"))
-        path = os.path.join(d, "mcpmux", "config.json")
+        d = tempfile.mkdtemp(prefix="mcpbraid-itest-xdg-")
+        os.makedirs(os.path.join(d, "mcpbraid"))
+        path = os.path.join(d, "mcpbraid", "config.json")
         with open(path, "w") as f:
             json.dump(self.good_doc(), f)
         try:
@@ -158,13 +158,13 @@ class ConfigLookup(mcptest.MuxTestCase):
             self.assertEqual(tool_text(mcptest.parse_stdout(proc.stdout)[0]["result"]), "found")
         finally:
             os.unlink(path)
-            os.rmdir(os.path.join(d, "mcpmux"))
+            os.rmdir(os.path.join(d, "mcpbraid"))
             os.rmdir(d)
 
     def test_home_default(self):
-        d = tempfile.mkdtemp(prefix="mcpmux-itest-home-")
-        os.makedirs(os.path.join(d, ".config", "mcpmux"))
-        path = os.path.join(d, ".config", "mcpmux", "config.json")
+        d = tempfile.mkdtemp(prefix="mcpbraid-itest-home-")
+        os.makedirs(os.path.join(d, ".config", "mcpbraid"))
+        path = os.path.join(d, ".config", "mcpbraid", "config.json")
         with open(path, "w") as f:
             json.dump(self.good_doc(), f)
         try:
@@ -173,15 +173,15 @@ class ConfigLookup(mcptest.MuxTestCase):
             self.assertEqual(tool_text(mcptest.parse_stdout(proc.stdout)[0]["result"]), "found")
         finally:
             os.unlink(path)
-            os.rmdir(os.path.join(d, ".config", "mcpmux"))
+            os.rmdir(os.path.join(d, ".config", "mcpbraid"))
             os.rmdir(os.path.join(d, ".config"))
             os.rmdir(d)
 
     def test_flag_wins_over_env(self):
         path = self.temp_config(self.good_doc())
-        full = dict(os.environ, MCPMUX_CONFIG="/nonexistent/mcpmux.json")
+        full = dict(os.environ, MCPBRAID_CONFIG="/nonexistent/mcpbraid.json")
         script = mcptest.jsonl(mcptest.req(1, "ping"))
-        proc = subprocess.run([mcptest.MCPMUX, "--config", path], input=script,
+        proc = subprocess.run([mcptest.MCPBRAID, "--config", path], input=script,
                               capture_output=True, env=full, timeout=20)
         self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
         self.assertEqual(mcptest.parse_stdout(proc.stdout)[0]["result"], {})
@@ -192,15 +192,15 @@ class EnvAndCwd(mcptest.MuxTestCase):
     def test_env_expansion_reaches_child(self):
         servers = {"e": fixture("e", env={
             "PLAIN": "plain value",
-            "FROM_VAR": "${MCPMUX_ITEST_SET}",
-            "WITH_DEFAULT_SET": "${MCPMUX_ITEST_SET:-unused}",
-            "WITH_DEFAULT_UNSET": "${MCPMUX_ITEST_UNSET:-fallback value}",
-            "WITH_DEFAULT_EMPTY": "${MCPMUX_ITEST_EMPTY:-for empty}",
-            "MIXED": "pre-${MCPMUX_ITEST_SET}-post",
-            "UNSET_NO_DEFAULT": "[${MCPMUX_ITEST_UNSET}]",
+            "FROM_VAR": "${MCPBRAID_ITEST_SET}",
+            "WITH_DEFAULT_SET": "${MCPBRAID_ITEST_SET:-unused}",
+            "WITH_DEFAULT_UNSET": "${MCPBRAID_ITEST_UNSET:-fallback value}",
+            "WITH_DEFAULT_EMPTY": "${MCPBRAID_ITEST_EMPTY:-for empty}",
+            "MIXED": "pre-${MCPBRAID_ITEST_SET}-post",
+            "UNSET_NO_DEFAULT": "[${MCPBRAID_ITEST_UNSET}]",
         })}
-        m = self.mux(servers, env={"MCPMUX_ITEST_SET": "hello", "MCPMUX_ITEST_EMPTY": "",
-                                   "MCPMUX_ITEST_INHERITED": "inherited"})
+        m = self.mux(servers, env={"MCPBRAID_ITEST_SET": "hello", "MCPBRAID_ITEST_EMPTY": "",
+                                   "MCPBRAID_ITEST_INHERITED": "inherited"})
         m.initialize()
 
         def env(name):
@@ -214,14 +214,14 @@ class EnvAndCwd(mcptest.MuxTestCase):
         self.assertEqual(env("MIXED"), "pre-hello-post")
         self.assertEqual(env("UNSET_NO_DEFAULT"), "[]")
         # env adds to the inherited environment.
-        self.assertEqual(env("MCPMUX_ITEST_INHERITED"), "inherited")
+        self.assertEqual(env("MCPBRAID_ITEST_INHERITED"), "inherited")
         self.assertEqual(env("PATH"), os.environ.get("PATH", "<unset>"))
-        self.assertEqual(env("MCPMUX_ITEST_NEVER_SET"), "<unset>")
+        self.assertEqual(env("MCPBRAID_ITEST_NEVER_SET"), "<unset>")
 
     def test_env_overrides_inherited(self):
-        m = self.mux({"e": fixture("e", env={"MCPMUX_ITEST_OVR": "from config"})},
-                     env={"MCPMUX_ITEST_OVR": "from parent"})
-        self.assertEqual(tool_text(m.call_tool("e__env", {"name": "MCPMUX_ITEST_OVR"})),
+        m = self.mux({"e": fixture("e", env={"MCPBRAID_ITEST_OVR": "from config"})},
+                     env={"MCPBRAID_ITEST_OVR": "from parent"})
+        self.assertEqual(tool_text(m.call_tool("e__env", {"name": "MCPBRAID_ITEST_OVR"})),
                          "from config")
 
     def test_env_is_per_server(self):
@@ -230,13 +230,13 @@ class EnvAndCwd(mcptest.MuxTestCase):
         self.assertEqual(tool_text(m.call_tool("y__env", {"name": "ONLY_X"})), "<unset>")
 
     def test_expansion_in_command_args_and_cwd(self):
-        d = tempfile.mkdtemp(prefix="mcpmux-itest-cwd-")
+        d = tempfile.mkdtemp(prefix="mcpbraid-itest-cwd-")
         try:
-            servers = {"c": {"command": "${MCPMUX_ITEST_FIX}",
-                             "args": ["--name", "${MCPMUX_ITEST_NAME:-c}"],
-                             "cwd": "${MCPMUX_ITEST_DIR}"}}
-            m = self.mux(servers, env={"MCPMUX_ITEST_FIX": mcptest.FIXTURE,
-                                       "MCPMUX_ITEST_DIR": d})
+            servers = {"c": {"command": "${MCPBRAID_ITEST_FIX}",
+                             "args": ["--name", "${MCPBRAID_ITEST_NAME:-c}"],
+                             "cwd": "${MCPBRAID_ITEST_DIR}"}}
+            m = self.mux(servers, env={"MCPBRAID_ITEST_FIX": mcptest.FIXTURE,
+                                       "MCPBRAID_ITEST_DIR": d})
             m.initialize()
             self.assertEqual(tool_text(m.call_tool("c__cwd")), os.path.realpath(d))
             r = m.result("resources/read", {"uri": "fixture://c/static"})
@@ -247,15 +247,15 @@ class EnvAndCwd(mcptest.MuxTestCase):
             os.rmdir(d)
 
     def test_cwd_reaches_child(self):
-        d1 = tempfile.mkdtemp(prefix="mcpmux-itest-cwd1-")
-        d2 = tempfile.mkdtemp(prefix="mcpmux-itest-cwd2-")
+        d1 = tempfile.mkdtemp(prefix="mcpbraid-itest-cwd1-")
+        d2 = tempfile.mkdtemp(prefix="mcpbraid-itest-cwd2-")
         try:
             m = self.mux({"one": fixture("one", cwd=d1), "two": fixture("two", cwd=d2),
                           "none": fixture("none")}, cwd="/")
             m.initialize()
             self.assertEqual(tool_text(m.call_tool("one__cwd")), os.path.realpath(d1))
             self.assertEqual(tool_text(m.call_tool("two__cwd")), os.path.realpath(d2))
-            # Without cwd, the child inherits mcpmux's working directory.
+            # Without cwd, the child inherits mcpbraid's working directory.
             self.assertEqual(tool_text(m.call_tool("none__cwd")), "/")
             m.close_stdin()
             m.wait_exit(10)
@@ -264,7 +264,7 @@ class EnvAndCwd(mcptest.MuxTestCase):
             os.rmdir(d2)
 
     def test_bad_cwd_reported_others_work(self):
-        m = self.mux({"lost": fixture("lost", cwd="/nonexistent/dir/for/mcpmux"),
+        m = self.mux({"lost": fixture("lost", cwd="/nonexistent/dir/for/mcpbraid"),
                       "a": fixture("a")})
         m.initialize()
         self.assertEqual(tool_text(m.call_tool("a__echo", {"text": "ok"})), "ok")

@@ -413,7 +413,7 @@ class FailsafeTestCase(MuxTestCase):
         self.assertOneResponseEach(m)
 
     def test_command_not_found_fails_at_once(self):
-        m = self.mux({"gone": {"command": "/nonexistent/mcpmux-no-such-server"},
+        m = self.mux({"gone": {"command": "/nonexistent/mcpbraid-no-such-server"},
                       "b": fixture("b")}, extra_top=top())
         t0 = time.monotonic()
         m.initialize()

@@ -185,7 +185,7 @@ class UpstreamWithdrawn(mcptest.MuxTestCase):
 class StderrFlood(mcptest.MuxTestCase):
 
     def test_backend_stderr_is_drained(self):
-        # ~1 MB on stderr at start-up: far more than a pipe buffer. If mcpmux did not
+        # ~1 MB on stderr at start-up: far more than a pipe buffer. If mcpbraid did not
         # drain it, the child would block before ever reading stdin.
         m = self.mux({"loud": fixture("loud", "--stderr-lines", "30000"), "b": fixture("b")},
                      log_level="info")

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Integration tests of issue 4, "seeing inside": the control socket (where it goes,
 its modes, stale and busy paths, the one-line protocol, the peer uid check),
-`mcpmux health` on live instances (JSON, table, Prometheus, exit codes) with
-backends driven into every state, `mcpmux health --probe`, the gateway's own
+`mcpbraid health` on live instances (JSON, table, Prometheus, exit codes) with
+backends driven into every state, `mcpbraid health --probe`, the gateway's own
 tools (gateway_list_servers / gateway_health), and the trace lines (JSON format,
 per-component levels, request ids, the stderr relay).
 
-Every test runs mcpmux and `mcpmux health` with its own private XDG_RUNTIME_DIR
+Every test runs mcpbraid and `mcpbraid health` with its own private XDG_RUNTIME_DIR
 (mode 0700), so the sockets of tests running in parallel never mix.  Note that
-`mcpmux health` without --socket also looks in /tmp/mcpmux-<uid> (the fallback
+`mcpbraid health` without --socket also looks in /tmp/mcpbraid-<uid> (the fallback
 directory other test files use), so the no-argument tests only assert on the
 instances they started themselves.
 """
@@ -31,12 +31,12 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
 from mcptest import (  # noqa: E402
-    FIXTURE, FIXTURE_TOOLS, GATEWAY_TOOLS, MCPMUX, fixture, jsonl, req, run_oneshot,
+    FIXTURE, FIXTURE_TOOLS, GATEWAY_TOOLS, MCPBRAID, fixture, jsonl, req, run_oneshot,
     tool_text, wait_until,
 )
 
 NOBODY = 65534
-MISSING = "/nonexistent/mcpmux-health-test/ghost-server"
+MISSING = "/nonexistent/mcpbraid-health-test/ghost-server"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # One Prometheus sample: name{labels} value.
 PROM_SAMPLE = re.compile(r"^([a-z_]+)\{[^}]*\} ([0-9.eE+-]+|NaN)$")
@@ -132,17 +132,17 @@ class Result:
 
 
 class HealthCase(mcptest.MuxTestCase):
-    """A private XDG_RUNTIME_DIR per test, and runners for mcpmux and `mcpmux health`."""
+    """A private XDG_RUNTIME_DIR per test, and runners for mcpbraid and `mcpbraid health`."""
 
     def setUp(self):
         super().setUp()
-        self.xdg = tempfile.mkdtemp(prefix="mcpmux-health-xdg-")
+        self.xdg = tempfile.mkdtemp(prefix="mcpbraid-health-xdg-")
         os.chmod(self.xdg, 0o700)
         self.addCleanup(shutil.rmtree, self.xdg, True)
         self.env = {"XDG_RUNTIME_DIR": self.xdg}
 
     def tempdir(self, mode=0o700):
-        d = tempfile.mkdtemp(prefix="mcpmux-health-")
+        d = tempfile.mkdtemp(prefix="mcpbraid-health-")
         os.chmod(d, mode)
         self.addCleanup(shutil.rmtree, d, True)
         return d
@@ -161,39 +161,39 @@ class HealthCase(mcptest.MuxTestCase):
 
     def sock(self, m):
         """The default control socket path of this instance."""
-        return os.path.join(self.xdg, "mcpmux", "%d.sock" % m.pid)
+        return os.path.join(self.xdg, "mcpbraid", "%d.sock" % m.pid)
 
     def full_env(self, env=None):
         full = dict(os.environ)
-        for var in ("MCPMUX_LOG", "NO_COLOR", "MCPMUX_CONFIG"):
+        for var in ("MCPBRAID_LOG", "NO_COLOR", "MCPBRAID_CONFIG"):
             full.pop(var, None)
         full.update(self.env)
         full.update(env or {})
         return full
 
     def health(self, *args, env=None, timeout=30, user=None, group=None):
-        """Runs `mcpmux health args` to completion; fails if a process it started
+        """Runs `mcpbraid health args` to completion; fails if a process it started
         (--probe) is left running."""
         marker = "health-%d-%d" % (os.getpid(), time.monotonic_ns())
         full = self.full_env(env)
         full[mcptest.MARKER_VAR] = marker
         t0 = time.monotonic()
-        proc = subprocess.run([MCPMUX, "health", *args], stdin=subprocess.DEVNULL,
+        proc = subprocess.run([MCPBRAID, "health", *args], stdin=subprocess.DEVNULL,
                               capture_output=True, env=full, timeout=timeout, user=user,
                               group=group, extra_groups=[] if user is not None else None)
         result = Result(proc, time.monotonic() - t0)
         if not wait_until(lambda: not mcptest.pids_with_marker(marker), 3.0):
-            self.fail("processes left running after mcpmux health: %s\n%r"
+            self.fail("processes left running after mcpbraid health: %s\n%r"
                       % (mcptest.pids_with_marker(marker), result))
         return result
 
     def snapshot(self, m, *args):
-        """(exit code, the one snapshot) of `mcpmux health --socket <m's socket> --json`."""
+        """(exit code, the one snapshot) of `mcpbraid health --socket <m's socket> --json`."""
         r = self.health("--socket", self.sock(m), "--json", *args)
         self.assertIn(r.rc, (0, 1), r)
         snaps = r.json()
         self.assertEqual(len(snaps), 1, r)
-        self.assertEqual(snaps[0]["mcpmux"]["pid"], m.pid, r)
+        self.assertEqual(snaps[0]["mcpbraid"]["pid"], m.pid, r)
         return r.rc, snaps[0]
 
     def wait_backend(self, m, name, predicate, timeout=8.0):
@@ -245,9 +245,9 @@ class HealthCase(mcptest.MuxTestCase):
 
 
 def wait_stderr(m, needle, timeout=3.0):
-    """Waits until mcpmux's stderr (read by another thread) contains `needle`."""
+    """Waits until mcpbraid's stderr (read by another thread) contains `needle`."""
     if not wait_until(lambda: needle in m.stderr, timeout):
-        m._fail("%r never appeared on mcpmux's stderr" % needle)
+        m._fail("%r never appeared on mcpbraid's stderr" % needle)
 
 
 def stderr_lines(m, event):
@@ -270,7 +270,7 @@ class ControlSocket(HealthCase):
 
     def test_default_path_modes_and_removed_on_exit(self):
         m = self.start({"a": fixture("a")})
-        directory = os.path.join(self.xdg, "mcpmux")
+        directory = os.path.join(self.xdg, "mcpbraid")
         path = self.sock(m)
         st = os.lstat(directory)
         self.assertTrue(stat.S_ISDIR(st.st_mode))
@@ -281,7 +281,7 @@ class ControlSocket(HealthCase):
         wait_stderr(m, "event=control.listen path=%s" % path)
         answer = control(path, {"method": "health"})
         self.assertEqual(set(answer), {"result"}, answer)
-        self.assertEqual(answer["result"]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(answer["result"]["mcpbraid"]["pid"], m.pid)
         m.close_stdin()
         self.assertEqual(m.wait_exit(10), 0)
         self.assertFalse(os.path.lexists(path), "socket left behind after exit")
@@ -290,7 +290,7 @@ class ControlSocket(HealthCase):
         os.chmod(directory, 0o755)
         m2 = self.start({"a": fixture("a")})
         self.assertEqual(stat.S_IMODE(os.lstat(directory).st_mode), 0o700)
-        self.assertEqual(control(self.sock(m2), {"method": "health"})["result"]["mcpmux"]["pid"],
+        self.assertEqual(control(self.sock(m2), {"method": "health"})["result"]["mcpbraid"]["pid"],
                          m2.pid)
         # SIGTERM: the socket is removed too.
         m2.signal(signal.SIGTERM)
@@ -307,7 +307,7 @@ class ControlSocket(HealthCase):
         self.assertFalse(os.path.lexists(self.sock(m)), "a default socket was created too")
         r = self.health("--socket", path, "--json")
         self.assertEqual(r.rc, 0, r)
-        self.assertEqual(r.json()[0]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(r.json()[0]["mcpbraid"]["pid"], m.pid)
         m.close_stdin()
         self.assertEqual(m.wait_exit(10), 0)
         self.assertFalse(os.path.lexists(path), "socket left behind after exit")
@@ -315,7 +315,7 @@ class ControlSocket(HealthCase):
     def test_no_control_socket(self):
         m = self.start({"a": fixture("a")}, args=["--no-control-socket"], wait_socket=False)
         self.assertEqual(tool_text(m.call_tool("a__echo", {"text": "hi"})), "hi")
-        directory = os.path.join(self.xdg, "mcpmux")
+        directory = os.path.join(self.xdg, "mcpbraid")
         self.assertTrue(not os.path.exists(directory) or os.listdir(directory) == [],
                         os.listdir(directory) if os.path.exists(directory) else None)
         wait_stderr(m, "event=backend.spawn")  # logged after the socket would be
@@ -336,7 +336,7 @@ class ControlSocket(HealthCase):
         self.assertFalse(socket_answers(path))
         m = self.start({"a": fixture("a")}, args=["--control-socket", path], wait_socket=False)
         self.assertTrue(wait_until(lambda: socket_answers(path), 5.0), m.stderr_tail())
-        self.assertEqual(control(path, {"method": "health"})["result"]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(control(path, {"method": "health"})["result"]["mcpbraid"]["pid"], m.pid)
         self.assertEqual(stat.S_IMODE(os.lstat(path).st_mode), 0o600)
         wait_stderr(m, "event=control.listen path=%s" % path)
         self.assertNotIn("control.listen_failed", m.stderr)
@@ -360,12 +360,12 @@ class ControlSocket(HealthCase):
         self.addCleanup(c.close)
         c.connect(path)
         listener.settimeout(2)
-        conn, _ = listener.accept()   # (the first one may be mcpmux's own check)
+        conn, _ = listener.accept()   # (the first one may be mcpbraid's own check)
         conn.close()
         m.close_stdin()
         self.assertEqual(m.wait_exit(10), 0)
         self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode),
-                        "mcpmux removed a socket it did not create")
+                        "mcpbraid removed a socket it did not create")
 
         # A path that is not a socket is left alone too.
         plain = os.path.join(self.xdg, "plain.sock")
@@ -386,7 +386,7 @@ class ControlSocket(HealthCase):
         path = self.sock(m)
         health = control(path, {"method": "health"})
         self.assertEqual(set(health), {"result"})
-        self.assertEqual(set(health["result"]), {"mcpmux", "healthy", "backends"})
+        self.assertEqual(set(health["result"]), {"mcpbraid", "healthy", "backends"})
         self.assertEqual(list(health["result"]["backends"]), ["a"])
         servers = control(path, {"method": "list_servers"})
         self.assertEqual([s["name"] for s in servers["result"]["servers"]], ["a"])
@@ -404,7 +404,7 @@ class ControlSocket(HealthCase):
                 self.assertIsInstance(answer["error"]["message"], str)
         # A request that arrives in pieces is read up to its newline.
         raw = control_raw(path, None, chunks=[b'{"meth', b'od":"health"}\n'])
-        self.assertEqual(json.loads(raw)["result"]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(json.loads(raw)["result"]["mcpbraid"]["pid"], m.pid)
         # An oversized line (no newline within 64 KiB) is dropped without an answer
         # (closed, possibly with a reset since the rest was never read).
         try:
@@ -413,7 +413,7 @@ class ControlSocket(HealthCase):
             pass
         # The gateway is unharmed.
         self.assertEqual(tool_text(m.call_tool("a__echo", {"text": "fine"})), "fine")
-        self.assertEqual(control(path, {"method": "health"})["result"]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(control(path, {"method": "health"})["result"]["mcpbraid"]["pid"], m.pid)
 
     def test_peer_with_another_uid_is_refused(self):
         if os.geteuid() != 0:
@@ -476,10 +476,10 @@ class ControlSocket(HealthCase):
         refused = stderr_lines(m, "control.refused")[0]
         self.assertEqual(line_field(refused, "peer_uid"), str(NOBODY), refused)
         # Our own uid is still served through the same (now 0666) socket.
-        self.assertEqual(control(path, {"method": "health"})["result"]["mcpmux"]["pid"], m.pid)
+        self.assertEqual(control(path, {"method": "health"})["result"]["mcpbraid"]["pid"], m.pid)
 
 
-# --------------------------------------------------------------------------- 2. mcpmux health
+# --------------------------------------------------------------------------- 2. mcpbraid health
 
 
 class LiveHealth(HealthCase):
@@ -496,11 +496,11 @@ class LiveHealth(HealthCase):
         rc, s = self.snapshot(m)
         self.assertEqual(rc, 0, s)
         self.assertIs(s["healthy"], True)
-        version = subprocess.run([MCPMUX, "--version"], capture_output=True).stdout.decode()
-        self.assertEqual("mcpmux " + s["mcpmux"]["version"], version.strip())
-        self.assertEqual(s["mcpmux"]["config"], m.config_path)
-        self.assertGreater(s["mcpmux"]["uptime_s"], 0)
-        self.assertLess(s["mcpmux"]["uptime_s"], 60)
+        version = subprocess.run([MCPBRAID, "--version"], capture_output=True).stdout.decode()
+        self.assertEqual("mcpbraid " + s["mcpbraid"]["version"], version.strip())
+        self.assertEqual(s["mcpbraid"]["config"], m.config_path)
+        self.assertGreater(s["mcpbraid"]["uptime_s"], 0)
+        self.assertLess(s["mcpbraid"]["uptime_s"], 60)
         self.assertEqual(sorted(s["backends"]), ["a", "b"])
         for name, b in s["backends"].items():
             with self.subTest(backend=name):
@@ -516,7 +516,7 @@ class LiveHealth(HealthCase):
                 self.assertEqual(b["in_flight"], 0)
                 self.assertIsNone(b["last_error"])
                 self.assertGreater(b["uptime_s"], 0)
-                self.assertLessEqual(b["uptime_s"], s["mcpmux"]["uptime_s"])
+                self.assertLessEqual(b["uptime_s"], s["mcpbraid"]["uptime_s"])
                 lat = b["latency_ms"]
                 self.assertGreater(lat["p50"], 0)
                 self.assertLessEqual(lat["p50"], lat["p95"])
@@ -564,20 +564,20 @@ class LiveHealth(HealthCase):
         m3.signal(signal.SIGKILL)
         m3.wait_exit(5)
         self.assertTrue(os.path.lexists(killed), "SIGKILL cannot clean up")
-        dead = os.path.join(self.xdg, "mcpmux", "%d.sock" % dead_pid())
+        dead = os.path.join(self.xdg, "mcpbraid", "%d.sock" % dead_pid())
         stale_socket(dead)
         r = self.health("--json")
         self.assertIn(r.rc, (0, 1), r)
         snaps = r.json()
-        by_pid = {s["mcpmux"]["pid"]: s for s in snaps}
+        by_pid = {s["mcpbraid"]["pid"]: s for s in snaps}
         self.assertIn(m1.pid, by_pid, r)
         self.assertIn(m2.pid, by_pid, r)
         self.assertEqual(list(by_pid[m1.pid]["backends"]), ["a"])
         self.assertEqual(list(by_pid[m2.pid]["backends"]), ["b"])
         self.assertTrue(by_pid[m1.pid]["healthy"] and by_pid[m2.pid]["healthy"])
-        pids = [s["mcpmux"]["pid"] for s in snaps]
+        pids = [s["mcpbraid"]["pid"] for s in snaps]
         self.assertEqual(pids, sorted(pids), "oldest instance (lowest pid) first")
-        # (Other test files' instances may show up from /tmp/mcpmux-<uid>.)
+        # (Other test files' instances may show up from /tmp/mcpbraid-<uid>.)
         self.assertEqual(r.rc, 0 if all(s["healthy"] for s in snaps) else 1, r)
         self.assertNotIn(m3.pid, by_pid)
         self.assertFalse(os.path.lexists(killed), "the killed instance's socket was not removed")
@@ -587,10 +587,10 @@ class LiveHealth(HealthCase):
         # The table form: one table per instance, separated by a blank line.
         r = self.health()
         self.assertIn(r.rc, (0, 1), r)
-        firsts = [l for l in r.out.splitlines() if l.startswith("mcpmux ")]
+        firsts = [l for l in r.out.splitlines() if l.startswith("mcpbraid ")]
         self.assertTrue(any("pid %d " % m1.pid in l for l in firsts), r)
         self.assertTrue(any("pid %d " % m2.pid in l for l in firsts), r)
-        self.assertEqual(r.out.count("\n\nmcpmux "), len(firsts) - 1, r)
+        self.assertEqual(r.out.count("\n\nmcpbraid "), len(firsts) - 1, r)
 
     def test_circuit_open(self):
         srv = with_keys(fixture("a", "--hang-calls", "10"), failsafe={
@@ -629,9 +629,9 @@ class LiveHealth(HealthCase):
         # Prometheus.
         r = self.health("--socket", self.sock(m), "--format", "prometheus")
         self.assertEqual(r.rc, 1, r)
-        self.assertIn('mcpmux_backend_circuit{instance="%d",server="a",circuit="open"} 1'
+        self.assertIn('mcpbraid_backend_circuit{instance="%d",server="a",circuit="open"} 1'
                       % m.pid, r.out.splitlines())
-        self.assertIn('mcpmux_backend_healthy{instance="%d",server="a"} 0' % m.pid,
+        self.assertIn('mcpbraid_backend_healthy{instance="%d",server="a"} 0' % m.pid,
                       r.out.splitlines())
 
     def test_backoff_after_crash(self):
@@ -704,11 +704,11 @@ class LiveHealth(HealthCase):
         # The MCP side replaces the bad bytes.
         tail = m.result("gateway_health")["backends"]["j"]["stderr_tail"]
         self.assertEqual(tail, ["bad \ufffd\ufffd bytes", "fixture j stderr line 1"])
-        # So must the control socket, and mcpmux must survive the question.
+        # So must the control socket, and mcpbraid must survive the question.
         raw = control_raw(self.sock(m), b'{"method":"health"}\n')
         if not raw:
             wait_until(lambda: not m.running(), 2.0)
-            self.fail("the control socket closed without an answer; mcpmux %s\n%s"
+            self.fail("the control socket closed without an answer; mcpbraid %s\n%s"
                       % ("is still running" if m.running() else
                          "died with status %s" % m.proc.returncode, m.stderr_tail(5)))
         self.assertTrue(raw.endswith(b"\n"), "no answer: %r" % raw)
@@ -728,7 +728,7 @@ class LiveHealth(HealthCase):
 
     def test_timeout_covers_a_full_backlog(self):
         # An instance whose loop is stuck stops accepting; once its listen backlog
-        # is full, connect() blocks.  --timeout must still bound `mcpmux health`.
+        # is full, connect() blocks.  --timeout must still bound `mcpbraid health`.
         path = os.path.join(self.xdg, "stuck.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(listener.close)
@@ -748,17 +748,17 @@ class LiveHealth(HealthCase):
         try:
             r = self.health("--socket", path, "--timeout", "300", timeout=5)
         except subprocess.TimeoutExpired:
-            self.fail("mcpmux health --timeout 300 still blocked after 5 s in connect() "
+            self.fail("mcpbraid health --timeout 300 still blocked after 5 s in connect() "
                       "on a socket whose backlog is full")
         self.assertEqual(r.rc, 2, r)
         self.assertLess(r.elapsed, 2.0)
         self.assertIn(path, r.err)
 
     def test_unreachable_and_usage_errors(self):
-        r = self.health("--socket", "/nonexistent/mcpmux.sock")
+        r = self.health("--socket", "/nonexistent/mcpbraid.sock")
         self.assertEqual(r.rc, 2, r)
         self.assertEqual(r.out, "")
-        self.assertIn("/nonexistent/mcpmux.sock", r.err)
+        self.assertIn("/nonexistent/mcpbraid.sock", r.err)
         # A socket file nobody listens on.
         dead = os.path.join(self.xdg, "dead.sock")
         stale_socket(dead)
@@ -776,7 +776,7 @@ class LiveHealth(HealthCase):
         self.assertIn("300 ms", r.err)
         self.assertLess(r.elapsed, 2.0)
         # No instance at all: run as another user whose fallback directory
-        # (/tmp/mcpmux-<uid>) no test uses, with an empty private XDG_RUNTIME_DIR.
+        # (/tmp/mcpbraid-<uid>) no test uses, with an empty private XDG_RUNTIME_DIR.
         if os.geteuid() == 0:
             empty = self.tempdir()
             os.chown(empty, NOBODY, NOBODY)
@@ -785,11 +785,11 @@ class LiveHealth(HealthCase):
             empty = self.xdg
             r = self.health()
         if r.rc != 2 and os.geteuid() != 0:
-            self.skipTest("instances of other tests visible in /tmp/mcpmux-%d" % os.geteuid())
+            self.skipTest("instances of other tests visible in /tmp/mcpbraid-%d" % os.geteuid())
         self.assertEqual(r.rc, 2, r)
         self.assertEqual(r.out, "")
-        self.assertIn("no running mcpmux instance", r.err)
-        self.assertIn(os.path.join(empty, "mcpmux"), r.err)
+        self.assertIn("no running mcpbraid instance", r.err)
+        self.assertIn(os.path.join(empty, "mcpbraid"), r.err)
         # Usage errors.
         for args in (["--format", "xml"], ["--json", "--format", "prometheus"],
                      ["--config", "x.json"], ["--probe", "--socket", dead],
@@ -807,9 +807,9 @@ class LiveHealth(HealthCase):
 class Rendering(HealthCase):
 
     def run_pty(self, m, env=None, args=()):
-        """`mcpmux health --socket` with stdout on a pseudo-terminal; returns (rc, text)."""
+        """`mcpbraid health --socket` with stdout on a pseudo-terminal; returns (rc, text)."""
         master, slave = pty.openpty()
-        proc = subprocess.Popen([MCPMUX, "health", "--socket", self.sock(m), *args],
+        proc = subprocess.Popen([MCPBRAID, "health", "--socket", self.sock(m), *args],
                                 stdin=subprocess.DEVNULL, stdout=slave,
                                 stderr=subprocess.PIPE, env=self.full_env(env))
         os.close(slave)
@@ -869,7 +869,7 @@ class Rendering(HealthCase):
         self.assertIn("(no servers configured)", r.out)
         r = self.health("--socket", self.sock(m), "--format", "prometheus")
         self.assertEqual(r.rc, 0, r)
-        self.assertIn('mcpmux_uptime_seconds{instance="%d"} ' % m.pid, r.out)
+        self.assertIn('mcpbraid_uptime_seconds{instance="%d"} ' % m.pid, r.out)
         self.assertEqual(m.call_tool("gateway_list_servers")["structuredContent"], {"servers": []})
         self.assertEqual(tool_text(m.call_tool("gateway_list_servers")).strip(),
                          "no servers configured")
@@ -932,22 +932,22 @@ class Rendering(HealthCase):
             if name.endswith("_total"):
                 self.assertEqual(lines[types[name]].split()[3], "counter", name)
         label = 'instance="%d",server="x"' % m.pid
-        self.assertIn('mcpmux_backend_state{%s,state="ready"} 1' % label, lines)
-        self.assertIn('mcpmux_backend_state{%s,state="failed"} 0' % label, lines)
-        self.assertIn('mcpmux_backend_state{instance="%d",server="ghost",state="failed"} 1'
+        self.assertIn('mcpbraid_backend_state{%s,state="ready"} 1' % label, lines)
+        self.assertIn('mcpbraid_backend_state{%s,state="failed"} 0' % label, lines)
+        self.assertIn('mcpbraid_backend_state{instance="%d",server="ghost",state="failed"} 1'
                       % m.pid, lines)
-        self.assertIn('mcpmux_backend_circuit{%s,circuit="closed"} 1' % label, lines)
+        self.assertIn('mcpbraid_backend_circuit{%s,circuit="closed"} 1' % label, lines)
         x = s["backends"]["x"]
-        self.assertIn('mcpmux_backend_requests_total{%s,outcome="success"} %d'
+        self.assertIn('mcpbraid_backend_requests_total{%s,outcome="success"} %d'
                       % (label, x["successes"]), lines)
-        self.assertIn('mcpmux_backend_tools{%s} %d' % (label, len(FIXTURE_TOOLS)), lines)
-        self.assertIn('mcpmux_backend_restarts_total{%s} 0' % label, lines)
-        p50 = [l for l in lines if l.startswith('mcpmux_backend_latency_seconds{%s,quantile="0.5"}'
+        self.assertIn('mcpbraid_backend_tools{%s} %d' % (label, len(FIXTURE_TOOLS)), lines)
+        self.assertIn('mcpbraid_backend_restarts_total{%s} 0' % label, lines)
+        p50 = [l for l in lines if l.startswith('mcpbraid_backend_latency_seconds{%s,quantile="0.5"}'
                                                 % label)]
         self.assertEqual(len(p50), 1, lines)
         self.assertAlmostEqual(float(p50[0].split()[-1]), x["latency_ms"]["p50"] / 1000,
                                delta=x["latency_ms"]["p50"] / 1000 * 1e-3)
-        self.assertTrue(any(l.startswith('mcpmux_uptime_seconds{instance="%d"} ' % m.pid)
+        self.assertTrue(any(l.startswith('mcpbraid_uptime_seconds{instance="%d"} ' % m.pid)
                             for l in lines))
 
 
@@ -977,7 +977,7 @@ class Probe(HealthCase):
         self.assertEqual(len(snaps), 1, r)
         s = snaps[0]
         self.assertIs(s["healthy"], True)
-        self.assertEqual(s["mcpmux"]["config"], cfg)
+        self.assertEqual(s["mcpbraid"]["config"], cfg)
         self.assertEqual(sorted(s["backends"]), ["p", "q"])
         for name, tools in (("p", len(FIXTURE_TOOLS)), ("q", len(FIXTURE_TOOLS) + 3)):
             with self.subTest(backend=name):
@@ -990,15 +990,15 @@ class Probe(HealthCase):
                 self.assertEqual(b["failures"], 0)
                 self.assertIsNone(b["last_error"])
                 self.assertIsInstance(b["pid"], int)
-                self.assertNotEqual(b["pid"], s["mcpmux"]["pid"])
+                self.assertNotEqual(b["pid"], s["mcpbraid"]["pid"])
                 self.assertGreater(b["latency_ms"]["p50"], 0)
         # With every trace line on, stdout still holds only the JSON.
-        r = self.health("--probe", "-c", cfg, "--json", env={"MCPMUX_LOG": "debug"})
+        r = self.health("--probe", "-c", cfg, "--json", env={"MCPBRAID_LOG": "debug"})
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(sorted(r.json()[0]["backends"]), ["p", "q"])
         self.assertIn("event=backend.spawn", r.err)
-        # The table, and the config found through $MCPMUX_CONFIG.
-        r = self.health("--probe", env={"MCPMUX_CONFIG": cfg})
+        # The table, and the config found through $MCPBRAID_CONFIG.
+        r = self.health("--probe", env={"MCPBRAID_CONFIG": cfg})
         self.assertEqual(r.rc, 0, r)
         self.assertRegex(r.out, r"\np\s+ready\s+closed\s+ok\s+3\s+0\s")
         self.assertFits80(r.out)
@@ -1052,7 +1052,7 @@ class Probe(HealthCase):
     def test_probe_invalid_config(self):
         bad_json = self.temp_config("{not json")
         no_command = self.temp_config(mcptest.config_doc({"a": {"args": []}}))
-        for path in (bad_json, no_command, "/nonexistent/mcpmux-health.json"):
+        for path in (bad_json, no_command, "/nonexistent/mcpbraid-health.json"):
             with self.subTest(path=path):
                 r = self.health("--probe", "-c", path)
                 self.assertEqual(r.rc, 2, r)
@@ -1096,10 +1096,10 @@ class GatewayTools(HealthCase):
         result = m.call_tool("gateway_health")
         self.assertIs(result["isError"], False)
         self.assertEqual(result["content"][0]["type"], "text")
-        self.assertTrue(tool_text(result).startswith("mcpmux "), tool_text(result))
+        self.assertTrue(tool_text(result).startswith("mcpbraid "), tool_text(result))
         self.assertIn("SERVER", tool_text(result))
         snap = result["structuredContent"]
-        self.assertEqual(snap["mcpmux"]["pid"], m.pid)
+        self.assertEqual(snap["mcpbraid"]["pid"], m.pid)
         self.assertIs(snap["healthy"], False)
         self.assertEqual(sorted(snap["backends"]), ["a", "ghost"])
         self.assertBackendFields(snap["backends"]["a"])
@@ -1109,7 +1109,7 @@ class GatewayTools(HealthCase):
         bare = m.result("gateway_list_servers")
         self.assertEqual(bare, {"servers": servers})
         bare = m.result("gateway_health")
-        self.assertEqual(set(bare), {"mcpmux", "healthy", "backends"})
+        self.assertEqual(set(bare), {"mcpbraid", "healthy", "backends"})
         self.assertEqual(sorted(bare["backends"]), ["a", "ghost"])
         self.assertEqual(bare["backends"]["ghost"]["last_error"],
                          snap["backends"]["ghost"]["last_error"])
@@ -1124,11 +1124,11 @@ class GatewayTools(HealthCase):
         self.assertIn(servers[0]["state"], ("starting", "ready"))
         snap = m.result("gateway_health")
         self.assertEqual(list(snap["backends"]), ["a"])
-        self.assertEqual(snap["mcpmux"]["pid"], m.pid)
+        self.assertEqual(snap["mcpbraid"]["pid"], m.pid)
         result = m.call_tool("gateway_health")
         self.assertIs(result["isError"], False)
         self.assertEqual(tool_text(m.call_tool("a__echo", {"text": "piped"})), "piped")
-        # A shell pipe: answered, then mcpmux exits 0.
+        # A shell pipe: answered, then mcpbraid exits 0.
         cfg = self.temp_config(mcptest.config_doc({"a": fixture("a")}))
         rc, out, err, _, _ = self.oneshot(
             cfg, jsonl(req(1, "gateway_list_servers"), req(2, "gateway_health")))
@@ -1268,14 +1268,14 @@ class Traces(HealthCase):
         self.assertEqual((rc, out), (2, b""), err)
         self.assertIn("unknown component 'foo'", err)
         self.assertIn("--log-level", err)
-        rc, out, err, _, _ = self.oneshot(cfg, log_level=None, env={"MCPMUX_LOG": "info,foo=debug"})
+        rc, out, err, _, _ = self.oneshot(cfg, log_level=None, env={"MCPBRAID_LOG": "info,foo=debug"})
         self.assertEqual((rc, out), (2, b""), err)
-        self.assertIn("MCPMUX_LOG", err)
+        self.assertIn("MCPBRAID_LOG", err)
         self.assertIn("'foo'", err)
         rc, out, err, _, _ = self.oneshot(cfg, log_level="backend=loud")
         self.assertEqual(rc, 2, err)
         self.assertIn("'loud'", err)
-        r = subprocess.run([MCPMUX, "--log-level", "foo=debug", "health"], capture_output=True,
+        r = subprocess.run([MCPBRAID, "--log-level", "foo=debug", "health"], capture_output=True,
                            env=self.full_env(), timeout=10)
         self.assertEqual(r.returncode, 2, r)
         self.assertIn(b"foo", r.stderr)
@@ -1285,7 +1285,7 @@ class Traces(HealthCase):
 
     def relay_run(self, log_level):
         """A server printing an error, a warning and two ordinary lines on stderr;
-        returns mcpmux's stderr once all four went through the relay."""
+        returns mcpbraid's stderr once all four went through the relay."""
         m = self.start({"x": shell_server(self.STDERR_SCRIPT, "x", "--stderr-lines", "1")},
                        log_level=log_level)
         self.wait_backend(m, "x", lambda b: len(b["stderr_tail"]) == 4, timeout=3)

@@ -68,7 +68,7 @@ class PipeMode(mcptest.MuxTestCase):
         self.assertLess(elapsed, 10.0)
 
     def test_stdin_is_a_regular_file(self):
-        fd, path = tempfile.mkstemp(prefix="mcpmux-itest-", suffix=".jsonl")
+        fd, path = tempfile.mkstemp(prefix="mcpbraid-itest-", suffix=".jsonl")
         self._temp_paths.append(path)
         with os.fdopen(fd, "wb") as f:
             f.write(self.script())
@@ -84,7 +84,7 @@ class PipeMode(mcptest.MuxTestCase):
         env = dict(os.environ, **{mcptest.MARKER_VAR: marker})
         proc = subprocess.run(
             ["sh", "-c", "printf '%s\\n' \"$LINE\" | \"$MUX\" -c \"$CFG\""],
-            env=dict(env, LINE=line, MUX=mcptest.MCPMUX, CFG=self.cfg),
+            env=dict(env, LINE=line, MUX=mcptest.MCPBRAID, CFG=self.cfg),
             capture_output=True, timeout=20)
         responses, _ = self.check_run(proc.returncode, proc.stdout, proc.stderr.decode(), marker)
         self.assertEqual(mcptest.tool_text(responses[mcptest.id_key(1)]["result"]), "sh")

@@ -1,5 +1,5 @@
 """Shutdown: stdin EOF drains in-flight requests then exits 0; a child that
-ignores SIGTERM is killed; SIGTERM/SIGINT to mcpmux exit promptly; no process
+ignores SIGTERM is killed; SIGTERM/SIGINT to mcpbraid exit promptly; no process
 is left behind."""
 
 import os
@@ -125,7 +125,7 @@ class Shutdown(mcptest.MuxTestCase):
             self.assertFalse(mcptest.pid_running(pid), "fixture %d still running" % pid)
         m.assert_no_leftovers()
         # Every client request gets exactly one response (DESIGN.md): the open call is
-        # answered, as a failure, before mcpmux exits.
+        # answered, as a failure, before mcpbraid exits.
         msg = m.wait_response(slow, 0.5)
         self.assertTrue("error" in msg or msg["result"].get("isError") is True, msg)
         self.assertEqual(m.response_count(slow), 1)
@@ -146,7 +146,7 @@ class Shutdown(mcptest.MuxTestCase):
         m.initialize()
         pid = m.stats("a")["pid"]
         self.assertNotEqual(os.getpgid(pid), os.getpgid(m.pid),
-                            "a child must not share mcpmux's process group")
+                            "a child must not share mcpbraid's process group")
         self.assertEqual(mcptest.proc_ppid(pid), m.pid)
 
     def test_no_zombie_after_child_exits(self):
@@ -158,7 +158,7 @@ class Shutdown(mcptest.MuxTestCase):
         first = set(m.zombie_children())
         time.sleep(0.5)
         lasting = first & set(m.zombie_children())
-        self.assertEqual(lasting, set(), "mcpmux must reap its exited children")
+        self.assertEqual(lasting, set(), "mcpbraid must reap its exited children")
         self.assertEqual(tool_text(m.call_tool("b__echo", {"text": "ok"})), "ok")
 
     def test_eof_does_not_wait_for_request_timeout_of_dead_backend(self):

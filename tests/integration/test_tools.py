@@ -11,7 +11,7 @@ import mcptest  # noqa: E402
 from mcptest import FIXTURE_TOOLS, fixture, tool_text  # noqa: E402
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-LONG_PREFIX = "this_is_a_very_long_tool_name_used_to_test_name_shortening_in_mcpmux_"
+LONG_PREFIX = "this_is_a_very_long_tool_name_used_to_test_name_shortening_for_braid_"
 
 
 class Tools(mcptest.MuxTestCase):

@@ -1,15 +1,15 @@
-// Server-to-client requests relayed through mcpmux: roots/list,
+// Server-to-client requests relayed through mcpbraid: roots/list,
 // sampling/createMessage and elicitation/create, answered by the SDK client.
 
 import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
 import { ALL_CLIENT_CAPS, SEP, Session, tester, textOf } from "./harness.mjs";
 
-const ROOT = { uri: "file:///tmp/mcpmux-interop-root", name: "interop-root" };
+const ROOT = { uri: "file:///tmp/mcpbraid-interop-root", name: "interop-root" };
 const SAMPLED_TEXT = "FIXED-SAMPLING-REPLY-7f3a";
 const ELICITED = { name: "Ada Interop", check: true, integer: 7, email: "ada@example.com" };
 
-describe("roots, sampling and elicitation through mcpmux", () => {
+describe("roots, sampling and elicitation through mcpbraid", () => {
   let s;
   const seen = { roots: 0, sampling: [], elicitation: [] };
   before(

@@ -1,6 +1,6 @@
-// server-filesystem through mcpmux, next to server-everything. With a roots
+// server-filesystem through mcpbraid, next to server-everything. With a roots
 // client, both servers ask for roots/list right after `initialized` (each with
-// its own id 0), so mcpmux must keep the two requests apart.
+// its own id 0), so mcpbraid must keep the two requests apart.
 
 import assert from "node:assert/strict";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
@@ -20,7 +20,7 @@ describe("server-filesystem, client without roots", () => {
   let tmp;
   before(
     async () => {
-      tmp = makeTempDir("mcpmux-interop-fs-");
+      tmp = makeTempDir("mcpbraid-interop-fs-");
       const dir = realpathSync(tmp.dir);
       makeTree(dir, "args");
       s = await Session.open({
@@ -67,8 +67,8 @@ describe("server-filesystem, client with roots (two servers ask roots/list at on
   let currentRoot; // what the roots handler answers; the last test moves it
   before(
     async () => {
-      argsTmp = makeTempDir("mcpmux-interop-fsargs-");
-      rootTmp = makeTempDir("mcpmux-interop-fsroot-");
+      argsTmp = makeTempDir("mcpbraid-interop-fsargs-");
+      rootTmp = makeTempDir("mcpbraid-interop-fsroot-");
       const argsDir = realpathSync(argsTmp.dir);
       const rootDir = realpathSync(rootTmp.dir);
       makeTree(argsDir, "args");
@@ -117,7 +117,7 @@ describe("server-filesystem, client with roots (two servers ask roots/list at on
     assert.ok(names.includes(`everything${SEP}get-roots-list`), `get-roots-list missing: ${JSON.stringify(names)}`);
     const res = await s.callTool("everything", "get-roots-list", {});
     assert.ok(textOf(res).includes(pathToFileURL(s.rootDir).href), textOf(res));
-    // mcpmux may forward each roots/list or answer from a cache: both are fine.
+    // mcpbraid may forward each roots/list or answer from a cache: both are fine.
     assert.ok(rootsCalls >= 1, "the client's roots/list handler was never called");
   });
 

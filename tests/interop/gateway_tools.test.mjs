@@ -1,7 +1,7 @@
-// mcpmux's own tools, gateway_list_servers and gateway_health, seen by the
+// mcpbraid's own tools, gateway_list_servers and gateway_health, seen by the
 // official SDK client in front of server-everything and server-memory: listed
 // with their schemas, answered with text and structuredContent that match what
-// tools/list shows, and hidden by `"gateway_tools": false`. mcpmux only: the
+// tools/list shows, and hidden by `"gateway_tools": false`. mcpbraid only: the
 // file is skipped with INTEROP_DIRECT=1.
 //
 // The harness's Session writes `mcpServers` only, so this file writes its own
@@ -16,7 +16,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import {
   DIRECT,
-  MCPMUX_BIN,
+  MCPBRAID_BIN,
   REQUEST_TIMEOUT,
   SEP,
   TEST_TIMEOUT,
@@ -32,19 +32,19 @@ const SERVERS = ["everything", "memory"];
 const SANITIZER_REPORT = /ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
 
 /**
- * mcpmux with `servers` (names from serverDefs, or extra defs) and `top` merged
+ * mcpbraid with `servers` (names from serverDefs, or extra defs) and `top` merged
  * into the config's top level, behind a real SDK Client.
  */
 async function openMux({ servers = SERVERS, extraDefs = {}, top = {} } = {}) {
-  const tmp = makeTempDir("mcpmux-gateway-tools-");
+  const tmp = makeTempDir("mcpbraid-gateway-tools-");
   const defs = { ...serverDefs(tmp.dir), ...extraDefs };
-  const cfgPath = join(tmp.dir, "mcpmux.json");
+  const cfgPath = join(tmp.dir, "mcpbraid.json");
   writeFileSync(
     cfgPath,
     JSON.stringify({ mcpServers: Object.fromEntries(servers.map((n) => [n, defs[n]])), ...top }, null, 2),
   );
   const transport = new StdioClientTransport({
-    command: MCPMUX_BIN,
+    command: MCPBRAID_BIN,
     args: ["--config", cfgPath],
     stderr: "pipe",
   });
@@ -53,14 +53,14 @@ async function openMux({ servers = SERVERS, extraDefs = {}, top = {} } = {}) {
   transport.stderr?.on("data", (chunk) => {
     stderr.text = (stderr.text + chunk).slice(-64 * 1024);
   });
-  const client = new Client({ name: "mcpmux-interop-gateway-tools", version: "0.1.0" }, { capabilities: {} });
+  const client = new Client({ name: "mcpbraid-interop-gateway-tools", version: "0.1.0" }, { capabilities: {} });
   const errors = [];
   client.onerror = (err) => errors.push(err);
   try {
     await client.connect(transport, { timeout: 10_000 });
   } catch (err) {
     tmp.cleanup();
-    err.message += `\n--- mcpmux stderr ---\n${stderr.text.slice(-4000)}`;
+    err.message += `\n--- mcpbraid stderr ---\n${stderr.text.slice(-4000)}`;
     throw err;
   }
   const exit = { done: false, signal: null };
@@ -77,15 +77,15 @@ async function openMux({ servers = SERVERS, extraDefs = {}, top = {} } = {}) {
       while (!exit.done && Date.now() < deadline) await sleep(20);
       tmp.cleanup();
       const problems = [];
-      if (exit.signal && exit.signal !== "SIGTERM" && exit.signal !== "SIGKILL") problems.push(`mcpmux died of ${exit.signal}`);
+      if (exit.signal && exit.signal !== "SIGTERM" && exit.signal !== "SIGKILL") problems.push(`mcpbraid died of ${exit.signal}`);
       const report = stderr.text.match(SANITIZER_REPORT);
-      if (report) problems.push(`mcpmux stderr has a sanitizer report:\n${stderr.text.slice(report.index, report.index + 4000)}`);
+      if (report) problems.push(`mcpbraid stderr has a sanitizer report:\n${stderr.text.slice(report.index, report.index + 4000)}`);
       if (problems.length) throw new Error(problems.join("\n"));
     },
   };
 }
 
-/** `test` with the suite's timeout and mcpmux's stderr tail on failure. */
+/** `test` with the suite's timeout and mcpbraid's stderr tail on failure. */
 function tester(getMux) {
   return (name, fn) =>
     test(name, { timeout: TEST_TIMEOUT }, async (t) => {
@@ -95,7 +95,7 @@ function tester(getMux) {
         const tail = getMux()?.stderr.text;
         if (tail && err && typeof err === "object") {
           try {
-            err.message += `\n--- mcpmux stderr (tail) ---\n${tail.slice(-3000)}`;
+            err.message += `\n--- mcpbraid stderr (tail) ---\n${tail.slice(-3000)}`;
           } catch {
             /* read-only message */
           }
@@ -111,7 +111,7 @@ const callTool = (client, name, args = {}) =>
 /** The number of tools/list entries of `server`, by prefix. */
 const countOf = (tools, server) => tools.filter((t) => t.name.startsWith(`${server}${SEP}`)).length;
 
-describe("gateway tools through the SDK client", { skip: DIRECT && "mcpmux only" }, () => {
+describe("gateway tools through the SDK client", { skip: DIRECT && "mcpbraid only" }, () => {
   let mux;
   let tools;
   before(
@@ -139,7 +139,7 @@ describe("gateway tools through the SDK client", { skip: DIRECT && "mcpmux only"
       assert.deepEqual(tool.inputSchema, { type: "object", properties: {} }, `${name} inputSchema`);
       assert.equal(typeof tool.description, "string");
       assert.ok(tool.description.length > 20, `${name} description too short: ${tool.description}`);
-      assert.match(tool.title ?? "", /^mcpmux: /, `${name} title`);
+      assert.match(tool.title ?? "", /^mcpbraid: /, `${name} title`);
       assert.equal(tool.annotations?.readOnlyHint, true, `${name} readOnlyHint`);
       assert.equal(tool.outputSchema, undefined, `${name} has an outputSchema`);
     }
@@ -151,16 +151,16 @@ describe("gateway tools through the SDK client", { skip: DIRECT && "mcpmux only"
     assert.equal(res.content.length, 1);
     assert.equal(res.content[0].type, "text");
     const text = textOf(res);
-    assert.match(text, /^mcpmux \S+ {2}pid \d+ {2}up /, "table title");
+    assert.match(text, /^mcpbraid \S+ {2}pid \d+ {2}up /, "table title");
     assert.match(text, /\nSERVER +STATE +CIRCUIT +HEALTH +OK +FAIL +p50\/p95\/p99 ms +TOOLS\n/, "table header");
     for (const line of text.split("\n")) assert.ok(line.length <= 80, `line over 80 columns: ${line}`);
 
     const health = res.structuredContent;
-    assert.equal(typeof health?.mcpmux?.pid, "number", `structuredContent: ${JSON.stringify(health)}`);
-    assert.equal(health.mcpmux.pid, mux.pid, "mcpmux.pid is not the process the client started");
-    assert.equal(typeof health.mcpmux.version, "string");
-    assert.equal(health.mcpmux.config, mux.cfgPath);
-    assert.equal(typeof health.mcpmux.uptime_s, "number");
+    assert.equal(typeof health?.mcpbraid?.pid, "number", `structuredContent: ${JSON.stringify(health)}`);
+    assert.equal(health.mcpbraid.pid, mux.pid, "mcpbraid.pid is not the process the client started");
+    assert.equal(typeof health.mcpbraid.version, "string");
+    assert.equal(health.mcpbraid.config, mux.cfgPath);
+    assert.equal(typeof health.mcpbraid.uptime_s, "number");
     assert.equal(health.healthy, true);
     assert.deepEqual(Object.keys(health.backends).sort(), [...SERVERS].sort());
     for (const server of SERVERS) {
@@ -244,7 +244,7 @@ describe("gateway tools through the SDK client", { skip: DIRECT && "mcpmux only"
   });
 });
 
-describe("a server that cannot start, next to real ones", { skip: DIRECT && "mcpmux only" }, () => {
+describe("a server that cannot start, next to real ones", { skip: DIRECT && "mcpbraid only" }, () => {
   let mux;
   before(
     async () => {
@@ -279,7 +279,7 @@ describe("a server that cannot start, next to real ones", { skip: DIRECT && "mcp
   });
 });
 
-describe('"gateway_tools": false', { skip: DIRECT && "mcpmux only" }, () => {
+describe('"gateway_tools": false', { skip: DIRECT && "mcpbraid only" }, () => {
   let mux;
   before(
     async () => {

@@ -1,4 +1,4 @@
-// initialize and tools/list through mcpmux, in front of server-everything and
+// initialize and tools/list through mcpbraid, in front of server-everything and
 // server-memory, for a client with and without roots/sampling/elicitation.
 
 import assert from "node:assert/strict";
@@ -89,7 +89,7 @@ describe("client with roots, sampling and elicitation", () => {
       assert.ok(names.includes(want), `tools/list lacks ${want}; got ${JSON.stringify(names)}`);
     }
     if (!DIRECT) {
-      // mcpmux's own tools (gateway_tools.test.mjs) are the only unprefixed ones.
+      // mcpbraid's own tools (gateway_tools.test.mjs) are the only unprefixed ones.
       const GATEWAY_TOOLS = ["gateway_list_servers", "gateway_health"];
       const bare = names.filter(
         (n) => !n.startsWith(`everything${SEP}`) && !n.startsWith(`memory${SEP}`) && !GATEWAY_TOOLS.includes(n),

@@ -1,16 +1,16 @@
-// Shared plumbing for the interop tests: builds an mcpmux config that points at
-// the MCP servers installed in ./node_modules, starts mcpmux behind the
+// Shared plumbing for the interop tests: builds an mcpbraid config that points at
+// the MCP servers installed in ./node_modules, starts mcpbraid behind the
 // official TypeScript SDK client, and hides the naming difference between the
 // two launch modes:
 //
-//   default           one mcpmux process in front of every configured server;
+//   default           one mcpbraid process in front of every configured server;
 //                     tools and prompts are called `<server>__<name>`.
-//   INTEROP_DIRECT=1  no mcpmux: one SDK client per server, talking to the
+//   INTEROP_DIRECT=1  no mcpbraid: one SDK client per server, talking to the
 //                     server directly with its original names. Used to check
 //                     the tests' own expectations against the real servers.
 //
-// Environment: MCPMUX_BIN (path to the binary, required unless direct),
-// MCPMUX_SEPARATOR (default "__"), INTEROP_STDERR=inherit to see stderr live.
+// Environment: MCPBRAID_BIN (path to the binary, required unless direct),
+// MCPBRAID_SEPARATOR (default "__"), INTEROP_STDERR=inherit to see stderr live.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,8 +27,8 @@ import {
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const DIRECT = process.env.INTEROP_DIRECT === "1";
-export const MCPMUX_BIN = process.env.MCPMUX_BIN ?? "";
-export const SEP = process.env.MCPMUX_SEPARATOR ?? "__";
+export const MCPBRAID_BIN = process.env.MCPBRAID_BIN ?? "";
+export const SEP = process.env.MCPBRAID_SEPARATOR ?? "__";
 
 /** Per-test timeout (ms): a hang fails the test instead of blocking the run. */
 export const TEST_TIMEOUT = Number(process.env.INTEROP_TEST_TIMEOUT ?? 30_000);
@@ -51,7 +51,7 @@ export const ENTRY = {
 };
 
 /** A fresh temporary directory, removed by the returned cleanup. */
-export function makeTempDir(prefix = "mcpmux-interop-") {
+export function makeTempDir(prefix = "mcpbraid-interop-") {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -112,7 +112,7 @@ function captureStderr(transport, limit = 64 * 1024) {
 }
 
 async function connectClient({ command, args, env, capabilities, handlers, label }) {
-  const client = new Client({ name: "mcpmux-interop", version: "0.1.0" }, { capabilities });
+  const client = new Client({ name: "mcpbraid-interop", version: "0.1.0" }, { capabilities });
   installHandlers(client, handlers);
   const errors = [];
   client.onerror = (err) => errors.push(err);
@@ -177,7 +177,7 @@ function tapWire(transport, limit = 20_000) {
 
 /**
  * A connection to the servers in `servers` (names from serverDefs), either
- * through one mcpmux process or, with INTEROP_DIRECT=1, one client each.
+ * through one mcpbraid process or, with INTEROP_DIRECT=1, one client each.
  */
 export class Session {
   static async open({
@@ -204,18 +204,18 @@ export class Session {
           session.conns.set(name, conn);
         }
       } else {
-        if (!MCPMUX_BIN) throw new Error("MCPMUX_BIN is not set (or run with INTEROP_DIRECT=1)");
+        if (!MCPBRAID_BIN) throw new Error("MCPBRAID_BIN is not set (or run with INTEROP_DIRECT=1)");
         const cfg = { mcpServers: Object.fromEntries(servers.map((n) => [n, defs[n]])) };
-        const cfgPath = join(tmp.dir, "mcpmux.json");
+        const cfgPath = join(tmp.dir, "mcpbraid.json");
         writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
         session.cfgPath = cfgPath;
         const conn = await connectClient({
-          command: MCPMUX_BIN,
+          command: MCPBRAID_BIN,
           args: ["--config", cfgPath],
           env: {},
           capabilities,
           handlers,
-          label: "mcpmux",
+          label: "mcpbraid",
         });
         for (const name of servers) session.conns.set(name, conn);
         session.mux = conn;
@@ -256,7 +256,7 @@ export class Session {
     return this.conns.get(server)?.wire ?? [];
   }
 
-  /** Tail of mcpmux's (or the direct server's) stderr, for diagnostics. */
+  /** Tail of mcpbraid's (or the direct server's) stderr, for diagnostics. */
   stderr(server = "everything") {
     return this.conns.get(server)?.stderr.text ?? "";
   }
@@ -313,7 +313,7 @@ export class Session {
 
   /**
    * Closes every client (the SDK ends stdin, waits 2 s, SIGTERMs, waits 2 s,
-   * SIGKILLs). Throws if mcpmux crashed (a signal the SDK did not send) or
+   * SIGKILLs). Throws if mcpbraid crashed (a signal the SDK did not send) or
    * printed a sanitizer report, so an `after` hook fails the suite.
    */
   async close() {
@@ -323,7 +323,7 @@ export class Session {
       if (seen.has(conn)) continue;
       seen.add(conn);
       await conn.client.close().catch(() => {});
-      const label = conn === this.mux ? "mcpmux" : name;
+      const label = conn === this.mux ? "mcpbraid" : name;
       const deadline = Date.now() + 2000;
       while (!conn.exit.done && Date.now() < deadline) await sleep(20);
       const { signal } = conn.exit;
@@ -380,7 +380,7 @@ export async function withStderr(session, fn, server = "everything") {
     const tail = session?.stderr(server);
     if (tail && err && typeof err === "object" && !err.__stderrAdded) {
       err.__stderrAdded = true;
-      const extra = `\n--- ${DIRECT ? server : "mcpmux"} stderr (tail) ---\n${tail.slice(-3000)}`;
+      const extra = `\n--- ${DIRECT ? server : "mcpbraid"} stderr (tail) ---\n${tail.slice(-3000)}`;
       try {
         err.message += extra;
       } catch {

@@ -1,5 +1,5 @@
 // Session-level behaviour: ping, logging/setLevel, and shutdown: when the
-// client closes stdin, mcpmux exits and takes its backend processes with it.
+// client closes stdin, mcpbraid exits and takes its backend processes with it.
 
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -62,8 +62,8 @@ describe("shutdown", () => {
   const it = tester(() => null);
 
   it(
-    "closing the client stops mcpmux and every backend process",
-    { skip: DIRECT ? "only meaningful for mcpmux" : false },
+    "closing the client stops mcpbraid and every backend process",
+    { skip: DIRECT ? "only meaningful for mcpbraid" : false },
     async () => {
       const s = await Session.open({ servers: ["everything", "memory"] });
       let muxPid;
@@ -74,22 +74,22 @@ describe("shutdown", () => {
         await s.callTool("everything", "echo", { message: "x" });
         await s.callTool("memory", "read_graph", {});
         muxPid = s.mux.pid;
-        assert.ok(muxPid, "no pid for the mcpmux process");
+        assert.ok(muxPid, "no pid for the mcpbraid process");
         backends = childrenOf(muxPid);
-        assert.ok(backends.length >= 2, `expected 2 backend children of mcpmux ${muxPid}, found ${backends}`);
+        assert.ok(backends.length >= 2, `expected 2 backend children of mcpbraid ${muxPid}, found ${backends}`);
       } finally {
-        // The SDK ends mcpmux's stdin, waits up to 2 s for it to exit, then sends SIGTERM.
+        // The SDK ends mcpbraid's stdin, waits up to 2 s for it to exit, then sends SIGTERM.
         const t0 = Date.now();
         await s.close();
         closeMs = Date.now() - t0;
       }
       const deadline = Date.now() + 6000;
       while ((alive(muxPid) || backends.some(alive)) && Date.now() < deadline) await sleep(100);
-      assert.ok(!alive(muxPid), `mcpmux (pid ${muxPid}) still running after the client closed`);
+      assert.ok(!alive(muxPid), `mcpbraid (pid ${muxPid}) still running after the client closed`);
       const left = backends.filter(alive);
-      assert.deepEqual(left, [], "backend processes left running after mcpmux exited");
-      assert.ok(closeMs < 1900, `mcpmux took ${closeMs} ms to exit after stdin closed (SDK had to SIGTERM it)`);
-      assert.deepEqual(s.closed[0].exit, { done: true, code: 0, signal: null }, "mcpmux's exit after stdin EOF");
+      assert.deepEqual(left, [], "backend processes left running after mcpbraid exited");
+      assert.ok(closeMs < 1900, `mcpbraid took ${closeMs} ms to exit after stdin closed (SDK had to SIGTERM it)`);
+      assert.deepEqual(s.closed[0].exit, { done: true, code: 0, signal: null }, "mcpbraid's exit after stdin EOF");
     },
   );
 });

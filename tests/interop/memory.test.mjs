@@ -1,4 +1,4 @@
-// server-memory through mcpmux: the config's env reaches the server
+// server-memory through mcpbraid: the config's env reaches the server
 // (MEMORY_FILE_PATH), tools round-trip, resource subscriptions are routed.
 
 import assert from "node:assert/strict";
@@ -10,14 +10,14 @@ import { REQUEST_TIMEOUT, Session, listAll, sleep, tester, textOf } from "./harn
 
 const GRAPH_URI = "memory://knowledge-graph";
 
-describe("server-memory through mcpmux", () => {
+describe("server-memory through mcpbraid", () => {
   let s;
   let memoryFile;
   const updates = [];
   const tag = `interop-${process.pid}-${Date.now()}`;
   const entities = [
     { name: `${tag}-alice`, entityType: "person", observations: ["writes C++", "likes multiplexers"] },
-    { name: `${tag}-mcpmux`, entityType: "program", observations: ["speaks MCP on stdio"] },
+    { name: `${tag}-mcpbraid`, entityType: "program", observations: ["speaks MCP on stdio"] },
   ];
 
   before(
@@ -55,7 +55,7 @@ describe("server-memory through mcpmux", () => {
   });
 
   it("create_relations and search_nodes round-trip", async () => {
-    const relation = { from: `${tag}-alice`, to: `${tag}-mcpmux`, relationType: "maintains" };
+    const relation = { from: `${tag}-alice`, to: `${tag}-mcpbraid`, relationType: "maintains" };
     const rel = await s.callTool("memory", "create_relations", { relations: [relation] });
     assert.ok(!rel.isError, `isError: ${JSON.stringify(rel)}`);
     const found = await s.callTool("memory", "search_nodes", { query: "multiplexers" });
@@ -77,7 +77,7 @@ describe("server-memory through mcpmux", () => {
     await s.client("memory").subscribeResource({ uri: GRAPH_URI }, { timeout: REQUEST_TIMEOUT });
     const before = updates.length;
     const res = await s.callTool("memory", "add_observations", {
-      observations: [{ entityName: `${tag}-mcpmux`, contents: ["routes subscriptions"] }],
+      observations: [{ entityName: `${tag}-mcpbraid`, contents: ["routes subscriptions"] }],
     });
     assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
     const deadline = Date.now() + 3000;

@@ -1,4 +1,4 @@
-// Progress notifications and cancellation relayed through mcpmux.
+// Progress notifications and cancellation relayed through mcpbraid.
 
 import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
@@ -133,9 +133,9 @@ describe("cancellation", () => {
   });
 
   // server-everything keeps sending progress for a cancelled call (its handler
-  // ignores the abort signal); mcpmux's design says stray progress is dropped.
+  // ignores the abort signal); mcpbraid's design says stray progress is dropped.
   // Talking to server-everything directly the stray progress does arrive, so
-  // this check only applies to mcpmux.
+  // this check only applies to mcpbraid.
   it(
     "no progress notifications reach the client after it cancelled the call",
     { skip: DIRECT ? "server-everything itself sends progress after a cancel" : false },

@@ -11,7 +11,7 @@ const TEXT_TEMPLATE = "demo://resource/dynamic/text/{resourceId}";
 const BLOB_TEMPLATE = "demo://resource/dynamic/blob/{resourceId}";
 const opts = { timeout: REQUEST_TIMEOUT };
 
-describe("resources through mcpmux", () => {
+describe("resources through mcpbraid", () => {
   let s;
   before(
     async () => {
@@ -85,7 +85,7 @@ describe("resources through mcpmux", () => {
   });
 });
 
-describe("prompts and completion through mcpmux", () => {
+describe("prompts and completion through mcpbraid", () => {
   let s;
   before(
     async () => {

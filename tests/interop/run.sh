@@ -1,31 +1,31 @@
 #!/usr/bin/env bash
-# Interop tests: the official MCP TypeScript SDK client drives mcpmux in front of
+# Interop tests: the official MCP TypeScript SDK client drives mcpbraid in front of
 # real MCP servers from npm (server-everything, server-memory, server-filesystem),
 # all launched from ./node_modules (never npx).
 #
-#   tests/interop/run.sh path/to/mcpmux [test files...]
-#   MCPMUX_BIN=path/to/mcpmux tests/interop/run.sh
-#   INTEROP_DIRECT=1 tests/interop/run.sh      # no mcpmux: check the tests against the servers
+#   tests/interop/run.sh path/to/mcpbraid [test files...]
+#   MCPBRAID_BIN=path/to/mcpbraid tests/interop/run.sh
+#   INTEROP_DIRECT=1 tests/interop/run.sh      # no mcpbraid: check the tests against the servers
 #
-# Env: INTEROP_STDERR=inherit shows mcpmux's stderr live; INTEROP_TEST_TIMEOUT (ms, per test).
+# Env: INTEROP_STDERR=inherit shows mcpbraid's stderr live; INTEROP_TEST_TIMEOUT (ms, per test).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-bin="${1:-${MCPMUX_BIN:-}}"
+bin="${1:-${MCPBRAID_BIN:-}}"
 if [[ $# -gt 0 ]]; then shift; fi
 
 if [[ "${INTEROP_DIRECT:-0}" != "1" ]]; then
   if [[ -z "$bin" ]]; then
-    echo "usage: $0 path/to/mcpmux [test files...]   (or set MCPMUX_BIN, or INTEROP_DIRECT=1)" >&2
+    echo "usage: $0 path/to/mcpbraid [test files...]   (or set MCPBRAID_BIN, or INTEROP_DIRECT=1)" >&2
     exit 2
   fi
   if [[ "$bin" != /* ]]; then bin="$PWD/$bin"; fi
   if [[ ! -x "$bin" ]]; then
-    echo "run.sh: mcpmux binary not found or not executable: $bin" >&2
+    echo "run.sh: mcpbraid binary not found or not executable: $bin" >&2
     exit 2
   fi
-  export MCPMUX_BIN="$bin"
+  export MCPBRAID_BIN="$bin"
 fi
 
 command -v node >/dev/null || { echo "run.sh: node is not installed" >&2; exit 2; }

@@ -1,4 +1,4 @@
-// tools/call through mcpmux: text, structured and image results, unknown
+// tools/call through mcpbraid: text, structured and image results, unknown
 // tools, and 50 concurrent calls that must each get their own answer.
 
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import { after, before, describe } from "node:test";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Session, listAll, tester, textOf } from "./harness.mjs";
 
-describe("tools/call through mcpmux", () => {
+describe("tools/call through mcpbraid", () => {
   let s;
   before(
     async () => {
@@ -20,9 +20,9 @@ describe("tools/call through mcpmux", () => {
   const it = tester(() => s);
 
   it("echo returns its message as text content", async () => {
-    const res = await s.callTool("everything", "echo", { message: "hello through mcpmux ✓" });
+    const res = await s.callTool("everything", "echo", { message: "hello through mcpbraid ✓" });
     assert.ok(!res.isError, `isError: ${JSON.stringify(res)}`);
-    assert.deepEqual(res.content, [{ type: "text", text: "Echo: hello through mcpmux ✓" }]);
+    assert.deepEqual(res.content, [{ type: "text", text: "Echo: hello through mcpbraid ✓" }]);
   });
 
   it("get-sum adds two numbers", async () => {
@@ -52,7 +52,7 @@ describe("tools/call through mcpmux", () => {
   });
 
   it("a 1.5 MB echo with multi-byte text round-trips intact", async () => {
-    const unit = "mcpmux ✓ стдио 多路复用 🚀 \\ \" \n\t";
+    const unit = "mcpbraid ✓ стдио 多路复用 🚀 \\ \" \n\t";
     const message = unit.repeat(Math.ceil(1_500_000 / unit.length));
     const res = await s.callTool("everything", "echo", { message });
     assert.ok(!res.isError, "isError on a large echo");

@@ -7,11 +7,11 @@
 
 #include "core/catalog.hpp"
 
-using mcpmux::exposed_name;
-using mcpmux::kMaxExposedName;
-using mcpmux::NameTable;
-using mcpmux::ResourceTable;
-using mcpmux::uri_template_matches;
+using mcpbraid::exposed_name;
+using mcpbraid::kMaxExposedName;
+using mcpbraid::NameTable;
+using mcpbraid::ResourceTable;
+using mcpbraid::uri_template_matches;
 
 namespace {
 
@@ -25,8 +25,8 @@ bool valid_exposed(const std::string& name) {
 }  // namespace
 
 TEST_CASE("stable_hash is 64-bit FNV-1a") {
-  CHECK(mcpmux::stable_hash("") == 0xcbf29ce484222325ull);
-  CHECK(mcpmux::stable_hash("a") == 0xaf63dc4c8601ec8cull);
+  CHECK(mcpbraid::stable_hash("") == 0xcbf29ce484222325ull);
+  CHECK(mcpbraid::stable_hash("a") == 0xaf63dc4c8601ec8cull);
 }
 
 TEST_CASE("a short clean tool name is exposed as server, separator, name") {

@@ -11,10 +11,10 @@
 
 #include "core/config.hpp"
 
-using mcpmux::Config;
-using mcpmux::ConfigError;
-using mcpmux::EnvLookup;
-using mcpmux::Milliseconds;
+using mcpbraid::Config;
+using mcpbraid::ConfigError;
+using mcpbraid::EnvLookup;
+using mcpbraid::Milliseconds;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -33,7 +33,7 @@ const EnvLookup kNoEnv = env_from({});
 // The message of the ConfigError that parse_config throws, or "(no error)".
 std::string parse_error(const std::string& text, const EnvLookup& lookup = kNoEnv) {
   try {
-    mcpmux::parse_config(json::parse(text), "cfg.json", lookup);
+    mcpbraid::parse_config(json::parse(text), "cfg.json", lookup);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -41,7 +41,7 @@ std::string parse_error(const std::string& text, const EnvLookup& lookup = kNoEn
 }
 
 Config parse(const std::string& text, const EnvLookup& lookup = kNoEnv) {
-  return mcpmux::parse_config(json::parse(text), "cfg.json", lookup);
+  return mcpbraid::parse_config(json::parse(text), "cfg.json", lookup);
 }
 
 // A fresh directory under the system temp dir, removed with everything in it.
@@ -49,7 +49,7 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("mcpmux-unit-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() / ("mcpbraid-unit-" + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -72,7 +72,7 @@ class TempDir {
 
 std::string load_error(const std::string& path) {
   try {
-    mcpmux::load_config(path, kNoEnv);
+    mcpbraid::load_config(path, kNoEnv);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -170,12 +170,12 @@ TEST_CASE("server names outside [A-Za-z0-9_-] are refused") {
 }
 
 TEST_CASE("valid_server_name accepts letters, digits, '_' and '-' only") {
-  CHECK(mcpmux::valid_server_name("github"));
-  CHECK(mcpmux::valid_server_name("my-server_2"));
-  CHECK_FALSE(mcpmux::valid_server_name(""));
-  CHECK_FALSE(mcpmux::valid_server_name("a b"));
-  CHECK_FALSE(mcpmux::valid_server_name("a/b"));
-  CHECK_FALSE(mcpmux::valid_server_name("caf\xc3\xa9"));
+  CHECK(mcpbraid::valid_server_name("github"));
+  CHECK(mcpbraid::valid_server_name("my-server_2"));
+  CHECK_FALSE(mcpbraid::valid_server_name(""));
+  CHECK_FALSE(mcpbraid::valid_server_name("a b"));
+  CHECK_FALSE(mcpbraid::valid_server_name("a/b"));
+  CHECK_FALSE(mcpbraid::valid_server_name("caf\xc3\xa9"));
 }
 
 TEST_CASE("a server name containing the separator is refused") {
@@ -274,32 +274,32 @@ TEST_CASE("unknown top-level and server keys become warnings, not errors") {
 
 TEST_CASE("${VAR} expands from the injected environment") {
   auto env = env_from({{"HOME", "/home/ada"}, {"TOKEN", "s3cret"}});
-  CHECK(mcpmux::expand_env("${HOME}/data", env) == "/home/ada/data");
-  CHECK(mcpmux::expand_env("a${TOKEN}b${TOKEN}", env) == "as3cretbs3cret");
-  CHECK(mcpmux::expand_env("no variables", env) == "no variables");
-  CHECK(mcpmux::expand_env("", env) == "");
+  CHECK(mcpbraid::expand_env("${HOME}/data", env) == "/home/ada/data");
+  CHECK(mcpbraid::expand_env("a${TOKEN}b${TOKEN}", env) == "as3cretbs3cret");
+  CHECK(mcpbraid::expand_env("no variables", env) == "no variables");
+  CHECK(mcpbraid::expand_env("", env) == "");
 }
 
 TEST_CASE("an unset ${VAR} expands to empty, ${VAR:-default} to the default") {
   auto env = env_from({{"SET", "value"}, {"EMPTY", ""}});
-  CHECK(mcpmux::expand_env("[${MISSING}]", env) == "[]");
-  CHECK(mcpmux::expand_env("${MISSING:-fallback}", env) == "fallback");
-  CHECK(mcpmux::expand_env("${SET:-fallback}", env) == "value");
-  CHECK(mcpmux::expand_env("${EMPTY:-fallback}", env) == "fallback");
-  CHECK(mcpmux::expand_env("[${EMPTY}]", env) == "[]");
-  CHECK(mcpmux::expand_env("${MISSING:-}", env) == "");
-  CHECK(mcpmux::expand_env("${MISSING:-a:-b}", env) == "a:-b");
+  CHECK(mcpbraid::expand_env("[${MISSING}]", env) == "[]");
+  CHECK(mcpbraid::expand_env("${MISSING:-fallback}", env) == "fallback");
+  CHECK(mcpbraid::expand_env("${SET:-fallback}", env) == "value");
+  CHECK(mcpbraid::expand_env("${EMPTY:-fallback}", env) == "fallback");
+  CHECK(mcpbraid::expand_env("[${EMPTY}]", env) == "[]");
+  CHECK(mcpbraid::expand_env("${MISSING:-}", env) == "");
+  CHECK(mcpbraid::expand_env("${MISSING:-a:-b}", env) == "a:-b");
 }
 
 TEST_CASE("dollar signs that do not open ${ are kept literally") {
   auto env = env_from({{"HOME", "/home/ada"}});
-  CHECK(mcpmux::expand_env("$HOME", env) == "$HOME");
-  CHECK(mcpmux::expand_env("cost: 5$", env) == "cost: 5$");
-  CHECK(mcpmux::expand_env("$$ {HOME}", env) == "$$ {HOME}");
+  CHECK(mcpbraid::expand_env("$HOME", env) == "$HOME");
+  CHECK(mcpbraid::expand_env("cost: 5$", env) == "cost: 5$");
+  CHECK(mcpbraid::expand_env("$$ {HOME}", env) == "$$ {HOME}");
 }
 
 TEST_CASE("an unterminated ${ is a config error") {
-  CHECK_THROWS_WITH_AS(mcpmux::expand_env("${HOME", kNoEnv), "unterminated \"${\" in \"${HOME\"",
+  CHECK_THROWS_WITH_AS(mcpbraid::expand_env("${HOME", kNoEnv), "unterminated \"${\" in \"${HOME\"",
                        ConfigError);
   CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","args":["${HOME"]}}})") ==
         "cfg.json: mcpServers.s: unterminated \"${\" in \"${HOME\"");
@@ -324,13 +324,13 @@ TEST_CASE("command, args, env values and cwd are expanded; env names are not") {
 }
 
 TEST_CASE("parse_duration reads units and plain milliseconds") {
-  CHECK(mcpmux::parse_duration(json("250ms")) == Milliseconds(250));
-  CHECK(mcpmux::parse_duration(json("30s")) == Milliseconds(30000));
-  CHECK(mcpmux::parse_duration(json("2m")) == Milliseconds(120000));
-  CHECK(mcpmux::parse_duration(json("1h")) == Milliseconds(3600000));
-  CHECK(mcpmux::parse_duration(json("1500")) == Milliseconds(1500));
-  CHECK(mcpmux::parse_duration(json(1500)) == Milliseconds(1500));
-  CHECK(mcpmux::parse_duration(json(0)) == Milliseconds(0));
+  CHECK(mcpbraid::parse_duration(json("250ms")) == Milliseconds(250));
+  CHECK(mcpbraid::parse_duration(json("30s")) == Milliseconds(30000));
+  CHECK(mcpbraid::parse_duration(json("2m")) == Milliseconds(120000));
+  CHECK(mcpbraid::parse_duration(json("1h")) == Milliseconds(3600000));
+  CHECK(mcpbraid::parse_duration(json("1500")) == Milliseconds(1500));
+  CHECK(mcpbraid::parse_duration(json(1500)) == Milliseconds(1500));
+  CHECK(mcpbraid::parse_duration(json(0)) == Milliseconds(0));
 }
 
 TEST_CASE("parse_duration rejects what it cannot read") {
@@ -338,14 +338,14 @@ TEST_CASE("parse_duration rejects what it cannot read") {
                           json("5 s"), json("5S"), json("5min"), json("-5s"), json("1234567890123"),
                           json(nullptr), json(true), json::array()}) {
     CAPTURE(bad.dump());
-    CHECK_FALSE(mcpmux::parse_duration(bad).has_value());
+    CHECK_FALSE(mcpbraid::parse_duration(bad).has_value());
   }
 }
 
 TEST_CASE("load_config reads and validates a file") {
   TempDir dir;
   std::string path = dir.write("config.json", R"({"mcpServers":{"echo":{"command":"/bin/cat"}}})");
-  Config c = mcpmux::load_config(path, kNoEnv);
+  Config c = mcpbraid::load_config(path, kNoEnv);
   CHECK(c.path == path);
   REQUIRE(c.servers.size() == 1);
   CHECK(c.servers[0].command == "/bin/cat");
@@ -385,27 +385,27 @@ TEST_CASE("an empty config file is invalid JSON") {
 
 TEST_CASE("the --config flag wins over every environment variable") {
   auto env = env_from(
-      {{"MCPMUX_CONFIG", "/env.json"}, {"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}});
-  CHECK(mcpmux::resolve_config_path("flag.json", env) == "flag.json");
+      {{"MCPBRAID_CONFIG", "/env.json"}, {"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}});
+  CHECK(mcpbraid::resolve_config_path("flag.json", env) == "flag.json");
 }
 
-TEST_CASE("without a flag, $MCPMUX_CONFIG then $XDG_CONFIG_HOME then ~/.config are used") {
-  CHECK(mcpmux::resolve_config_path("", env_from({{"MCPMUX_CONFIG", "/env.json"},
+TEST_CASE("without a flag, $MCPBRAID_CONFIG then $XDG_CONFIG_HOME then ~/.config are used") {
+  CHECK(mcpbraid::resolve_config_path("", env_from({{"MCPBRAID_CONFIG", "/env.json"},
                                                   {"XDG_CONFIG_HOME", "/xdg"},
                                                   {"HOME", "/home/ada"}})) == "/env.json");
-  CHECK(mcpmux::resolve_config_path(
+  CHECK(mcpbraid::resolve_config_path(
             "", env_from({{"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}})) ==
-        "/xdg/mcpmux/config.json");
-  CHECK(mcpmux::resolve_config_path("", env_from({{"HOME", "/home/ada"}})) ==
-        "/home/ada/.config/mcpmux/config.json");
+        "/xdg/mcpbraid/config.json");
+  CHECK(mcpbraid::resolve_config_path("", env_from({{"HOME", "/home/ada"}})) ==
+        "/home/ada/.config/mcpbraid/config.json");
 }
 
 TEST_CASE("empty environment variables are skipped when resolving the config path") {
   CHECK(
-      mcpmux::resolve_config_path(
-          "", env_from({{"MCPMUX_CONFIG", ""}, {"XDG_CONFIG_HOME", ""}, {"HOME", "/home/ada"}})) ==
-      "/home/ada/.config/mcpmux/config.json");
-  CHECK(mcpmux::resolve_config_path(
-            "", env_from({{"MCPMUX_CONFIG", ""}, {"XDG_CONFIG_HOME", "/xdg"}})) ==
-        "/xdg/mcpmux/config.json");
+      mcpbraid::resolve_config_path(
+          "", env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", ""}, {"HOME", "/home/ada"}})) ==
+      "/home/ada/.config/mcpbraid/config.json");
+  CHECK(mcpbraid::resolve_config_path(
+            "", env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", "/xdg"}})) ==
+        "/xdg/mcpbraid/config.json");
 }

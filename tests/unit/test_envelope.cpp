@@ -20,7 +20,7 @@
 
 #include "core/envelope.hpp"
 
-namespace rpc = mcpmux::rpc;
+namespace rpc = mcpbraid::rpc;
 
 namespace {
 

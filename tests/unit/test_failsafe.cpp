@@ -11,20 +11,20 @@
 #include "core/config.hpp"
 #include "core/failsafe.hpp"
 
-using mcpmux::BreakerConfig;
-using mcpmux::CircuitBreaker;
-using mcpmux::CircuitState;
-using mcpmux::ConfigError;
-using mcpmux::Deadline;
-using mcpmux::HealthConfig;
-using mcpmux::HealthTracker;
-using mcpmux::LatencyHistogram;
-using mcpmux::Milliseconds;
-using mcpmux::RestartConfig;
-using mcpmux::RestartPolicy;
-using mcpmux::RetryBudget;
-using mcpmux::RetryConfig;
-using mcpmux::TimePoint;
+using mcpbraid::BreakerConfig;
+using mcpbraid::CircuitBreaker;
+using mcpbraid::CircuitState;
+using mcpbraid::ConfigError;
+using mcpbraid::Deadline;
+using mcpbraid::HealthConfig;
+using mcpbraid::HealthTracker;
+using mcpbraid::LatencyHistogram;
+using mcpbraid::Milliseconds;
+using mcpbraid::RestartConfig;
+using mcpbraid::RestartPolicy;
+using mcpbraid::RetryBudget;
+using mcpbraid::RetryConfig;
+using mcpbraid::TimePoint;
 using nlohmann::json;
 
 namespace {
@@ -57,9 +57,9 @@ void trip(CircuitBreaker& b, TimePoint now) {
   }
 }
 
-mcpmux::Config parse_ok(const std::string& text) {
+mcpbraid::Config parse_ok(const std::string& text) {
   auto none = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-  return mcpmux::parse_config(json::parse(text), "cfg.json", none);
+  return mcpbraid::parse_config(json::parse(text), "cfg.json", none);
 }
 
 std::string config_error(const std::string& text) {
@@ -322,9 +322,9 @@ TEST_CASE("breaker: reset() from half-open closes it") {
 }
 
 TEST_CASE("breaker: state names") {
-  CHECK(std::string(mcpmux::to_string(CircuitState::closed)) == "closed");
-  CHECK(std::string(mcpmux::to_string(CircuitState::open)) == "open");
-  CHECK(std::string(mcpmux::to_string(CircuitState::half_open)) == "half_open");
+  CHECK(std::string(mcpbraid::to_string(CircuitState::closed)) == "closed");
+  CHECK(std::string(mcpbraid::to_string(CircuitState::open)) == "open");
+  CHECK(std::string(mcpbraid::to_string(CircuitState::half_open)) == "half_open");
 }
 
 // ============================================================ latency / health
@@ -459,17 +459,17 @@ TEST_CASE("retry_safe: exactly the safe set") {
                         "resources/templates/list", "resources/read", "prompts/get",
                         "completion/complete"}) {
     CAPTURE(m);
-    CHECK(mcpmux::retry_safe(m, false));
-    CHECK(mcpmux::retry_safe(m, true));
+    CHECK(mcpbraid::retry_safe(m, false));
+    CHECK(mcpbraid::retry_safe(m, true));
   }
-  CHECK_FALSE(mcpmux::retry_safe("tools/call", false));
-  CHECK(mcpmux::retry_safe("tools/call", true));
+  CHECK_FALSE(mcpbraid::retry_safe("tools/call", false));
+  CHECK(mcpbraid::retry_safe("tools/call", true));
   for (const char* m : {"resources/subscribe", "resources/unsubscribe", "logging/setLevel",
                         "notifications/initialized", "sampling/createMessage", "", "tools",
                         "tools/list/", "PING"}) {
     CAPTURE(m);
-    CHECK_FALSE(mcpmux::retry_safe(m, false));
-    CHECK_FALSE(mcpmux::retry_safe(m, true));
+    CHECK_FALSE(mcpbraid::retry_safe(m, false));
+    CHECK_FALSE(mcpbraid::retry_safe(m, true));
   }
 }
 
@@ -479,51 +479,51 @@ TEST_CASE("retry_backoff: doubling, full jitter in [base/2, base], capped at max
   c.initial_backoff = Milliseconds(100);
   c.max_backoff = Milliseconds(1000);
   // jitter 0 -> base/2
-  CHECK(mcpmux::retry_backoff(c, 1, 0.0) == Milliseconds(50));
-  CHECK(mcpmux::retry_backoff(c, 2, 0.0) == Milliseconds(100));
-  CHECK(mcpmux::retry_backoff(c, 3, 0.0) == Milliseconds(200));
-  CHECK(mcpmux::retry_backoff(c, 4, 0.0) == Milliseconds(400));
-  CHECK(mcpmux::retry_backoff(c, 5, 0.0) == Milliseconds(500));   // base capped at 1000
-  CHECK(mcpmux::retry_backoff(c, 30, 0.0) == Milliseconds(500));
-  CHECK(mcpmux::retry_backoff(c, 1000, 0.0) == Milliseconds(500));  // no overflow
+  CHECK(mcpbraid::retry_backoff(c, 1, 0.0) == Milliseconds(50));
+  CHECK(mcpbraid::retry_backoff(c, 2, 0.0) == Milliseconds(100));
+  CHECK(mcpbraid::retry_backoff(c, 3, 0.0) == Milliseconds(200));
+  CHECK(mcpbraid::retry_backoff(c, 4, 0.0) == Milliseconds(400));
+  CHECK(mcpbraid::retry_backoff(c, 5, 0.0) == Milliseconds(500));   // base capped at 1000
+  CHECK(mcpbraid::retry_backoff(c, 30, 0.0) == Milliseconds(500));
+  CHECK(mcpbraid::retry_backoff(c, 1000, 0.0) == Milliseconds(500));  // no overflow
   // jitter 1 -> base
-  CHECK(mcpmux::retry_backoff(c, 1, 1.0) == Milliseconds(100));
-  CHECK(mcpmux::retry_backoff(c, 2, 1.0) == Milliseconds(200));
-  CHECK(mcpmux::retry_backoff(c, 3, 1.0) == Milliseconds(400));
-  CHECK(mcpmux::retry_backoff(c, 4, 1.0) == Milliseconds(800));
-  CHECK(mcpmux::retry_backoff(c, 5, 1.0) == Milliseconds(1000));
-  CHECK(mcpmux::retry_backoff(c, 30, 1.0) == Milliseconds(1000));
+  CHECK(mcpbraid::retry_backoff(c, 1, 1.0) == Milliseconds(100));
+  CHECK(mcpbraid::retry_backoff(c, 2, 1.0) == Milliseconds(200));
+  CHECK(mcpbraid::retry_backoff(c, 3, 1.0) == Milliseconds(400));
+  CHECK(mcpbraid::retry_backoff(c, 4, 1.0) == Milliseconds(800));
+  CHECK(mcpbraid::retry_backoff(c, 5, 1.0) == Milliseconds(1000));
+  CHECK(mcpbraid::retry_backoff(c, 30, 1.0) == Milliseconds(1000));
   // jitter just below 1 stays in [base/2, base]
   for (int attempt = 1; attempt <= 6; ++attempt) {
     CAPTURE(attempt);
-    auto d = mcpmux::retry_backoff(c, attempt, 0.999999);
-    auto lo = mcpmux::retry_backoff(c, attempt, 0.0);
-    auto hi = mcpmux::retry_backoff(c, attempt, 1.0);
+    auto d = mcpbraid::retry_backoff(c, attempt, 0.999999);
+    auto lo = mcpbraid::retry_backoff(c, attempt, 0.0);
+    auto hi = mcpbraid::retry_backoff(c, attempt, 1.0);
     CHECK(d >= lo);
     CHECK(d <= hi);
     CHECK(d >= hi - Milliseconds(1));
   }
   // jitter 0.5 -> 3/4 of base
-  CHECK(mcpmux::retry_backoff(c, 1, 0.5) == Milliseconds(75));
-  CHECK(mcpmux::retry_backoff(c, 3, 0.5) == Milliseconds(300));
+  CHECK(mcpbraid::retry_backoff(c, 1, 0.5) == Milliseconds(75));
+  CHECK(mcpbraid::retry_backoff(c, 3, 0.5) == Milliseconds(300));
 }
 
 TEST_CASE("retry_backoff: jitter outside [0,1] is clamped") {
   RetryConfig c;
   c.initial_backoff = Milliseconds(100);
   c.max_backoff = Milliseconds(2000);
-  CHECK(mcpmux::retry_backoff(c, 1, -3.0) == Milliseconds(50));
-  CHECK(mcpmux::retry_backoff(c, 1, 7.0) == Milliseconds(100));
+  CHECK(mcpbraid::retry_backoff(c, 1, -3.0) == Milliseconds(50));
+  CHECK(mcpbraid::retry_backoff(c, 1, 7.0) == Milliseconds(100));
 }
 
 TEST_CASE("retry_backoff: a cap that is not a power-of-two multiple is honoured exactly") {
   RetryConfig c;
   c.initial_backoff = Milliseconds(300);
   c.max_backoff = Milliseconds(1000);
-  CHECK(mcpmux::retry_backoff(c, 1, 1.0) == Milliseconds(300));
-  CHECK(mcpmux::retry_backoff(c, 2, 1.0) == Milliseconds(600));
-  CHECK(mcpmux::retry_backoff(c, 3, 1.0) == Milliseconds(1000));
-  CHECK(mcpmux::retry_backoff(c, 3, 0.0) == Milliseconds(500));
+  CHECK(mcpbraid::retry_backoff(c, 1, 1.0) == Milliseconds(300));
+  CHECK(mcpbraid::retry_backoff(c, 2, 1.0) == Milliseconds(600));
+  CHECK(mcpbraid::retry_backoff(c, 3, 1.0) == Milliseconds(1000));
+  CHECK(mcpbraid::retry_backoff(c, 3, 0.0) == Milliseconds(500));
 }
 
 TEST_CASE("RetryBudget: starts at burst, spends one per retry, refills by ratio, capped at burst") {

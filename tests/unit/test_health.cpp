@@ -1,5 +1,5 @@
 // The health snapshot as plain values: its JSON form (an interface other
-// mcpmux versions read), the sick/exit-status rules, the 80-column table and
+// mcpbraid versions read), the sick/exit-status rules, the 80-column table and
 // the Prometheus text. Pure functions; nothing runs.
 #include <doctest/doctest.h>
 
@@ -17,10 +17,10 @@
 
 #include "core/health.hpp"
 
-using mcpmux::health::BackendStatus;
-using mcpmux::health::Snapshot;
+using mcpbraid::health::BackendStatus;
+using mcpbraid::health::Snapshot;
 using nlohmann::json;
-namespace health = mcpmux::health;
+namespace health = mcpbraid::health;
 
 namespace {
 
@@ -59,7 +59,7 @@ Snapshot snapshot_of(std::vector<BackendStatus> backends, std::int64_t pid = 313
   Snapshot s;
   s.pid = pid;
   s.version = "0.4.0";
-  s.config = "/home/me/.config/mcpmux/config.json";
+  s.config = "/home/me/.config/mcpbraid/config.json";
   s.uptime_s = 754.5;  // 12m34s
   s.backends = std::move(backends);
   return s;
@@ -164,11 +164,11 @@ TEST_CASE("to_json: a backend in backoff carries restart_in_ms, an open circuit 
   CHECK(j["next_probe_ms"] == 12000);
 }
 
-TEST_CASE("to_json: the snapshot has mcpmux, healthy and backends keyed by name") {
+TEST_CASE("to_json: the snapshot has mcpbraid, healthy and backends keyed by name") {
   json j = health::to_json(snapshot_of({busy_backend(), fresh_backend()}));
-  CHECK(j["mcpmux"] == json{{"pid", 31337},
+  CHECK(j["mcpbraid"] == json{{"pid", 31337},
                             {"version", "0.4.0"},
-                            {"config", "/home/me/.config/mcpmux/config.json"},
+                            {"config", "/home/me/.config/mcpbraid/config.json"},
                             {"uptime_s", 754.5}});
   CHECK(j["healthy"] == true);
   REQUIRE(j["backends"].is_object());
@@ -241,7 +241,7 @@ TEST_CASE("snapshot_from_json(to_json(x)) gives x back, also through text") {
 
 TEST_CASE("snapshot_from_json: fields a newer peer adds are ignored") {
   json doc = health::to_json(snapshot_of({busy_backend()}));
-  doc["mcpmux"]["hostname"] = "box";
+  doc["mcpbraid"]["hostname"] = "box";
   doc["schema"] = 2;
   doc["backends"]["everything"]["queue_depth"] = 17;
   doc["backends"]["everything"]["latency_ms"]["p999"] = 400.0;
@@ -254,7 +254,7 @@ TEST_CASE("snapshot_from_json: fields a newer peer adds are ignored") {
 }
 
 TEST_CASE("snapshot_from_json: an older peer's missing optional fields take their defaults") {
-  json doc = {{"mcpmux", {{"pid", 7}}},
+  json doc = {{"mcpbraid", {{"pid", 7}}},
               {"backends",
                {{"old", {{"state", "ready"}, {"circuit", "closed"}, {"healthy", true},
                          {"latency_ms", json::object()}}}}}};
@@ -275,8 +275,8 @@ TEST_CASE("snapshot_from_json: an older peer's missing optional fields take thei
 TEST_CASE("snapshot_from_json: a malformed document throws a json exception") {
   json good = health::to_json(snapshot_of({busy_backend()}));
 
-  json no_mcpmux = good;
-  no_mcpmux.erase("mcpmux");
+  json no_mcpbraid = good;
+  no_mcpbraid.erase("mcpbraid");
   json no_backends = good;
   no_backends.erase("backends");
   json no_state = good;
@@ -284,7 +284,7 @@ TEST_CASE("snapshot_from_json: a malformed document throws a json exception") {
   json state_not_string = good;
   state_not_string["backends"]["everything"]["state"] = 3;
   json pid_not_number = good;
-  pid_not_number["mcpmux"]["pid"] = "31337";
+  pid_not_number["mcpbraid"]["pid"] = "31337";
   json successes_text = good;
   successes_text["backends"]["everything"]["successes"] = "many";
   json backend_not_object = good;
@@ -292,7 +292,7 @@ TEST_CASE("snapshot_from_json: a malformed document throws a json exception") {
   json no_latency = good;
   no_latency["backends"]["everything"].erase("latency_ms");
 
-  CHECK_THROWS_AS(health::snapshot_from_json(no_mcpmux), json::exception);
+  CHECK_THROWS_AS(health::snapshot_from_json(no_mcpbraid), json::exception);
   CHECK_THROWS_AS(health::snapshot_from_json(no_backends), json::exception);
   CHECK_THROWS_AS(health::snapshot_from_json(no_state), json::exception);
   CHECK_THROWS_AS(health::snapshot_from_json(state_not_string), json::exception);
@@ -356,7 +356,7 @@ TEST_CASE("render_table: the title line and the column header") {
   std::string table = health::render_table(snapshot_of({busy_backend()}), false);
   auto lines = lines_of(table);
   REQUIRE(lines.size() >= 2);
-  CHECK(lines[0] == "mcpmux 0.4.0  pid 31337  up 12m34s  /home/me/.config/mcpmux/config.json");
+  CHECK(lines[0] == "mcpbraid 0.4.0  pid 31337  up 12m34s  /home/me/.config/mcpbraid/config.json");
   CHECK(lines[1] ==
         "SERVER        STATE    CIRCUIT      HEALTH     OK  FAIL  p50/p95/p99 ms   TOOLS");
   CHECK(table.back() == '\n');
@@ -702,9 +702,9 @@ TEST_CASE("render_prometheus: every sample line parses as name{labels} value") {
     INFO("line: " << line);
     Sample s;
     CHECK(parse_sample(line, s));
-    CHECK(s.name.rfind("mcpmux_", 0) == 0);
+    CHECK(s.name.rfind("mcpbraid_", 0) == 0);
     CHECK(s.labels.count("instance") == 1);
-    if (s.name != "mcpmux_uptime_seconds") CHECK(s.labels.count("server") == 1);
+    if (s.name != "mcpbraid_uptime_seconds") CHECK(s.labels.count("server") == 1);
     ++samples;
   }
   CHECK(samples > 40);
@@ -714,8 +714,8 @@ TEST_CASE("render_prometheus: every sample line parses as name{labels} value") {
 TEST_CASE("render_prometheus: instance and server labels, and the figures' values") {
   auto samples = samples_of(health::render_prometheus(two_instances()));
   using L = std::map<std::string, std::string>;
-  CHECK(value_of(samples, "mcpmux_uptime_seconds", {{"instance", "100"}}) == 754.5);
-  CHECK(value_of(samples, "mcpmux_uptime_seconds", {{"instance", "200"}}) == 754.5);
+  CHECK(value_of(samples, "mcpbraid_uptime_seconds", {{"instance", "100"}}) == 754.5);
+  CHECK(value_of(samples, "mcpbraid_uptime_seconds", {{"instance", "200"}}) == 754.5);
 
   L everything{{"instance", "100"}, {"server", "everything"}};
   L flaky{{"instance", "200"}, {"server", "flaky-1"}};
@@ -726,44 +726,44 @@ TEST_CASE("render_prometheus: instance and server labels, and the figures' value
     return labels;
   };
 
-  CHECK(value_of(samples, "mcpmux_backend_state", with(everything, "state", "ready")) == 1);
-  CHECK(value_of(samples, "mcpmux_backend_state", with(everything, "state", "starting")) == 0);
-  CHECK(value_of(samples, "mcpmux_backend_state", with(memory, "state", "starting")) == 1);
-  CHECK(value_of(samples, "mcpmux_backend_circuit", with(flaky, "circuit", "open")) == 1);
-  CHECK(value_of(samples, "mcpmux_backend_circuit", with(flaky, "circuit", "closed")) == 0);
-  CHECK(value_of(samples, "mcpmux_backend_next_probe_seconds", flaky) == 12);
-  CHECK(value_of(samples, "mcpmux_backend_healthy", flaky) == 0);
-  CHECK(value_of(samples, "mcpmux_backend_healthy", everything) == 1);
-  CHECK(value_of(samples, "mcpmux_backend_requests_total", with(everything, "outcome", "success")) == 1234);
-  CHECK(value_of(samples, "mcpmux_backend_requests_total", with(everything, "outcome", "failure")) == 5);
-  CHECK(value_of(samples, "mcpmux_backend_requests_total", with(flaky, "outcome", "success")) == 1e9);
-  CHECK(value_of(samples, "mcpmux_backend_consecutive_failures", everything) == 1);
-  CHECK(value_of(samples, "mcpmux_backend_latency_seconds", with(everything, "quantile", "0.5")) ==
+  CHECK(value_of(samples, "mcpbraid_backend_state", with(everything, "state", "ready")) == 1);
+  CHECK(value_of(samples, "mcpbraid_backend_state", with(everything, "state", "starting")) == 0);
+  CHECK(value_of(samples, "mcpbraid_backend_state", with(memory, "state", "starting")) == 1);
+  CHECK(value_of(samples, "mcpbraid_backend_circuit", with(flaky, "circuit", "open")) == 1);
+  CHECK(value_of(samples, "mcpbraid_backend_circuit", with(flaky, "circuit", "closed")) == 0);
+  CHECK(value_of(samples, "mcpbraid_backend_next_probe_seconds", flaky) == 12);
+  CHECK(value_of(samples, "mcpbraid_backend_healthy", flaky) == 0);
+  CHECK(value_of(samples, "mcpbraid_backend_healthy", everything) == 1);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(everything, "outcome", "success")) == 1234);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(everything, "outcome", "failure")) == 5);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(flaky, "outcome", "success")) == 1e9);
+  CHECK(value_of(samples, "mcpbraid_backend_consecutive_failures", everything) == 1);
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.5")) ==
         doctest::Approx(0.0012));
-  CHECK(value_of(samples, "mcpmux_backend_latency_seconds", with(everything, "quantile", "0.95")) ==
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.95")) ==
         doctest::Approx(0.0085));
-  CHECK(value_of(samples, "mcpmux_backend_latency_seconds", with(everything, "quantile", "0.99")) ==
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.99")) ==
         doctest::Approx(0.1204));
-  CHECK(value_of(samples, "mcpmux_backend_restarts_total", everything) == 2);
-  CHECK(value_of(samples, "mcpmux_backend_uptime_seconds", everything) == 11520.25);
-  CHECK(value_of(samples, "mcpmux_backend_tools", everything) == 13);
-  CHECK(value_of(samples, "mcpmux_backend_in_flight", everything) == 3);
+  CHECK(value_of(samples, "mcpbraid_backend_restarts_total", everything) == 2);
+  CHECK(value_of(samples, "mcpbraid_backend_uptime_seconds", everything) == 11520.25);
+  CHECK(value_of(samples, "mcpbraid_backend_tools", everything) == 13);
+  CHECK(value_of(samples, "mcpbraid_backend_in_flight", everything) == 3);
 
   // Every backend of every instance has its state samples: 5 states x 4 backends.
   std::size_t state_samples = 0;
-  for (const auto& s : samples) state_samples += s.name == "mcpmux_backend_state";
+  for (const auto& s : samples) state_samples += s.name == "mcpbraid_backend_state";
   CHECK(state_samples == 20);
 }
 
 TEST_CASE("render_prometheus: a backend without latency, pid or tools has no such samples") {
   auto samples = samples_of(health::render_prometheus(two_instances()));
   std::map<std::string, std::string> memory{{"instance", "100"}, {"server", "memory"}};
-  CHECK_FALSE(value_of(samples, "mcpmux_backend_latency_seconds", memory).has_value());
-  CHECK_FALSE(value_of(samples, "mcpmux_backend_uptime_seconds", memory).has_value());
-  CHECK_FALSE(value_of(samples, "mcpmux_backend_tools", memory).has_value());
+  CHECK_FALSE(value_of(samples, "mcpbraid_backend_latency_seconds", memory).has_value());
+  CHECK_FALSE(value_of(samples, "mcpbraid_backend_uptime_seconds", memory).has_value());
+  CHECK_FALSE(value_of(samples, "mcpbraid_backend_tools", memory).has_value());
   // But its counters are there, at 0.
-  CHECK(value_of(samples, "mcpmux_backend_restarts_total", memory) == 0);
-  CHECK(value_of(samples, "mcpmux_backend_in_flight", memory) == 0);
+  CHECK(value_of(samples, "mcpbraid_backend_restarts_total", memory) == 0);
+  CHECK(value_of(samples, "mcpbraid_backend_in_flight", memory) == 0);
 }
 
 TEST_CASE("render_prometheus: label values escape backslash, quote and newline") {
@@ -777,7 +777,7 @@ TEST_CASE("render_prometheus: label values escape backslash, quote and newline")
     INFO("line: " << line);
     Sample s;
     REQUIRE(parse_sample(line, s));
-    if (s.name != "mcpmux_uptime_seconds") CHECK(s.labels["server"] == "a\"b\\c\nd");
+    if (s.name != "mcpbraid_uptime_seconds") CHECK(s.labels["server"] == "a\"b\\c\nd");
   }
 }
 
@@ -821,11 +821,11 @@ TEST_CASE("render_prometheus: values keep their precision (14 days of uptime to 
   Snapshot s = snapshot_of({b}, 1);
   s.uptime_s = 11520.25;
   auto samples = samples_of(health::render_prometheus({s}));
-  CHECK(value_of(samples, "mcpmux_backend_uptime_seconds", {{"server", "everything"}}) == 1234567.5);
-  CHECK(value_of(samples, "mcpmux_uptime_seconds", {{"instance", "1"}}) == 11520.25);
+  CHECK(value_of(samples, "mcpbraid_backend_uptime_seconds", {{"server", "everything"}}) == 1234567.5);
+  CHECK(value_of(samples, "mcpbraid_uptime_seconds", {{"instance", "1"}}) == 11520.25);
 }
 
-// The table (printed by `mcpmux health` and in the gateway_health tool's
+// The table (printed by `mcpbraid health` and in the gateway_health tool's
 // text) stays valid UTF-8 when a long line is cut.
 TEST_CASE("render_table: cutting a long UTF-8 line never splits a character") {
   BackendStatus b = fresh_backend();

@@ -6,9 +6,9 @@
 
 #include "core/jsonrpc.hpp"
 
-using mcpmux::json;
-using mcpmux::LineSplitter;
-namespace rpc = mcpmux::rpc;
+using mcpbraid::json;
+using mcpbraid::LineSplitter;
+namespace rpc = mcpbraid::rpc;
 
 namespace {
 

@@ -6,29 +6,29 @@
 
 #include "core/session.hpp"
 
-using mcpmux::BackendView;
-using mcpmux::json;
+using mcpbraid::BackendView;
+using mcpbraid::json;
 
 TEST_CASE("the supported versions are 2024-11-05 through 2025-11-25, latest first") {
-  CHECK(mcpmux::supported_protocol_versions() ==
+  CHECK(mcpbraid::supported_protocol_versions() ==
         std::vector<std::string>{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"});
-  CHECK(std::string(mcpmux::kLatestProtocolVersion) == "2025-11-25");
+  CHECK(std::string(mcpbraid::kLatestProtocolVersion) == "2025-11-25");
 }
 
 TEST_CASE("a supported client version is answered with that same version") {
   for (const char* version : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
     CAPTURE(version);
-    CHECK(mcpmux::negotiate_version(json(version)) == version);
+    CHECK(mcpbraid::negotiate_version(json(version)) == version);
   }
 }
 
 TEST_CASE("an unknown or malformed client version is answered with the latest") {
-  CHECK(mcpmux::negotiate_version(json("2026-07-28")) == "2025-11-25");
-  CHECK(mcpmux::negotiate_version(json("2024-10-07")) == "2025-11-25");
-  CHECK(mcpmux::negotiate_version(json("")) == "2025-11-25");
-  CHECK(mcpmux::negotiate_version(json(20250618)) == "2025-11-25");
-  CHECK(mcpmux::negotiate_version(json(nullptr)) == "2025-11-25");
-  CHECK(mcpmux::negotiate_version(json::array({"2025-06-18"})) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json("2026-07-28")) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json("2024-10-07")) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json("")) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json(20250618)) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json(nullptr)) == "2025-11-25");
+  CHECK(mcpbraid::negotiate_version(json::array({"2025-06-18"})) == "2025-11-25");
 }
 
 TEST_CASE("backends see only the client's roots, sampling and elicitation") {
@@ -37,23 +37,23 @@ TEST_CASE("backends see only the client's roots, sampling and elicitation") {
                  {"elicitation", {{"form", json::object()}}},
                  {"experimental", {{"x", 1}}},
                  {"tasks", json::object()}};
-  CHECK(mcpmux::backend_client_capabilities(client) ==
+  CHECK(mcpbraid::backend_client_capabilities(client) ==
         json{{"roots", {{"listChanged", true}}},
              {"sampling", json::object()},
              {"elicitation", {{"form", json::object()}}}});
 }
 
 TEST_CASE("absent or malformed client capabilities give backends an empty object") {
-  CHECK(mcpmux::backend_client_capabilities(json(nullptr)) == json::object());
-  CHECK(mcpmux::backend_client_capabilities(json::array()) == json::object());
-  CHECK(mcpmux::backend_client_capabilities(json::object()) == json::object());
+  CHECK(mcpbraid::backend_client_capabilities(json(nullptr)) == json::object());
+  CHECK(mcpbraid::backend_client_capabilities(json::array()) == json::object());
+  CHECK(mcpbraid::backend_client_capabilities(json::object()) == json::object());
   // A relayed capability that is not an object is dropped.
-  CHECK(mcpmux::backend_client_capabilities(json{{"roots", true}, {"sampling", json::object()}}) ==
+  CHECK(mcpbraid::backend_client_capabilities(json{{"roots", true}, {"sampling", json::object()}}) ==
         json{{"sampling", json::object()}});
 }
 
 TEST_CASE("with no backends the gateway still offers a tool list") {
-  CHECK(mcpmux::merge_capabilities({}, false) == json{{"tools", {{"listChanged", true}}}});
+  CHECK(mcpbraid::merge_capabilities({}, false) == json{{"tools", {{"listChanged", true}}}});
 }
 
 TEST_CASE("merged capabilities are the union of the backends, always with listChanged") {
@@ -61,7 +61,7 @@ TEST_CASE("merged capabilities are the union of the backends, always with listCh
       {"fs", json{{"tools", json::object()}, {"resources", {{"subscribe", false}}}}, ""},
       {"notes", json{{"prompts", {{"listChanged", false}}}, {"logging", json::object()}}, ""},
   };
-  CHECK(mcpmux::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}},
+  CHECK(mcpbraid::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}},
                                                          {"prompts", {{"listChanged", true}}},
                                                          {"resources", {{"listChanged", true}}},
                                                          {"logging", json::object()}});
@@ -72,7 +72,7 @@ TEST_CASE("resource subscribe and completions are advertised when any backend ha
       {"a", json{{"resources", json::object()}}, ""},
       {"b", json{{"resources", {{"subscribe", true}}}, {"completions", json::object()}}, ""},
   };
-  CHECK(mcpmux::merge_capabilities(ready, false) ==
+  CHECK(mcpbraid::merge_capabilities(ready, false) ==
         json{{"tools", {{"listChanged", true}}},
              {"resources", {{"listChanged", true}, {"subscribe", true}}},
              {"completions", json::object()}});
@@ -84,21 +84,21 @@ TEST_CASE("pending backends make the gateway advertise every kind") {
                      {"resources", {{"listChanged", true}, {"subscribe", true}}},
                      {"logging", json::object()},
                      {"completions", json::object()}};
-  CHECK(mcpmux::merge_capabilities({}, true) == everything);
+  CHECK(mcpbraid::merge_capabilities({}, true) == everything);
   std::vector<BackendView> ready = {{"fs", json{{"tools", json::object()}}, ""}};
-  CHECK(mcpmux::merge_capabilities(ready, true) == everything);
+  CHECK(mcpbraid::merge_capabilities(ready, true) == everything);
 }
 
 TEST_CASE("a backend without capabilities contributes nothing") {
   std::vector<BackendView> ready = {{"odd", json(nullptr), ""}, {"arr", json::array(), ""}};
-  CHECK(mcpmux::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}}});
+  CHECK(mcpbraid::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}}});
 }
 
 TEST_CASE("a backend with a malformed subscribe flag does not break the merge") {
   std::vector<BackendView> ready = {{"odd", json{{"resources", {{"subscribe", "yes"}}}}, ""},
                                     {"nul", json{{"resources", {{"subscribe", nullptr}}}}, ""}};
   json merged;
-  CHECK_NOTHROW(merged = mcpmux::merge_capabilities(ready, false));
+  CHECK_NOTHROW(merged = mcpbraid::merge_capabilities(ready, false));
   CHECK(merged["resources"]["listChanged"] == true);
 }
 
@@ -108,12 +108,12 @@ TEST_CASE("instructions are combined as one section per backend, in order") {
       {"quiet", json::object(), ""},
       {"git", json::object(), "Commit often.\nPush rarely."},
   };
-  CHECK(mcpmux::combine_instructions(ready) ==
+  CHECK(mcpbraid::combine_instructions(ready) ==
         "## fs\nUse read for files.\n\n## git\nCommit often.\nPush rarely.");
 }
 
 TEST_CASE("no instructions from any backend combine to an empty string") {
-  CHECK(mcpmux::combine_instructions({}) == "");
-  CHECK(mcpmux::combine_instructions({{"a", json::object(), ""}, {"b", json::object(), ""}}) == "");
-  CHECK(mcpmux::combine_instructions({{"only", json::object(), "Hi."}}) == "## only\nHi.");
+  CHECK(mcpbraid::combine_instructions({}) == "");
+  CHECK(mcpbraid::combine_instructions({{"a", json::object(), ""}, {"b", json::object(), ""}}) == "");
+  CHECK(mcpbraid::combine_instructions({{"only", json::object(), "Hi."}}) == "## only\nHi.");
 }

@@ -1,4 +1,4 @@
-// Trace lines: per-component levels (--log-level / MCPMUX_LOG), the level a
+// Trace lines: per-component levels (--log-level / MCPBRAID_LOG), the level a
 // backend's stderr line is relayed at, and what actually reaches stderr in
 // text and JSON form (JSON lines stay valid JSON whatever bytes a backend
 // writes). Lines are captured by pointing fd 2 at a temporary file.
@@ -21,7 +21,7 @@
 
 #include "core/trace.hpp"
 
-namespace trace = mcpmux::trace;
+namespace trace = mcpbraid::trace;
 using trace::Level;
 using trace::LevelSpec;
 using nlohmann::json;
@@ -36,7 +36,7 @@ struct RestoreTrace {
 // What `fn` writes to fd 2, split into lines.
 std::vector<std::string> capture_stderr(const std::function<void()>& fn) {
   std::fflush(stderr);
-  char path[] = "/tmp/mcpmux-unit-trace-XXXXXX";
+  char path[] = "/tmp/mcpbraid-unit-trace-XXXXXX";
   int fd = ::mkstemp(path);
   REQUIRE(fd >= 0);
   int saved = ::dup(2);
