@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "backends/process.hpp"
+#include "core/shape.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -41,9 +42,11 @@ Backend::~Backend() {
   *alive_ = false;
   // The gateway stops children before destroying backends; this is the
   // last resort so that nothing is left running.
-  if (running_ && pid_ > 0) {
-    signal_group(pid_, SIGKILL);
-    while (!try_reap(pid_)) ::usleep(1000);
+  for (auto& child : children_) {
+    if (child->reaped) continue;
+    signal_group(child->pid, SIGKILL);
+    while (!try_reap(child->pid)) ::usleep(1000);
+    child->reaped = true;
   }
 }
 
@@ -61,20 +64,33 @@ bool Backend::start() {
         "error", spawned.error);
     return false;
   }
-  const ChildProcess& child = *spawned.child;
-  pid_ = child.pid;
-  started_at_ = Clock::now();
-  running_ = true;
-  stopping_ = false;
-  stdin_ = std::make_unique<LineWriter>(io_, child.stdin_fd);
-  stdout_ = std::make_unique<LineReader>(
-      io_, child.stdout_fd, [this](std::string& line) { on_stdout_line(line); },
-      [this] { on_stdout_eof(); });
-  stderr_ = std::make_unique<LineReader>(
-      io_, child.stderr_fd, [this](std::string& line) { on_stderr_line(line); }, nullptr);
-  stdout_->start();
-  stderr_->start();
-  trace::info("backend.spawn").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_)).kv(
+  const ChildProcess& spawned_child = *spawned.child;
+  auto child = std::make_shared<Child>();
+  Child* c = child.get();
+  child->pid = spawned_child.pid;
+  child->started_at = Clock::now();
+  child->in = std::make_unique<LineWriter>(io_, spawned_child.stdin_fd);
+  // A child being stopped after a restart may still write: only the
+  // current child's stdout is protocol.
+  child->out = std::make_unique<LineReader>(
+      io_, spawned_child.stdout_fd,
+      [this, c](std::string& line) {
+        if (current(c)) on_stdout_line(line);
+      },
+      [this, c] {
+        if (current(c)) on_stdout_eof();
+      },
+      config_.max_line,
+      [this, c](std::string& head, std::size_t size) {
+        if (current(c)) on_stdout_oversized(head, size);
+      });
+  child->err = std::make_unique<LineReader>(
+      io_, spawned_child.stderr_fd, [this](std::string& line) { on_stderr_line(line); }, nullptr);
+  child_ = child;
+  children_.push_back(child);
+  child->out->start();
+  child->err->start();
+  trace::info("backend.spawn").kv("server", name()).kv("pid", static_cast<std::int64_t>(c->pid)).kv(
       "command", config_.command);
   return true;
 }
@@ -101,7 +117,7 @@ std::int64_t Backend::request_raw(std::string_view method, std::string_view para
     line += params_json;
   }
   line += "}\n";
-  if (stdin_) stdin_->send(std::move(line));
+  if (child_ && child_->in) child_->in->send(std::move(line));
   return id;
 }
 
@@ -110,7 +126,7 @@ std::int64_t Backend::request_raw(std::string_view method, std::string_view para
 std::int64_t Backend::add_pending(std::string_view method, Done done, std::string_view request_id,
                                   bool raw_result) {
   std::int64_t id = next_id_++;
-  if (!running_) {
+  if (!running()) {
     Reply reply;
     reply.reason = last_error_.empty() ? "not running" : last_error_;
     done(std::move(reply));
@@ -197,8 +213,16 @@ void Backend::notify(std::string_view method, json params) {
 }
 
 void Backend::send(const json& message) {
-  if (!running_ || !stdin_) return;
-  stdin_->send(rpc::to_line(message));
+  if (!running() || !child_->in) return;
+  child_->in->send(rpc::to_line(message));
+}
+
+void Backend::pause_output() {
+  if (running() && child_->out) child_->out->pause();
+}
+
+void Backend::resume_output() {
+  if (running() && child_->out) child_->out->resume();
 }
 
 void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
@@ -251,9 +275,10 @@ void Backend::fail_pending(const std::string& reason) {
 // A response to a request that asked for its result raw: validated and
 // located, not parsed. False when the line needs the full parser.
 bool Backend::take_raw_result(std::string& line) {
-  auto env = rpc::scan_envelope(line);
+  auto env = rpc::scan_envelope(line, config_.max_json_depth);
   if (!env || env->duplicate || !env->result.present() || env->error.present() ||
-      env->method.present() || env->jsonrpc.of(line) != "\"2.0\"")
+      env->method.present() || env->jsonrpc.of(line) != "\"2.0\"" ||
+      line[env->result.begin] != '{')
     return false;
   auto id = rpc::span_integer(env->id.of(line));
   if (!id) return false;
@@ -268,13 +293,18 @@ bool Backend::take_raw_result(std::string& line) {
 }
 
 void Backend::on_stdout_line(std::string& line) {
-  if (!pending_.empty() && take_raw_result(line)) return;
-  rpc::Message message = rpc::parse_message(line);
-  if (message.kind == rpc::Kind::Invalid) {
-    trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
-        "line", line.substr(0, 200));
-    return;
+  try {
+    handle_stdout_line(line);
+  } catch (const std::exception& e) {
+    // The last-resort guard: shapes are checked before use, so this is a bug.
+    events_.on_backend_internal_error(*this, e.what());
   }
+}
+
+void Backend::handle_stdout_line(std::string& line) {
+  if (!pending_.empty() && take_raw_result(line)) return;
+  rpc::Message message = rpc::parse_message(line, config_.max_json_depth);
+  if (message.kind == rpc::Kind::Invalid) return on_bad_line(line, message);
   if (message.kind == rpc::Kind::Response) {
     const json& id = message.body["id"];
     if (!id.is_number_integer()) {
@@ -288,16 +318,56 @@ void Backend::on_stdout_line(std::string& line) {
     }
     Reply reply;
     if (auto r = message.body.find("result"); r != message.body.end()) {
+      if (auto problem = shape::result_object(*r)) return void(fail_bad_answer(id, *problem));
       reply.kind = Reply::Kind::result;
       reply.value = std::move(*r);
     } else {
+      json& error = message.body["error"];
+      if (auto problem = shape::error_object(error)) return void(fail_bad_answer(id, *problem));
       reply.kind = Reply::Kind::error;
-      reply.value = std::move(message.body["error"]);
+      reply.value = std::move(error);
     }
     complete(key, std::move(reply));
     return;
   }
   events_.on_backend_message(*this, message);
+}
+
+// A line that is not JSON-RPC. When it still names one of our requests
+// (a response with both or neither of result and error, one nested too
+// deeply), that request fails now instead of at its deadline; a broken
+// request of the backend's own is refused to it; the rest is logged.
+void Backend::on_bad_line(std::string_view line, const rpc::Message& message) {
+  trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
+      "line", line.substr(0, 200));
+  bool is_request = message.body.is_object() && message.body.contains("method");
+  if (is_request) {
+    if (message.id.is_null()) return;
+    trace::warn("backend.bad_request").kv("server", name()).kv("error", message.error_text);
+    return send(rpc::make_error(message.id, rpc::kInvalidRequest,
+                                "mcpbraid: " + message.error_text));
+  }
+  if (!message.id.is_null()) fail_bad_answer(message.id, message.error_text);
+}
+
+bool Backend::fail_bad_answer(const json& id, const std::string& what) {
+  if (!id.is_number_integer()) return false;
+  std::int64_t key = id.get<std::int64_t>();
+  if (!pending_.count(key)) return false;
+  trace::warn("backend.bad_answer").kv("server", name()).kv("backend_id", key).kv("error", what);
+  Reply reply;
+  reply.reason = "bad answer: " + what;
+  reply.bad_answer = true;
+  complete(key, std::move(reply));
+  return true;
+}
+
+void Backend::on_stdout_oversized(std::string& head, std::size_t size) {
+  std::string what = "answer of " + std::to_string(size) + " bytes exceeds max_line (" +
+                     std::to_string(config_.max_line) + " bytes)";
+  trace::warn("backend.oversized").kv("server", name()).kv("bytes", static_cast<std::int64_t>(size)).kv(
+      "max_line", static_cast<std::int64_t>(config_.max_line));
+  fail_bad_answer(rpc::peek_id(head), what);
 }
 
 void Backend::on_stderr_line(std::string& line) {
@@ -324,9 +394,9 @@ health::BackendStatus Backend::status(TimePoint now) const {
   s.p95_ms = h.p95_ms;
   s.p99_ms = h.p99_ms;
   s.restarts = restarts();
-  if (running_) {
-    s.pid = pid_;
-    s.uptime_s = std::chrono::duration<double>(now - started_at_).count();
+  if (running()) {
+    s.pid = child_->pid;
+    s.uptime_s = std::chrono::duration<double>(now - child_->started_at).count();
   }
   const auto& tools = lists_[static_cast<std::size_t>(ListKind::tools)].items;
   if (tools) s.tools = static_cast<std::int64_t>(tools->size());
@@ -338,45 +408,52 @@ health::BackendStatus Backend::status(TimePoint now) const {
 }
 
 void Backend::on_stdout_eof() {
-  if (stopping_) return;
+  if (!child_ || child_->stopping) return;
   // The child closed its stdout: it is exiting or broken. Give it a moment to
   // be reaped so the error can say how it ended, then fail what is pending.
   poll_exit(std::chrono::steady_clock::now(), [this] {
-    if (running_) {
-      last_error_ = "closed its stdout";
-    }
+    if (running()) last_error_ = "closed its stdout";
     std::string reason = last_error_;
     trace::warn("backend.exit").kv("server", name()).kv("reason", last_error_).kv(
         "pending", static_cast<std::int64_t>(pending_.size()));
     record_failure(reason);
     fail_pending(reason);
     state_ = BackendState::failed;
-    if (running_) stop(nullptr);  // still alive without stdout: take it down
+    if (running()) stop(nullptr);  // still alive without stdout: take it down
     events_.on_backend_exit(*this);
   });
 }
 
-void Backend::reaped(int status) {
-  running_ = false;
-  // Nothing can be pending once the child is gone; an armed timer would
-  // keep the loop alive for a whole timeout.
-  deadline_timer_.cancel();
-  deadline_armed_.reset();
-  last_error_ = describe_exit(status);
-  // Children of the server (npx -> node) may linger in its group.
-  signal_group(pid_, SIGTERM);
-  if (stdin_) stdin_->close();
-  if (stdout_) stdout_->close();
-  if (stderr_) stderr_->close();
+// Reaps the child if it exited: closes its pipes and, for the current child,
+// records how it ended. Runs its on_gone callbacks. True when it is gone.
+bool Backend::reap(const std::shared_ptr<Child>& child) {
+  if (!child->reaped) {
+    auto status = try_reap(child->pid);
+    if (!status) return false;
+    child->reaped = true;
+    if (child->in) child->in->close();
+    if (child->out) child->out->close();
+    if (child->err) child->err->close();
+    if (current(child.get())) {
+      // Nothing can be pending once the child is gone; an armed timer would
+      // keep the loop alive for a whole timeout.
+      deadline_timer_.cancel();
+      deadline_armed_.reset();
+      last_error_ = describe_exit(*status);
+    }
+    std::erase(children_, child);
+  }
+  auto callbacks = std::move(child->on_gone);
+  child->on_gone.clear();
+  for (auto& cb : callbacks) cb();
+  return true;
 }
 
 void Backend::poll_exit(std::chrono::steady_clock::time_point started,
                         std::function<void()> on_gone) {
-  if (running_) {
-    if (auto status = try_reap(pid_)) reaped(*status);
-  }
+  if (running()) reap(child_);
   auto waited = std::chrono::steady_clock::now() - started;
-  if (!running_ || waited >= std::chrono::milliseconds(100)) {
+  if (!running() || waited >= std::chrono::milliseconds(100)) {
     on_gone();
     return;
   }
@@ -388,45 +465,48 @@ void Backend::poll_exit(std::chrono::steady_clock::time_point started,
 }
 
 void Backend::stop(std::function<void()> on_stopped) {
-  if (on_stopped) on_gone_.push_back(std::move(on_stopped));
-  if (!running_) {
+  std::shared_ptr<Child> child = child_;
+  if (!child || child->reaped) {
     state_ = state_ == BackendState::failed ? state_ : BackendState::stopped;
-    auto callbacks = std::move(on_gone_);
-    for (auto& cb : callbacks) cb();
+    if (on_stopped) on_stopped();
     return;
   }
-  if (stopping_) return;
-  stopping_ = true;
-  if (stdin_) stdin_->close();  // rung 1: EOF on its stdin
-  auto started = std::chrono::steady_clock::now();
-  auto step = std::make_shared<std::function<void(int)>>();
-  *step = [this, started, step, alive = alive_](int rung) {
-    if (!*alive) return;
-    if (auto status = try_reap(pid_)) {
-      reaped(*status);
-      if (state_ != BackendState::failed) state_ = BackendState::stopped;
-      trace::info("backend.stopped").kv("server", name()).kv("how", last_error_);
-      auto callbacks = std::move(on_gone_);
-      for (auto& cb : callbacks) cb();
-      *step = nullptr;  // break the self-reference
-      return;
-    }
-    auto waited = std::chrono::steady_clock::now() - started;
-    if (rung == 1 && waited >= kStopGrace) {
-      trace::info("backend.sigterm").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_));
-      signal_group(pid_, SIGTERM);
-      rung = 2;
-    } else if (rung == 2 && waited >= 2 * kStopGrace) {
-      trace::warn("backend.sigkill").kv("server", name()).kv("pid", static_cast<std::int64_t>(pid_));
-      signal_group(pid_, SIGKILL);
-      rung = 3;
-    }
-    ladder_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
-    ladder_timer_->async_wait([step, rung](asio::error_code) {
-      if (*step) (*step)(rung);
-    });
-  };
-  (*step)(1);
+  if (on_stopped) child->on_gone.push_back(std::move(on_stopped));
+  if (child->stopping) return;
+  child->stopping = true;
+  if (child->in) child->in->close();  // rung 1: EOF on its stdin
+  ladder_step(child, 1, std::chrono::steady_clock::now());
+}
+
+// One look at the child being stopped, every 5 ms: reaped, or time for the
+// next rung. Only ever this child's pid, and only while it is not reaped.
+void Backend::ladder_step(std::weak_ptr<Child> weak, int rung,
+                          std::chrono::steady_clock::time_point started) {
+  std::shared_ptr<Child> child = weak.lock();
+  if (!child) return;
+  bool was_current = current(child.get());
+  if (reap(child)) {
+    if (was_current && current(child.get()) && state_ != BackendState::failed)
+      state_ = BackendState::stopped;
+    trace::info("backend.stopped").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid)).kv(
+        "how", was_current ? last_error_ : std::string("stopped after a restart"));
+    return;
+  }
+  auto waited = std::chrono::steady_clock::now() - started;
+  if (rung == 1 && waited >= kStopGrace) {
+    trace::info("backend.sigterm").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid));
+    signal_group(child->pid, SIGTERM);
+    rung = 2;
+  } else if (rung == 2 && waited >= 2 * kStopGrace) {
+    trace::warn("backend.sigkill").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid));
+    signal_group(child->pid, SIGKILL);
+    rung = 3;
+  }
+  child->ladder_timer = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+  child->ladder_timer->async_wait(
+      [this, weak = std::move(weak), rung, started, alive = alive_](asio::error_code) {
+        if (*alive) ladder_step(weak, rung, started);
+      });
 }
 
 void Backend::set_ready(json result) {

@@ -40,6 +40,9 @@ struct Reply {
   // whole validated response line, `value` left null, `id` where its id is.
   std::string raw;
   rpc::Span id;
+  // A failure because the answer was malformed (not because none came):
+  // not retried, since the same server would say the same again.
+  bool bad_answer = false;
   bool ok() const { return kind == Kind::result; }
 };
 
@@ -51,6 +54,8 @@ class BackendEvents {
   virtual ~BackendEvents() = default;
   virtual void on_backend_message(Backend& backend, rpc::Message& message) = 0;
   virtual void on_backend_exit(Backend& backend) = 0;
+  // An exception escaped the handling of one of its lines (a bug).
+  virtual void on_backend_internal_error(Backend& backend, const std::string& what) = 0;
 };
 
 // The four lists a backend publishes, cached after draining their pages.
@@ -78,8 +83,8 @@ class Backend {
   const std::string& name() const { return config_.name; }
   const ServerConfig& config() const { return config_; }
   BackendState state() const { return state_; }
-  bool running() const { return running_; }
-  pid_t pid() const { return pid_; }
+  bool running() const { return child_ && !child_->reaped; }
+  pid_t pid() const { return child_ ? child_->pid : -1; }
   const std::string& last_error() const { return last_error_; }
   const std::deque<std::string>& stderr_tail() const { return stderr_tail_; }
   std::size_t pending_count() const { return pending_.size(); }
@@ -111,7 +116,8 @@ class Backend {
   void fail_pending(const std::string& reason);
 
   // The stop ladder: close stdin, wait, SIGTERM the group, wait, SIGKILL;
-  // always reaps. `on_stopped` runs once the child is gone.
+  // always reaps. `on_stopped` runs once the child is gone. The ladder owns
+  // the child it stops: a restart meanwhile starts another, untouched.
   void stop(std::function<void()> on_stopped);
 
   // Lifecycle, driven by the gateway (the supervisor).
@@ -151,6 +157,18 @@ class Backend {
   static constexpr Milliseconds kStopGrace{2000};  // per rung of the ladder
 
  private:
+  // One spawned child: its pid and pipes, for as long as it is not reaped.
+  struct Child {
+    pid_t pid = -1;
+    bool reaped = false;
+    bool stopping = false;
+    TimePoint started_at{};
+    std::unique_ptr<LineWriter> in;
+    std::unique_ptr<LineReader> out;
+    std::unique_ptr<LineReader> err;
+    std::unique_ptr<asio::steady_timer> ladder_timer;
+    std::vector<std::function<void()>> on_gone;
+  };
   struct Pending {
     std::string method;
     std::string request_id;
@@ -161,6 +179,11 @@ class Backend {
   };
 
   void on_stdout_line(std::string& line);
+  void handle_stdout_line(std::string& line);
+  void on_stdout_oversized(std::string& head, std::size_t size);
+  void on_bad_line(std::string_view line, const rpc::Message& message);
+  // Fails the pending request `id` (if it is one) because its answer was bad.
+  bool fail_bad_answer(const json& id, const std::string& what);
   void on_stderr_line(std::string& line);
   void on_stdout_eof();
   void complete(std::int64_t id, Reply&& reply, bool record = true);
@@ -175,19 +198,20 @@ class Backend {
   void record_failure(const std::string& reason);
   void poll_exit(std::chrono::steady_clock::time_point started,
                  std::function<void()> on_gone);
-  void reaped(int status);
+  // Reaps `child` if it exited; true when it is gone.
+  bool reap(const std::shared_ptr<Child>& child);
+  void ladder_step(std::weak_ptr<Child> weak, int rung,
+                   std::chrono::steady_clock::time_point started);
+  bool current(const Child* child) const { return child_.get() == child; }
 
   asio::io_context& io_;
   ServerConfig config_;
   BackendEvents& events_;
   BackendState state_ = BackendState::starting;
-  bool running_ = false;
-  bool stopping_ = false;
-  pid_t pid_ = -1;
   std::string last_error_;
-  std::unique_ptr<LineWriter> stdin_;
-  std::unique_ptr<LineReader> stdout_;
-  std::unique_ptr<LineReader> stderr_;
+  std::shared_ptr<Child> child_;  // the current child (maybe reaped)
+  // Every child not yet reaped: the current one and any still being stopped.
+  std::vector<std::shared_ptr<Child>> children_;
   std::deque<std::string> stderr_tail_;
   std::unordered_map<std::int64_t, Pending> pending_;
   asio::steady_timer deadline_timer_;
@@ -204,12 +228,14 @@ class Backend {
   RetryBudget retry_budget_;
   std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
-  TimePoint started_at_{};  // of the running child
   int starts_ = 0;
   std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
-  std::unique_ptr<asio::steady_timer> ladder_timer_;  // the stop ladder
-  std::vector<std::function<void()>> on_gone_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ public:
+  // Backpressure from the gateway: stop reading stdout (stderr goes on).
+  void pause_output();
+  void resume_output();
 };
 
 }  // namespace mcpbraid

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include <asio/local/stream_protocol.hpp>
+
+#include "core/jsonrpc.hpp"
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -89,6 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   json answer(const std::string& line) {
+    // Checked for shape before use, like every message from outside.
+    if (rpc::nesting_exceeds(line, kDefaultMaxJsonDepth))
+      return {{"error", {{"message", "request nested too deeply"}}}};
     json request = json::parse(line, nullptr, false);
     if (!request.is_object() || !request.contains("method") || !request["method"].is_string())
       return {{"error", {{"message", "expected {\"method\": \"health\"}"}}}};

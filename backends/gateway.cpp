@@ -1,12 +1,14 @@
 #include "backends/gateway.hpp"
 
 #include <malloc.h>
+#include <cstdlib>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include "core/envelope.hpp"
 #include "core/session.hpp"
+#include "core/shape.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -129,6 +131,8 @@ Gateway::Gateway(asio::io_context& io, Config config)
       signals_(io, SIGINT, SIGTERM),
       tool_names_(config_.separator),
       prompt_names_(config_.separator) {
+  const char* hooks = std::getenv("MCPBRAID_TEST_HOOKS");
+  test_hooks_ = hooks && std::string_view(hooks) == "1";
   for (const auto& server : config_.servers) {
     if (server.disabled) {
       trace::info("backend.disabled").kv("server", server.name);
@@ -161,7 +165,8 @@ int Gateway::run(int in_fd, int out_fd) {
   for (auto& backend : backends_) backend->start();
   client_in_ = std::make_unique<LineReader>(
       io_, in_fd, [this](std::string& line) { on_client_line(line); },
-      [this] { on_client_eof(); });
+      [this] { on_client_eof(); }, config_.max_line,
+      [this](std::string& head, std::size_t size) { on_client_oversized(head, size); });
   client_in_->start();
   run_loop();
   control_.reset();  // removes the socket
@@ -170,6 +175,75 @@ int Gateway::run(int in_fd, int out_fd) {
 }
 
 void Gateway::run_loop() {
+  for (;;) {
+    try {
+      run_handlers();
+      return;
+    } catch (const std::exception& e) {
+      on_internal_error(e.what());
+    } catch (...) {
+      on_internal_error("unknown exception");
+    }
+  }
+}
+
+Gateway::HandlingScope::HandlingScope(Gateway& gateway, Handling handling)
+    : gateway_(gateway),
+      saved_(std::move(gateway.handling_)),
+      exceptions_(std::uncaught_exceptions()) {
+  gateway_.handling_ = std::move(handling);
+}
+
+Gateway::HandlingScope::~HandlingScope() {
+  // While an exception unwinds, the context stays for the guard to report.
+  if (std::uncaught_exceptions() == exceptions_) gateway_.handling_ = std::move(saved_);
+}
+
+void Gateway::on_internal_error(const char* what) {
+  ++internal_errors_;
+  Handling handling = std::move(handling_);
+  handling_ = Handling{};
+  trace::error("gateway.internal_error")
+      .kv("method", handling.method)
+      .kv("server", handling.server)
+      .kv("id", handling.id.is_null() ? std::string() : handling.id.dump())
+      .kv("error", what);
+  if (!handling.id.is_null() && open_.count(rpc::id_key(handling.id))) {
+    if (auto it = inflight_.find(rpc::id_key(handling.id)); it != inflight_.end()) {
+      std::shared_ptr<Call> call = it->second;
+      finish_call(call);
+      if (call->backend_id > 0) call->backend->cancel(call->backend_id, "mcpbraid: internal error");
+    }
+    reply_error(handling.id, rpc::kInternalError, std::string("mcpbraid: internal error: ") + what);
+  }
+}
+
+void Gateway::on_backend_internal_error(Backend& backend, const std::string& what) {
+  if (handling_.server.empty()) handling_.server = backend.name();
+  on_internal_error(what.c_str());
+}
+
+void Gateway::check_backpressure() {
+  if (!client_out_) return;
+  std::size_t queued = client_out_->queued_bytes();
+  if (!output_paused_ && queued > config_.max_output_queue) {
+    output_paused_ = true;
+    trace::info("client.backpressure").kv("state", "on").kv("queued_bytes",
+                                                            static_cast<std::int64_t>(queued));
+    for (auto& backend : backends_) backend->pause_output();
+    if (client_in_) client_in_->pause();
+    client_out_->set_on_written([this] { check_backpressure(); });
+  } else if (output_paused_ && queued <= config_.max_output_queue / 2) {
+    output_paused_ = false;
+    trace::info("client.backpressure").kv("state", "off").kv("queued_bytes",
+                                                             static_cast<std::int64_t>(queued));
+    client_out_->set_on_written(nullptr);
+    for (auto& backend : backends_) backend->resume_output();
+    if (client_in_) client_in_->resume();
+  }
+}
+
+void Gateway::run_handlers() {
   // Poll-then-block. After handling anything, keep polling (yielding the
   // CPU between polls) for up to busy_poll_us before blocking in epoll_wait:
   // the backend's answer to what we just forwarded, or the client's next
@@ -198,26 +272,36 @@ void Gateway::run_loop() {
 // ---------------------------------------------------------------- client side
 
 void Gateway::on_client_line(std::string& line) {
+  HandlingScope scope(*this, Handling{nullptr, "(client line)", ""});
   // Once backends settled, a plain tools/call goes without a DOM.
   if (init_wait_over_ && !draining_ && fast_tool_call(line)) return;
-  rpc::Message message = rpc::parse_message(line);
+  rpc::Message message = rpc::parse_message(line, config_.max_json_depth);
+  if (message.kind == rpc::Kind::Request)
+    handling_ = Handling{message.body["id"], message.method, ""};
   switch (message.kind) {
     case rpc::Kind::Invalid: {
       trace::warn("client.bad_input").kv("error", message.error_text).kv("line",
                                                                          line.substr(0, 200));
       // Echo the id when it was readable, as JSON-RPC asks; otherwise null.
-      json id = nullptr;
-      if (message.body.is_object()) {
-        auto it = message.body.find("id");
-        if (it != message.body.end() && (it->is_string() || it->is_number_integer())) id = *it;
-      }
-      send_client(rpc::make_error(id, message.error_code, message.error_text));
+      send_client(rpc::make_error(message.id, message.error_code, message.error_text));
       return;
     }
     case rpc::Kind::Request: return handle_request(message);
     case rpc::Kind::Notification: return handle_notification(message);
     case rpc::Kind::Response: return handle_client_response(message);
   }
+}
+
+void Gateway::on_client_oversized(std::string& head, std::size_t size) {
+  json id = rpc::peek_id(head);
+  trace::warn("client.oversized")
+      .kv("bytes", static_cast<std::int64_t>(size))
+      .kv("max_line", static_cast<std::int64_t>(config_.max_line))
+      .kv("id", id.is_null() ? std::string() : id.dump());
+  send_client(rpc::make_error(id, rpc::kInvalidRequest,
+                              "Invalid Request: line of " + std::to_string(size) +
+                                  " bytes exceeds max_line (" + std::to_string(config_.max_line) +
+                                  " bytes)"));
 }
 
 void Gateway::on_client_eof() {
@@ -243,6 +327,10 @@ void Gateway::handle_request(rpc::Message& message) {
   open_request(id, key, method);
 
   if (method == "initialize") return on_initialize(message);
+  if (method == "mcpbraid/test/throw" && test_hooks_) {
+    // Only with MCPBRAID_TEST_HOOKS=1: proves the last-resort guard works.
+    throw std::runtime_error("test hook: an exception escaping a handler");
+  }
   if (method == "ping") return reply(id, json::object());
   // The gateway's own answers never wait for backends.
   if (method == kListServersTool || method == kHealthTool)
@@ -336,13 +424,27 @@ void Gateway::handle_client_response(rpc::Message& message) {
   }
   auto node = upstream_.extract(id.get<std::int64_t>());
   UpstreamRequest& up = node.mapped();
+  shape::Problem problem;
+  if (auto r = message.body.find("result"); r != message.body.end())
+    problem = shape::result_object(*r);
+  else
+    problem = shape::error_object(message.body["error"]);
+  if (problem) {
+    trace::warn("client.bad_answer").kv("server", up.backend->name()).kv("method", up.method).kv(
+        "error", *problem);
+    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError,
+                                     "mcpbraid: the client sent a bad answer: " + *problem));
+    return;
+  }
   message.body["id"] = up.backend_id;
   trace::debug("upstream.answered").kv("server", up.backend->name()).kv("method", up.method);
   up.backend->send(message.body);
 }
 
 void Gateway::send_client(const json& message) {
-  if (client_out_) client_out_->send(rpc::to_line(message));
+  if (!client_out_) return;
+  client_out_->send(rpc::to_line(message));
+  check_backpressure();
 }
 
 void Gateway::close_request(const json& id, bool error) {
@@ -373,6 +475,7 @@ void Gateway::respond_line(const json& id, std::string head, std::string body,
   if (client_out_) {
     client_out_->send(std::move(head));
     if (!body.empty()) client_out_->send(std::move(body), body_offset);
+    check_backpressure();
   }
   check_drained();
 }
@@ -394,7 +497,12 @@ void Gateway::reply_error(const json& id, int code, std::string_view text, json 
 void Gateway::reply_unavailable(const json& id, const std::string& method,
                                 const std::string& server, const std::string& reason,
                                 std::optional<Milliseconds> retry_after) {
-  std::string text = "mcpbraid: server '" + server + "' is unavailable: " + reason;
+  // A malformed answer is not unavailability: say what the server did.
+  static constexpr std::string_view kBad = "bad answer: ";
+  std::string text = reason.rfind(kBad, 0) == 0
+                         ? "mcpbraid: server '" + server + "' sent a bad answer: " +
+                               reason.substr(kBad.size())
+                         : "mcpbraid: server '" + server + "' is unavailable: " + reason;
   if (retry_after)
     text += "; retry in " + std::to_string(retry_after->count()) + " ms";
   json data{{"server", server}, {"reason", reason},
@@ -504,7 +612,16 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
                   [this, &backend, started, attempt](Reply&& reply) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                           started).count();
-    if (reply.kind == Reply::Kind::failure && backend.running() && !finishing_) {
+    HandlingScope scope(*this, Handling{nullptr, "initialize", backend.name()});
+    if (reply.ok()) {
+      if (auto problem = shape::initialize_result(reply.value)) {
+        reply.kind = Reply::Kind::failure;
+        reply.reason = "bad answer: " + *problem;
+        reply.bad_answer = true;
+      }
+    }
+    if (reply.kind == Reply::Kind::failure && !reply.bad_answer && backend.running() &&
+        !finishing_) {
       // No answer in time from a live child: a slow start. initialize is
       // safe to send again; past the attempts, restart it like a crash.
       const RetryConfig& retry = backend.failsafe().retry;
@@ -533,7 +650,7 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
     if (!reply.ok()) {
       // A live backend that refuses to initialize will not do better later.
       std::string reason = reply.kind == Reply::Kind::error
-                               ? "initialize failed: " + reply.value.value("message", std::string())
+                               ? "initialize failed: " + string_field(reply.value, "message")
                                : "initialize failed: " + reply.reason;
       backend.set_failed(reason);
       trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
@@ -648,17 +765,32 @@ void Gateway::fetch_page(Backend& backend, ListKind kind, std::vector<json> item
       // list_changed arrived while we were paging: start over.
       return fetch_page(backend, kind, {}, nullptr, restarts + 1, 0);
     }
-    if (!reply.ok()) {
+    HandlingScope scope(*this, Handling{nullptr, list_method(kind), backend.name()});
+    shape::Problem problem;
+    if (reply.ok()) problem = shape::list_page(list_key(kind), reply.value);
+    if (!reply.ok() || problem) {
       trace::warn("backend.list_failed")
           .kv("server", backend.name())
           .kv("method", list_method(kind))
-          .kv("reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
+          .kv("reason", problem                             ? "bad answer: " + *problem
+                        : reply.kind == Reply::Kind::error ? reply.value.dump()
+                                                           : reply.reason);
       return store_list(backend, kind, std::move(items));
     }
     auto page = reply.value.find(list_key(kind));
-    if (page != reply.value.end() && page->is_array())
-      for (auto& item : *page)
-        if (item.is_object()) items.push_back(std::move(item));
+    if (page != reply.value.end()) {
+      for (auto& item : *page) {
+        if (auto bad = shape::list_item(list_key(kind), item)) {
+          trace::warn("backend.bad_list_entry")
+              .kv("server", backend.name())
+              .kv("method", list_method(kind))
+              .kv("error", *bad)
+              .kv("entry", item.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 200));
+          continue;
+        }
+        items.push_back(std::move(item));
+      }
+    }
     auto next = reply.value.find("nextCursor");
     if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty() &&
         pages + 1 < kMaxPages)
@@ -673,8 +805,7 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
     // Tools that can only run as tasks cannot be called through us.
     std::erase_if(items, [](const json& tool) {
       auto exec = tool.find("execution");
-      return exec != tool.end() && exec->is_object() &&
-             exec->value("taskSupport", std::string()) == "required";
+      return exec != tool.end() && string_field(*exec, "taskSupport") == "required";
     });
   }
   if (kind == ListKind::tools || kind == ListKind::prompts) {
@@ -996,8 +1127,10 @@ void Gateway::send_attempt(const std::shared_ptr<Call>& call) {
 
 void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
   Backend& backend = *call->backend;
+  HandlingScope scope(*this, Handling{call->id, call->method, backend.name()});
   const RetryConfig& retry = backend.failsafe().retry;
-  if (reply.kind == Reply::Kind::failure && call->retry_safe && !call->cancelled &&
+  if (reply.kind == Reply::Kind::failure && !reply.bad_answer && call->retry_safe &&
+      !call->cancelled &&
       !draining_ && !finishing_ && call->attempt < retry.max_attempts &&
       backend.retry_budget().try_spend()) {
     Milliseconds delay = retry_backoff(retry, call->attempt, jitter());
@@ -1030,7 +1163,7 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
       line += '\n';
       std::size_t id_size = reply.id.end - reply.id.begin;
       if (id_text.size() == id_size || line.size() < kSplitAbove) {
-        line.replace(reply.id.begin, id_size, id_text);
+        rpc::replace_span(line, reply.id, id_text);
         return respond_line(call->id, std::move(line));
       }
       // Large: the head goes on its own, so the body is not shifted.
@@ -1063,8 +1196,14 @@ void Gateway::finish_call(const std::shared_ptr<Call>& call) {
 
 void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
   const std::string& method = message.method;
+  HandlingScope scope(*this, Handling{nullptr, method, backend.name()});
   if (message.kind == rpc::Kind::Request) {
     const json& id = message.body["id"];
+    if (auto problem = shape::server_request(method, message.body)) {
+      trace::warn("backend.bad_request").kv("server", backend.name()).kv("method", method).kv(
+          "error", *problem);
+      return backend.send(rpc::make_error(id, rpc::kInvalidParams, "mcpbraid: " + *problem));
+    }
     if (method == "ping") return backend.send(rpc::make_result(id, json::object()));
     const char* capability = required_client_capability(method);
     if (draining_ || (capability && !client_capabilities_.contains(capability))) {
@@ -1081,10 +1220,21 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
     return send_client(message.body);
   }
   // A notification.
-  json& params = message.body["params"];
+  if (auto problem = shape::notification(method, message.body)) {
+    trace::warn("backend.bad_notification").kv("server", backend.name()).kv("method", method).kv(
+        "error", *problem);
+    return;
+  }
+  // Never add params that were not sent: "params": null is not JSON-RPC.
+  json no_params = json::object();
+  auto found = message.body.find("params");
+  json& params = found != message.body.end() ? *found : no_params;
   if (method == "notifications/progress") {
-    auto token = params.is_object() ? params.find("progressToken") : params.end();
-    if (!params.is_object() || token == params.end() || !token->is_number_integer()) return;
+    auto token = params.find("progressToken");
+    if (token == params.end() || !token->is_number_integer()) {
+      trace::debug("backend.stray_progress").kv("server", backend.name());
+      return;
+    }
     auto route = progress_.find(token->get<std::int64_t>());
     if (route == progress_.end() || route->second.backend != &backend) {
       trace::debug("backend.stray_progress").kv("server", backend.name());
@@ -1095,7 +1245,6 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
     return send_client(message.body);
   }
   if (method == "notifications/cancelled") {
-    if (!params.is_object() || !params.contains("requestId")) return;
     std::string key = rpc::id_key(params["requestId"]);
     for (auto it = upstream_.begin(); it != upstream_.end(); ++it) {
       if (it->second.backend == &backend && rpc::id_key(it->second.backend_id) == key) {
@@ -1122,7 +1271,7 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
     trace::debug("backend.list_changed").kv("server", backend.name()).kv("method", method);
     return;
   }
-  if (method == "notifications/message" && params.is_object() && !params.contains("logger"))
+  if (method == "notifications/message" && !params.contains("logger"))
     params["logger"] = backend.name();
   send_client(message.body);
 }
@@ -1172,6 +1321,7 @@ void Gateway::schedule_restart(Backend& backend) {
   timer->async_wait([this, &backend](asio::error_code ec) {
     if (ec || finishing_) return;
     if (!backend.start()) return drop_from_lists(backend);
+    if (output_paused_) backend.pause_output();
     if (init_started_) initialize_backend(backend);
   });
 }
@@ -1215,6 +1365,7 @@ health::Snapshot Gateway::snapshot() const {
   snapshot.version = MCPBRAID_VERSION;
   snapshot.config = config_.path;
   snapshot.uptime_s = std::chrono::duration<double>(now - started_).count();
+  snapshot.internal_errors = internal_errors_;
   for (const auto& backend : backends_) {
     health::BackendStatus status = backend->status(now);
     if (status.stderr_tail.size() > kSnapshotStderrLines)

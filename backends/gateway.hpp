@@ -45,6 +45,7 @@ class Gateway : public BackendEvents {
 
   void on_backend_message(Backend& backend, rpc::Message& message) override;
   void on_backend_exit(Backend& backend) override;
+  void on_backend_internal_error(Backend& backend, const std::string& what) override;
 
  private:
   struct OpenRequest {
@@ -79,11 +80,44 @@ class Gateway : public BackendEvents {
     std::string method;
   };
 
-  // io_.run(), polling for config_.busy_poll after work before sleeping.
+  // io_.run(), polling for config_.busy_poll after work before sleeping;
+  // with the last-resort guard around it.
   void run_loop();
+  void run_handlers();
+
+  // The last-resort guard. What the handler running now is about (set by
+  // the entry points); an exception that escapes a handler is logged with
+  // it, its request is answered with -32603, counted, and the loop goes on.
+  struct Handling {
+    json id;  // the client request, null when none
+    std::string method;
+    std::string server;
+  };
+  class HandlingScope {
+   public:
+    HandlingScope(Gateway& gateway, Handling handling);
+    ~HandlingScope();
+    HandlingScope(const HandlingScope&) = delete;
+    HandlingScope& operator=(const HandlingScope&) = delete;
+
+   private:
+    Gateway& gateway_;
+    Handling saved_;
+    int exceptions_;
+  };
+  Handling handling_;
+  std::uint64_t internal_errors_ = 0;
+  void on_internal_error(const char* what);
+
+  // Backpressure: the client-bound queue over max_output_queue pauses the
+  // backends' stdout and the client's stdin until it drains to half.
+  void check_backpressure();
+  bool output_paused_ = false;
+  bool test_hooks_ = false;  // MCPBRAID_TEST_HOOKS=1: the bare method mcpbraid/test/throw
 
   // The client side.
   void on_client_line(std::string& line);
+  void on_client_oversized(std::string& head, std::size_t size);
   void on_client_eof();
   void handle_request(rpc::Message& message);
   void handle_notification(rpc::Message& message);

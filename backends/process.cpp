@@ -177,16 +177,24 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
 }
 
 std::optional<int> try_reap(pid_t pid) {
+  if (pid <= 0) return 0;
+  siginfo_t info{};
+  info.si_pid = 0;
+  // Look without reaping first: the zombie keeps the group id ours.
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD ? std::optional<int>(0) : std::nullopt;  // ECHILD: reaped elsewhere
+  if (info.si_pid == 0) return std::nullopt;  // still running
+  ::kill(-pid, SIGTERM);
   int status = 0;
-  pid_t r = ::waitpid(pid, &status, WNOHANG);
-  if (r == pid) return status;
-  if (r < 0 && errno == ECHILD) return 0;  // already reaped elsewhere
-  return std::nullopt;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, 0);  // it has exited: does not block
+  } while (r < 0 && errno == EINTR);
+  return r == pid ? status : 0;
 }
 
 void signal_group(pid_t pid, int sig) {
-  if (pid <= 0) return;
-  if (::kill(-pid, sig) != 0) ::kill(pid, sig);
+  if (pid > 0) ::kill(-pid, sig);
 }
 
 std::string describe_exit(int status) {

@@ -33,10 +33,15 @@ struct SpawnResult {
 // non-blocking). Every posix_spawn* return is checked.
 SpawnResult spawn_process(const SpawnSpec& spec);
 
-// Non-blocking reap: the wait status if the child has exited.
+// Non-blocking reap: the wait status if the child has exited. Before the
+// zombie is reaped (while it still holds its pid, so the group id cannot
+// be reused) the rest of its process group gets SIGTERM: what a server
+// leaves behind (npx -> node) goes with it.
 std::optional<int> try_reap(pid_t pid);
 
-// Sends a signal to the child's process group (falls back to the pid).
+// Sends a signal to the child's process group. Only for a child not yet
+// reaped: there is no fallback to the bare pid, which after a reap may
+// belong to an unrelated process.
 void signal_group(pid_t pid, int sig);
 
 // "exited with status 3", "killed by signal 9 (Killed)".

@@ -28,12 +28,15 @@ bool try_assign(asio::posix::stream_descriptor& stream, int fd) {
 
 }  // namespace
 
-LineReader::LineReader(asio::io_context& io, int fd, OnLine on_line, OnEof on_eof)
+LineReader::LineReader(asio::io_context& io, int fd, OnLine on_line, OnEof on_eof,
+                       std::size_t max_line, OnOversized on_oversized)
     : io_(io),
       fd_(fd),
       stream_(io),
       on_line_(std::move(on_line)),
       on_eof_(std::move(on_eof)),
+      on_oversized_(std::move(on_oversized)),
+      splitter_(max_line),
       buffer_(new char[kReadChunk]) {
   pollable_ = try_assign(stream_, fd);
 }
@@ -44,12 +47,27 @@ LineReader::~LineReader() {
 }
 
 void LineReader::start() {
+  reading_ = true;
   if (pollable_)
     read_async();
   else
     asio::post(io_, [this, alive = alive_] {
       if (*alive) read_blocking();
     });
+}
+
+void LineReader::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  // Lines already buffered go first, from the loop (not from inside the
+  // caller's handler), then reading goes on.
+  asio::post(io_, [this, alive = alive_] {
+    if (!*alive || closed_ || paused_) return;
+    deliver_buffered();
+    if (closed_ || paused_) return;
+    if (at_eof_) return finish();
+    if (!reading_) start();
+  });
 }
 
 void LineReader::close() {
@@ -69,23 +87,35 @@ void LineReader::read_async() {
   stream_.async_read_some(asio::buffer(buffer_.get(), kReadChunk),
                           [this, alive = alive_](asio::error_code ec, std::size_t n) {
                             if (!*alive || closed_) return;
-                            if (ec) return finish();
+                            reading_ = false;
+                            if (ec) {
+                              if (paused_) return void(at_eof_ = true);
+                              return finish();
+                            }
                             deliver(n);
-                            if (!closed_) read_async();
+                            if (!closed_ && !paused_) {
+                              reading_ = true;
+                              read_async();
+                            }
                           });
 }
 
 // Regular files never block for long; read a chunk, then yield to the loop
 // so other work (backend output) interleaves.
 void LineReader::read_blocking() {
+  reading_ = false;
   if (closed_) return;
   ssize_t n;
   do {
     n = ::read(fd_, buffer_.get(), kReadChunk);
   } while (n < 0 && errno == EINTR);
-  if (n <= 0) return finish();
+  if (n <= 0) {
+    if (paused_) return void(at_eof_ = true);
+    return finish();
+  }
   deliver(static_cast<std::size_t>(n));
-  if (closed_) return;
+  if (closed_ || paused_) return;
+  reading_ = true;
   asio::post(io_, [this, alive = alive_] {
     if (*alive) read_blocking();
   });
@@ -93,11 +123,28 @@ void LineReader::read_blocking() {
 
 void LineReader::deliver(std::size_t n) {
   splitter_.append(std::string_view(buffer_.get(), n));
-  while (!closed_ && splitter_.next(line_)) on_line_(line_);
+  deliver_buffered();
+}
+
+void LineReader::deliver_buffered() {
+  while (!closed_ && !paused_) {
+    LineSplitter::Piece piece = splitter_.next(line_);
+    if (piece == LineSplitter::Piece::none) return;
+    if (piece == LineSplitter::Piece::line)
+      on_line_(line_);
+    else if (on_oversized_)
+      on_oversized_(line_, splitter_.oversized_size());
+  }
 }
 
 void LineReader::finish() {
-  if (!closed_ && splitter_.take_tail(line_)) on_line_(line_);
+  if (!closed_) {
+    LineSplitter::Piece piece = splitter_.take_tail(line_);
+    if (piece == LineSplitter::Piece::line)
+      on_line_(line_);
+    else if (piece == LineSplitter::Piece::oversized && on_oversized_)
+      on_oversized_(line_, splitter_.oversized_size());
+  }
   if (closed_) return;
   close();
   if (on_eof_) on_eof_();
@@ -179,6 +226,15 @@ void LineWriter::flush() {
     }
     auto written = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
     queued_bytes_ -= written;
+    if (written > 0 && on_written_) {
+      // Posted: the callback may resume readers, which must not run inside
+      // whatever handler is flushing.
+      asio::post(stream_.get_executor(), [this, alive = alive_] {
+        if (!*alive || !on_written_) return;
+        auto fn = on_written_;  // it may replace itself
+        fn();
+      });
+    }
     while (written > 0) {
       Chunk& front = queue_.front();
       std::size_t left = front.data.size() - front.offset;

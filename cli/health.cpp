@@ -116,6 +116,9 @@ class Probe : public BackendEvents {
                                          "mcpbraid health --probe: not supported"));
   }
   void on_backend_exit(Backend&) override {}
+  void on_backend_internal_error(Backend& backend, const std::string& what) override {
+    trace::error("probe.internal_error").kv("server", backend.name()).kv("error", what);
+  }
 
  private:
   void initialize(std::size_t i) {

@@ -16,7 +16,8 @@ namespace {
 
 const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
                                              "failsafe", "restart", "gateway_tools",
-                                             "busy_poll_us"};
+                                             "busy_poll_us", "max_line", "max_json_depth",
+                                             "max_output_queue"};
 const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
                                            "disabled", "type", "failsafe", "restart"};
 
@@ -94,6 +95,8 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
   }
   server.failsafe = config.failsafe;
   server.restart = config.restart;
+  server.max_line = config.max_line;
+  server.max_json_depth = config.max_json_depth;
   if (auto f = entry.find("failsafe"); f != entry.end())
     server.failsafe = parse_failsafe(*f, config.failsafe, path, where + ".failsafe");
   if (auto r = entry.find("restart"); r != entry.end())
@@ -113,6 +116,16 @@ int require_int(const json& v, const std::string& path, const std::string& key, 
     fail(path, key,
          "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   return v.get<int>();
+}
+
+std::size_t require_size(const json& v, const std::string& path, const std::string& key,
+                         std::size_t lo, std::size_t hi, const char* range) {
+  auto size = parse_size(v);
+  if (!size || *size < lo || *size > hi)
+    fail(path, key,
+         std::string("expected a size from ") + range +
+             " (bytes, or a string like \"64MiB\", \"512KiB\")");
+  return *size;
 }
 
 bool require_bool(const json& v, const std::string& path, const std::string& key) {
@@ -272,6 +285,13 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   }
   if (auto b = doc.find("busy_poll_us"); b != doc.end())
     config.busy_poll = std::chrono::microseconds(require_int(*b, path, "busy_poll_us", 0, 10000));
+  if (auto v = doc.find("max_line"); v != doc.end())
+    config.max_line = require_size(*v, path, "max_line", 1024, std::size_t(1) << 30, "1KiB to 1GiB");
+  if (auto v = doc.find("max_output_queue"); v != doc.end())
+    config.max_output_queue = require_size(*v, path, "max_output_queue", 64 * 1024,
+                                           std::size_t(4) << 30, "64KiB to 4GiB");
+  if (auto v = doc.find("max_json_depth"); v != doc.end())
+    config.max_json_depth = require_int(*v, path, "max_json_depth", 8, kMaxJsonDepthLimit);
   if (auto t = doc.find("initialize_timeout"); t != doc.end())
     config.initialize_timeout = require_duration(*t, path, "initialize_timeout");
 
@@ -297,6 +317,44 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   return config;
 }
 
+std::optional<std::size_t> parse_size(const json& value) {
+  if (value.is_number_unsigned() || value.is_number_integer()) {
+    if (value.is_number_integer() && value.get<long long>() < 0) return std::nullopt;
+    return static_cast<std::size_t>(value.get<unsigned long long>());
+  }
+  if (!value.is_string()) return std::nullopt;
+  const std::string& text = value.get_ref<const std::string&>();
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  std::size_t n = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "B") return n;
+  if (unit == "KiB" || unit == "KB") return n << 10;
+  if (unit == "MiB" || unit == "MB") return n << 20;
+  if (unit == "GiB" || unit == "GB") return n << 30;
+  return std::nullopt;
+}
+
+Config parse_config_text(std::string_view text, const std::string& path, const EnvLookup& lookup) {
+  // The DOM is walked recursively (copies, comparisons): bound its depth
+  // before building it.
+  if (rpc::nesting_exceeds(text, kMaxJsonDepthLimit))
+    throw ConfigError(path + ": invalid JSON: nested deeper than " +
+                      std::to_string(kMaxJsonDepthLimit) + " levels");
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    // Parse again for the parser's own message (where and what).
+    try {
+      json again = json::parse(text);
+    } catch (const json::exception& e) {
+      throw ConfigError(path + ": invalid JSON: " + e.what());
+    }
+    throw ConfigError(path + ": invalid JSON");
+  }
+  return parse_config(doc, path, lookup);
+}
+
 Config load_config(const std::string& path, const EnvLookup& lookup) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
@@ -305,13 +363,7 @@ Config load_config(const std::string& path, const EnvLookup& lookup) {
   if (!in) throw ConfigError(path + ": cannot read the config file");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  json doc;
-  try {
-    doc = json::parse(buffer.str());
-  } catch (const json::parse_error& e) {
-    throw ConfigError(path + ": invalid JSON: " + e.what());
-  }
-  return parse_config(doc, path, lookup);
+  return parse_config_text(buffer.str(), path, lookup);
 }
 
 std::string resolve_config_path(const std::string& flag, const EnvLookup& lookup) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/failsafe.hpp"
+#include "core/jsonrpc.hpp"
 
 namespace mcpbraid {
 
@@ -31,6 +32,9 @@ struct ServerConfig {
   bool disabled = false;
   FailsafeConfig failsafe;  // the top-level defaults with this server's overrides
   RestartConfig restart;
+  // The top-level limits, copied for the backend's reader.
+  std::size_t max_line = kDefaultMaxLine;
+  int max_json_depth = kDefaultMaxJsonDepth;
 };
 
 inline constexpr const char* kDefaultSeparator = "__";
@@ -46,6 +50,12 @@ struct Config {
   // After handling any message, keep polling this long before sleeping in
   // epoll_wait (0: never poll). Saves a wake-up per hop; idle costs nothing.
   std::chrono::microseconds busy_poll{kDefaultBusyPoll};
+  // Limits (README "Limits"): the longest line read from the client or a
+  // backend, the deepest JSON nesting accepted, and the bytes queued for the
+  // client before backends stop being read.
+  std::size_t max_line = kDefaultMaxLine;
+  int max_json_depth = kDefaultMaxJsonDepth;
+  std::size_t max_output_queue = kDefaultMaxOutputQueue;
   FailsafeConfig failsafe;  // top-level defaults
   RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys
@@ -66,6 +76,15 @@ std::optional<Milliseconds> parse_duration(const nlohmann::json& value);
 // Validates a parsed document. `path` is only used in messages.
 Config parse_config(const nlohmann::json& doc, const std::string& path,
                     const EnvLookup& lookup = getenv_lookup);
+
+// Parses and validates the text of a config file: invalid JSON, nesting
+// deeper than kMaxJsonDepthLimit and every shape error are ConfigErrors.
+Config parse_config_text(std::string_view text, const std::string& path,
+                         const EnvLookup& lookup = getenv_lookup);
+
+// A size: an integer number of bytes, or a string "512KiB", "64MiB", "1GiB"
+// (also "KB"/"MB"/"GB" as the same binary units, and "B").
+std::optional<std::size_t> parse_size(const nlohmann::json& value);
 
 // Reads and validates a file; every failure is a ConfigError naming the file.
 Config load_config(const std::string& path, const EnvLookup& lookup = getenv_lookup);

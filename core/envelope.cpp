@@ -1,12 +1,15 @@
 #include "core/envelope.hpp"
 
+#include "core/jsonrpc.hpp"
+
 #include <cstring>
+#include <algorithm>
+#include <bitset>
 
 namespace mcpbraid::rpc {
 
 namespace {
 
-constexpr int kMaxDepth = 512;  // deeper documents take the slow path
 constexpr std::uint64_t kOnes = 0x0101010101010101ull;
 constexpr std::uint64_t kHighs = 0x8080808080808080ull;
 
@@ -21,8 +24,10 @@ constexpr std::uint64_t has_byte(std::uint64_t v, unsigned char b) {
 // past what it accepted or returns false.
 class Scanner {
  public:
-  explicit Scanner(std::string_view text)
-      : p_(reinterpret_cast<const unsigned char*>(text.data())), n_(text.size()) {}
+  Scanner(std::string_view text, int max_depth)
+      : p_(reinterpret_cast<const unsigned char*>(text.data())),
+        n_(text.size()),
+        max_depth_(std::min(max_depth, kMaxJsonDepthLimit)) {}
 
   // Calls on_member(key, value span) for each top-level member of the
   // object that makes up the whole text; false if it is not one (or a key
@@ -30,7 +35,7 @@ class Scanner {
   template <typename OnMember>
   bool members(OnMember on_member) {
     skip_ws();
-    if (pos_ >= n_ || p_[pos_] != '{') return false;
+    if (pos_ >= n_ || p_[pos_] != '{' || max_depth_ < 1) return false;
     ++pos_;
     skip_ws();
     if (peek('}')) {
@@ -101,11 +106,49 @@ class Scanner {
       ++pos_;
   }
 
+  // One JSON value whose parent container is at `depth`. Iterative: the
+  // open containers are kept in is_object_, so the input cannot drive recursion.
   bool value(int depth) {
-    if (pos_ >= n_) return false;
-    switch (p_[pos_]) {
-      case '{': return object(depth);
-      case '[': return array(depth);
+    open_ = 0;
+    for (;;) {
+      skip_ws();
+      if (pos_ >= n_) return false;
+      unsigned char c = p_[pos_];
+      bool closed_at_once = false;
+      if (c == '{' || c == '[') {
+        if (depth + 1 + open_ > max_depth_) return false;
+        ++pos_;
+        skip_ws();
+        char close = c == '{' ? '}' : ']';
+        if (peek(close)) {
+          ++pos_;
+          closed_at_once = true;
+        } else {
+          is_object_[open_++] = c == '{';
+          if (c == '{' && !key_colon()) return false;
+          continue;  // the first element
+        }
+      }
+      if (!closed_at_once && !scalar(c)) return false;
+      // After a value: a separator, or the end of one or more containers.
+      for (;;) {
+        if (open_ == 0) return true;
+        skip_ws();
+        if (peek(',')) {
+          ++pos_;
+          if (is_object_[open_ - 1] && !key_colon()) return false;
+          break;  // the next element
+        }
+        char close = is_object_[open_ - 1] ? '}' : ']';
+        if (!peek(close)) return false;
+        ++pos_;
+        --open_;
+      }
+    }
+  }
+
+  bool scalar(unsigned char c) {
+    switch (c) {
       case '"': return string(nullptr);
       case 't': return literal("true");
       case 'f': return literal("false");
@@ -114,45 +157,14 @@ class Scanner {
     }
   }
 
-  bool object(int depth) {
-    if (depth > kMaxDepth) return false;
-    ++pos_;
+  // `"key" :` inside an object.
+  bool key_colon() {
     skip_ws();
-    if (peek('}')) return ++pos_, true;
-    for (;;) {
-      skip_ws();
-      if (!string(nullptr)) return false;
-      skip_ws();
-      if (!peek(':')) return false;
-      ++pos_;
-      skip_ws();
-      if (!value(depth + 1)) return false;
-      skip_ws();
-      if (peek(',')) {
-        ++pos_;
-        continue;
-      }
-      if (peek('}')) return ++pos_, true;
-      return false;
-    }
-  }
-
-  bool array(int depth) {
-    if (depth > kMaxDepth) return false;
-    ++pos_;
+    if (!string(nullptr)) return false;
     skip_ws();
-    if (peek(']')) return ++pos_, true;
-    for (;;) {
-      skip_ws();
-      if (!value(depth + 1)) return false;
-      skip_ws();
-      if (peek(',')) {
-        ++pos_;
-        continue;
-      }
-      if (peek(']')) return ++pos_, true;
-      return false;
-    }
+    if (!peek(':')) return false;
+    ++pos_;
+    return true;
   }
 
   bool literal(const char* word) {
@@ -253,17 +265,27 @@ class Scanner {
 
   const unsigned char* p_;
   std::size_t n_;
+  int max_depth_;
   std::size_t pos_ = 0;
+  // The containers open in the value being scanned: object (1) or array.
+  std::bitset<kMaxJsonDepthLimit + 1> is_object_;
+  int open_ = 0;
 };
 
 }  // namespace
 
-std::optional<Envelope> scan_envelope(std::string_view line) { return Scanner(line).envelope(); }
+std::optional<Envelope> scan_envelope(std::string_view line, int max_depth) {
+  return Scanner(line, max_depth).envelope();
+}
+
+void replace_span(std::string& line, Span span, std::string_view text) {
+  line.replace(span.begin, span.end - span.begin, text);
+}
 
 bool locate_members(std::string_view object, const std::string_view* keys, Span* spans,
                     std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) spans[i] = Span{};
-  return Scanner(object).members([&](std::string_view key, Span span) {
+  return Scanner(object, kMaxJsonDepthLimit).members([&](std::string_view key, Span span) {
     for (std::size_t i = 0; i < count; ++i) {
       if (key != keys[i]) continue;
       if (spans[i].present()) return false;

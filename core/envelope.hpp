@@ -27,7 +27,9 @@ struct Envelope {
 // Validates `line` as one JSON value and, when it is an object, locates its
 // top-level members. nullopt when the line is not valid JSON or not an
 // object (the caller then takes the slow path, which explains the error).
-std::optional<Envelope> scan_envelope(std::string_view line);
+// Nesting deeper than `max_depth` is rejected like invalid JSON; check
+// nesting_exceeds() first to tell the two apart. The scan is iterative.
+std::optional<Envelope> scan_envelope(std::string_view line, int max_depth = 128);
 
 // Locates the members named `keys[i]` of the JSON object `object` (a span
 // scan_envelope accepted) into `spans[i]`. False when `object` is not a
@@ -38,6 +40,10 @@ bool locate_members(std::string_view object, const std::string_view* keys, Span*
 // The text of a JSON string token without escapes ("abc" -> abc); nullopt
 // when it is not a string or holds an escape.
 std::optional<std::string_view> plain_string(std::string_view token);
+
+// `line` with the bytes of `span` replaced by `text` (the id rewriter: a
+// forwarded answer gets the client's id in place of ours).
+void replace_span(std::string& line, Span span, std::string_view text);
 
 // The integer a span holds when it is a plain JSON integer ("42", "-7").
 std::optional<std::int64_t> span_integer(std::string_view text);

@@ -186,7 +186,8 @@ json to_json(const Snapshot& snapshot) {
   return {{"mcpbraid", {{"pid", snapshot.pid},
                       {"version", snapshot.version},
                       {"config", snapshot.config},
-                      {"uptime_s", snapshot.uptime_s}}},
+                      {"uptime_s", snapshot.uptime_s},
+                      {"internal_errors", snapshot.internal_errors}}},
           {"healthy", exit_status({snapshot}) == 0},
           {"backends", std::move(backends)}};
 }
@@ -198,6 +199,7 @@ Snapshot snapshot_from_json(const json& doc) {
   snapshot.version = self.value("version", std::string());
   snapshot.config = self.value("config", std::string());
   snapshot.uptime_s = self.value("uptime_s", 0.0);
+  snapshot.internal_errors = self.value("internal_errors", std::uint64_t(0));
   for (const auto& [name, b] : doc.at("backends").items()) {
     BackendStatus s;
     s.name = name;
@@ -232,6 +234,9 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
                             snapshot.config,
                         kWidth) +
                     "\n";
+  if (snapshot.internal_errors > 0)
+    out += "internal errors: " + std::to_string(snapshot.internal_errors) +
+           " (a bug: please report it with the trace lines)\n";
   // SERVER(14) STATE(9) CIRCUIT(13) HEALTH(6) OK(7) FAIL(6) LATENCY(2+16) TOOLS(6) = 79
   out += "SERVER        STATE    CIRCUIT      HEALTH     OK  FAIL  p50/p95/p99 ms   TOOLS\n";
   if (snapshot.backends.empty()) out += "(no servers configured)\n";
@@ -285,6 +290,12 @@ std::string render_prometheus(const std::vector<Snapshot>& snapshots) {
   for (const auto& s : snapshots)
     out += "mcpbraid_uptime_seconds{instance=\"" + std::to_string(s.pid) + "\"} " +
            number(s.uptime_s) + "\n";
+
+  family("mcpbraid_internal_errors_total", "counter",
+         "Exceptions caught by the last-resort guard (each one a bug).");
+  for (const auto& s : snapshots)
+    out += "mcpbraid_internal_errors_total{instance=\"" + std::to_string(s.pid) + "\"} " +
+           std::to_string(s.internal_errors) + "\n";
 
   family("mcpbraid_backend_state", "gauge", "1 for the backend's lifecycle state, 0 for the others.");
   each("mcpbraid_backend_state", [&](const char* n, const Snapshot& s, const BackendStatus& b) {

@@ -39,6 +39,9 @@ struct Snapshot {
   std::string version;
   std::string config;    // the config file's path
   double uptime_s = 0;
+  // Exceptions caught by the gateway's last-resort guard: a bug each; 0 in
+  // a healthy build, whatever the peers sent.
+  std::uint64_t internal_errors = 0;
   std::vector<BackendStatus> backends;  // in config order (sorted by name)
 };
 

@@ -1,5 +1,7 @@
 #include "core/jsonrpc.hpp"
 
+#include <cstring>
+
 namespace mcpbraid::rpc {
 
 namespace {
@@ -15,9 +17,7 @@ Message invalid(int code, std::string text, json body = nullptr) {
 
 bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
 
-}  // namespace
-
-Message parse_message(std::string_view line) {
+Message classify(std::string_view line) {
   json body = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return invalid(kParseError, "Parse error: invalid JSON");
   if (!body.is_object()) return invalid(kInvalidRequest, "Invalid Request: not a JSON object");
@@ -55,6 +55,151 @@ Message parse_message(std::string_view line) {
                  std::move(body));
 }
 
+}  // namespace
+
+bool nesting_exceeds(std::string_view text, int max_depth) {
+  int depth = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    char c = *p++;
+    if (c == '"') {
+      // Skip the string: find its closing quote, honouring escapes.
+      while (p < end) {
+        const void* hit = std::memchr(p, '"', static_cast<std::size_t>(end - p));
+        if (!hit) return false;
+        const char* q = static_cast<const char*>(hit);
+        std::size_t backslashes = 0;
+        for (const char* b = q; b > p && b[-1] == '\\'; --b) ++backslashes;
+        p = q + 1;
+        if (backslashes % 2 == 0) break;
+      }
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// A tolerant reader of the top-level members of an object that may be cut
+// short (the head of an oversized line) or nested too deeply to parse:
+// values are skipped by counting brackets, never by recursion.
+class IdPeeker {
+ public:
+  explicit IdPeeker(std::string_view text) : t_(text) {}
+
+  json find() {
+    ws();
+    if (!eat('{')) return nullptr;
+    for (;;) {
+      ws();
+      std::size_t key_begin = i_;
+      if (!skip_string()) return nullptr;
+      std::string_view key = t_.substr(key_begin, i_ - key_begin);
+      ws();
+      if (!eat(':')) return nullptr;
+      ws();
+      std::size_t value_begin = i_;
+      if (!skip_value()) return nullptr;
+      if (key == "\"id\"") return id_value(t_.substr(value_begin, i_ - value_begin));
+      ws();
+      if (!eat(',')) return nullptr;
+    }
+  }
+
+ private:
+  static json id_value(std::string_view token) {
+    if (token.empty()) return nullptr;
+    if (token.front() == '"') {
+      // Parse just this token: escapes are resolved and checked for us.
+      json value = json::parse(token, nullptr, /*allow_exceptions=*/false);
+      return value.is_string() ? value : json(nullptr);
+    }
+    bool negative = token.front() == '-';
+    std::string_view digits = negative ? token.substr(1) : token;
+    if (digits.empty() || digits.size() > 18) return nullptr;
+    std::int64_t n = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return nullptr;
+      n = n * 10 + (c - '0');
+    }
+    return negative ? -n : n;
+  }
+
+  void ws() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r'))
+      ++i_;
+  }
+  bool eat(char c) {
+    if (i_ < t_.size() && t_[i_] == c) return ++i_, true;
+    return false;
+  }
+  bool skip_string() {
+    if (!eat('"')) return false;
+    while (i_ < t_.size()) {
+      char c = t_[i_++];
+      if (c == '\\') {
+        ++i_;
+      } else if (c == '"') {
+        return i_ <= t_.size();
+      }
+    }
+    return false;
+  }
+  // A scalar runs to the next delimiter; a container to its matching close.
+  bool skip_value() {
+    if (i_ >= t_.size()) return false;
+    char c = t_[i_];
+    if (c == '"') return skip_string();
+    if (c != '{' && c != '[') {
+      std::size_t begin = i_;
+      while (i_ < t_.size() && t_[i_] != ',' && t_[i_] != '}' && t_[i_] != ']' && t_[i_] != ' ' &&
+             t_[i_] != '\t' && t_[i_] != '\n' && t_[i_] != '\r')
+        ++i_;
+      return i_ > begin && i_ < t_.size();
+    }
+    std::size_t depth = 0;
+    while (i_ < t_.size()) {
+      char d = t_[i_];
+      if (d == '"') {
+        if (!skip_string()) return false;
+        continue;
+      }
+      ++i_;
+      if (d == '{' || d == '[') ++depth;
+      if ((d == '}' || d == ']') && --depth == 0) return true;
+    }
+    return false;
+  }
+
+  std::string_view t_;
+  std::size_t i_ = 0;
+};
+
+}  // namespace
+
+json peek_id(std::string_view text) { return IdPeeker(text).find(); }
+
+Message parse_message(std::string_view line, int max_depth) {
+  if (nesting_exceeds(line, max_depth)) {
+    Message m = invalid(kInvalidRequest, "Invalid Request: JSON nested deeper than " +
+                                             std::to_string(max_depth) +
+                                             " levels (max_json_depth)");
+    m.id = peek_id(line);
+    return m;
+  }
+  Message m = classify(line);
+  if (m.kind == Kind::Invalid && m.body.is_object()) {
+    auto it = m.body.find("id");
+    if (it != m.body.end() && valid_id(*it)) m.id = *it;
+  }
+  return m;
+}
+
 json make_result(const json& id, json result) {
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
@@ -87,7 +232,7 @@ std::string to_line(const json& message) {
 
 namespace mcpbraid {
 
-bool LineSplitter::next(std::string& line) {
+LineSplitter::Piece LineSplitter::next(std::string& line) {
   for (;;) {
     std::size_t nl = buffer_.find('\n', scanned_);
     if (nl == std::string::npos) {
@@ -95,31 +240,31 @@ bool LineSplitter::next(std::string& line) {
       // A trailing '\r' may be the first half of a CRLF: it does not count.
       std::size_t partial = buffer_.size() - start_;
       if (partial > 0 && buffer_.back() == '\r') --partial;
-      if (partial > max_line_) {
-        // Drop the runaway line; keep skipping until its newline arrives.
-        if (!skipping_) ++oversized_;
-        buffer_.clear();
-        start_ = scanned_ = 0;
-        skipping_ = true;
+      if (skipping_ || partial > max_line_) {
+        // The line is too long to keep: remember its head, drop the rest
+        // as it comes, and report it once its newline arrives.
+        start_skipping(start_, buffer_.size());
       }
       if (start_ > 0 && start_ == buffer_.size()) {
         buffer_.clear();
         start_ = scanned_ = 0;
       }
-      return false;
+      return Piece::none;
     }
     std::size_t begin = start_;
     start_ = scanned_ = nl + 1;
-    if (skipping_) {
-      skipping_ = false;
-      continue;
-    }
     std::size_t end = nl;
     if (end > begin && buffer_[end - 1] == '\r') --end;
+    if (skipping_) {
+      start_skipping(begin, end);
+      compact();
+      return finish_skipping(0, line);
+    }
     if (blank(begin, end)) continue;
     if (end - begin > max_line_) {
-      ++oversized_;
-      continue;
+      start_skipping(begin, end);
+      compact();
+      return finish_skipping(0, line);
     }
     if (begin == 0 && start_ == buffer_.size() && buffer_.size() > kSwapThreshold) {
       // A large line that fills the buffer: hand the buffer over, no copy.
@@ -127,12 +272,41 @@ bool LineSplitter::next(std::string& line) {
       line.swap(buffer_);
       buffer_.clear();
       start_ = scanned_ = 0;
-      return true;
+      return Piece::line;
     }
     line.assign(buffer_, begin, end - begin);
     compact();
-    return true;
+    return Piece::line;
   }
+}
+
+// Moves buffer_[begin, end) out of the buffer into the skipped line: its
+// first kOversizedHead bytes are kept, the rest only counted.
+void LineSplitter::start_skipping(std::size_t begin, std::size_t end) {
+  if (!skipping_) {
+    skipping_ = true;
+    skipped_head_.clear();
+    skipped_size_ = 0;
+  }
+  std::size_t room = kOversizedHead - std::min(kOversizedHead, skipped_head_.size());
+  skipped_head_.append(buffer_, begin, std::min(room, end - begin));
+  skipped_size_ += end - begin;
+  if (end == buffer_.size()) {
+    // A trailing '\r' stays out of the count until we know it is not CRLF;
+    // it is dropped with the rest (a lone '\r' inside a line is rare).
+    buffer_.clear();
+    start_ = scanned_ = 0;
+  }
+}
+
+LineSplitter::Piece LineSplitter::finish_skipping(std::size_t tail, std::string& line) {
+  skipping_ = false;
+  ++oversized_;
+  oversized_size_ = skipped_size_ + tail;
+  line.swap(skipped_head_);
+  skipped_head_.clear();
+  skipped_size_ = 0;
+  return Piece::oversized;
 }
 
 // Empty or only spaces and tabs. Cheap: a JSON line starts with '{'.
@@ -151,15 +325,31 @@ void LineSplitter::compact() {
   }
 }
 
-bool LineSplitter::take_tail(std::string& line) {
-  if (skipping_ || start_ >= buffer_.size()) return false;
+LineSplitter::Piece LineSplitter::take_tail(std::string& line) {
   std::size_t end = buffer_.size();
-  if (buffer_[end - 1] == '\r') --end;
-  if (end == start_) return false;
+  if (end > start_ && buffer_[end - 1] == '\r') --end;
+  if (skipping_) {
+    start_skipping(start_, end);
+    buffer_.clear();
+    start_ = scanned_ = 0;
+    return finish_skipping(0, line);
+  }
+  if (start_ >= end) return Piece::none;
+  if (end - start_ > max_line_) {
+    start_skipping(start_, end);
+    buffer_.clear();
+    start_ = scanned_ = 0;
+    return finish_skipping(0, line);
+  }
+  if (blank(start_, end)) {
+    buffer_.clear();
+    start_ = scanned_ = 0;
+    return Piece::none;
+  }
   line.assign(buffer_, start_, end - start_);
   buffer_.clear();
   start_ = scanned_ = 0;
-  return true;
+  return Piece::line;
 }
 
 }  // namespace mcpbraid

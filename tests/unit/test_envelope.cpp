@@ -538,13 +538,39 @@ TEST_CASE("envelope: nesting beyond the limit is rejected, not a crash") {
   std::string mixed;
   for (std::size_t i = 0; i < kDeep / 2; ++i) mixed += "[{\"id\":";
   CHECK_FALSE(accepted("{\"a\":" + mixed));
-  // Moderate nesting is fine, and the spans see through it.
-  std::string deep = std::string(200, '[') + "{\"id\":1}" + std::string(200, ']');
+  // Nesting within the limit is fine, and the spans see through it.
+  std::string deep = std::string(120, '[') + "{\"id\":1}" + std::string(120, ']');
   std::string line = "{\"result\":" + deep + ",\"id\":5}";
   auto env = scan(line);
   REQUIRE(env);
   CHECK(text(env->result, line) == deep);
   CHECK(text(env->id, line) == "5");
+}
+
+TEST_CASE("envelope: the depth limit counts the top-level object as 1") {
+  // {"a":[[1]]} nests 3 deep.
+  CHECK(rpc::scan_envelope(R"({"a":[[1]]})", 3));
+  CHECK_FALSE(rpc::scan_envelope(R"({"a":[[1]]})", 2));
+  CHECK_FALSE(rpc::scan_envelope(R"({"a":1})", 0));
+  std::string deep = std::string(200, '[') + std::string(200, ']');
+  CHECK(rpc::scan_envelope("{\"result\":" + deep + "}", 201));
+  CHECK_FALSE(rpc::scan_envelope("{\"result\":" + deep + "}", 200));
+  // Siblings do not add up: depth is nesting, not count.
+  std::string wide = "{\"a\":[" + std::string(5000, '[') + std::string(5000, ']') + "]}";
+  CHECK_FALSE(rpc::scan_envelope(wide, 128));
+  std::string siblings = "{\"a\":[";
+  for (int i = 0; i < 5000; ++i) siblings += "[[1]],";
+  siblings += "0]}";
+  CHECK(rpc::scan_envelope(siblings, 4));
+}
+
+TEST_CASE("envelope: replace_span rewrites an id in place") {
+  std::string line = R"({"jsonrpc":"2.0","id":12,"result":{}})";
+  auto env = rpc::scan_envelope(line);
+  REQUIRE(env);
+  rpc::replace_span(line, env->id, R"("client-7")");
+  CHECK(line == R"({"jsonrpc":"2.0","id":"client-7","result":{}})");
+  CHECK(rpc::scan_envelope(line));
 }
 
 // ---- UTF-8 -----------------------------------------------------------------

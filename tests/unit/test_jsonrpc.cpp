@@ -12,12 +12,21 @@ namespace rpc = mcpbraid::rpc;
 
 namespace {
 
-// Every complete line the splitter yields for what has been appended so far.
+using Piece = LineSplitter::Piece;
+
+// Every piece the splitter yields for what has been appended so far: lines
+// as they are, oversized ones as "<oversized SIZE: HEAD>".
 std::vector<std::string> drain(LineSplitter& splitter) {
   std::vector<std::string> lines;
   std::string line;
-  while (splitter.next(line)) lines.push_back(line);
-  return lines;
+  for (;;) {
+    Piece piece = splitter.next(line);
+    if (piece == Piece::none) return lines;
+    if (piece == Piece::line)
+      lines.push_back(line);
+    else
+      lines.push_back("<oversized " + std::to_string(splitter.oversized_size()) + ": " + line + ">");
+  }
 }
 
 }  // namespace
@@ -260,7 +269,7 @@ TEST_CASE("feeding a stream one byte at a time gives the same lines") {
   std::string line;
   for (char c : stream) {
     splitter.append(std::string_view(&c, 1));
-    while (splitter.next(line)) lines.push_back(line);
+    while (splitter.next(line) == Piece::line) lines.push_back(line);
   }
   CHECK(lines == std::vector<std::string>{"alpha", "beta", "gamma"});
 }
@@ -272,7 +281,7 @@ TEST_CASE("many lines through one splitter survive buffer compaction") {
   for (int i = 0; i < 2000; ++i) {
     // Lines straddle chunk boundaries: each chunk ends mid-line.
     splitter.append(std::to_string(i) + "\nline-");
-    while (splitter.next(line)) lines.push_back(line);
+    while (splitter.next(line) == Piece::line) lines.push_back(line);
   }
   REQUIRE(lines.size() == 2000);
   CHECK(lines[0] == "0");
@@ -280,11 +289,24 @@ TEST_CASE("many lines through one splitter survive buffer compaction") {
   CHECK(lines[1999] == "line-1999");
 }
 
-TEST_CASE("a complete line longer than the limit is dropped and counted") {
+TEST_CASE("a complete line longer than the limit is reported with its size, in stream order") {
   LineSplitter splitter(8);
   splitter.append("short\n0123456789abc\nok\n12345678\n");
-  CHECK(drain(splitter) == std::vector<std::string>{"short", "ok", "12345678"});
+  CHECK(drain(splitter) ==
+        std::vector<std::string>{"short", "<oversized 13: 0123456789abc>", "ok", "12345678"});
   CHECK(splitter.oversized() == 1);
+}
+
+TEST_CASE("an oversized line keeps only its head") {
+  LineSplitter splitter(16);
+  std::string big(LineSplitter::kOversizedHead * 3, 'x');
+  splitter.append(big + "\nok\n");
+  std::string line;
+  REQUIRE(splitter.next(line) == Piece::oversized);
+  CHECK(line.size() == LineSplitter::kOversizedHead);
+  CHECK(splitter.oversized_size() == big.size());
+  REQUIRE(splitter.next(line) == Piece::line);
+  CHECK(line == "ok");
 }
 
 TEST_CASE("a line at exactly the limit with CRLF is kept") {
@@ -299,25 +321,27 @@ TEST_CASE("a line at exactly the limit is kept even when its CR and LF arrive se
   LineSplitter splitter(4);
   std::string line;
   splitter.append("abcd\r");
-  CHECK_FALSE(splitter.next(line));
+  CHECK(splitter.next(line) == Piece::none);
   splitter.append("\n");
-  REQUIRE(splitter.next(line));
+  REQUIRE(splitter.next(line) == Piece::line);
   CHECK(line == "abcd");
   CHECK(splitter.oversized() == 0);
 }
 
-TEST_CASE("a runaway partial line is dropped before its newline arrives, then framing resumes") {
+TEST_CASE("a runaway partial line is dropped as it comes and reported when its newline arrives") {
   LineSplitter splitter(8);
   std::string line;
   splitter.append("0123456789");
-  CHECK_FALSE(splitter.next(line));
-  CHECK(splitter.oversized() == 1);
+  CHECK(splitter.next(line) == Piece::none);
   splitter.append("more-of-the-same-line");
-  CHECK_FALSE(splitter.next(line));
+  CHECK(splitter.next(line) == Piece::none);
   splitter.append("tail\nok\n");
-  REQUIRE(splitter.next(line));
+  REQUIRE(splitter.next(line) == Piece::oversized);
+  CHECK(line == "0123456789more-of-the-same-linetail");
+  CHECK(splitter.oversized_size() == 35);
+  REQUIRE(splitter.next(line) == Piece::line);
   CHECK(line == "ok");
-  CHECK_FALSE(splitter.next(line));
+  CHECK(splitter.next(line) == Piece::none);
 }
 
 TEST_CASE("one runaway line is counted once however many chunks it spans") {
@@ -325,10 +349,12 @@ TEST_CASE("one runaway line is counted once however many chunks it spans") {
   std::string line;
   for (int i = 0; i < 5; ++i) {
     splitter.append("0123456789");  // each chunk alone exceeds the limit
-    CHECK_FALSE(splitter.next(line));
+    CHECK(splitter.next(line) == Piece::none);
   }
   splitter.append("\nok\n");
-  REQUIRE(splitter.next(line));
+  REQUIRE(splitter.next(line) == Piece::oversized);
+  CHECK(splitter.oversized_size() == 50);
+  REQUIRE(splitter.next(line) == Piece::line);
   CHECK(line == "ok");
   CHECK(splitter.oversized() == 1);
 }
@@ -338,34 +364,80 @@ TEST_CASE("take_tail returns the unterminated last line at end of stream") {
   splitter.append("first\nlast-without-newline\r");
   CHECK(drain(splitter) == std::vector<std::string>{"first"});
   std::string tail;
-  REQUIRE(splitter.take_tail(tail));
+  REQUIRE(splitter.take_tail(tail) == Piece::line);
   CHECK(tail == "last-without-newline");
-  CHECK_FALSE(splitter.take_tail(tail));
+  CHECK(splitter.take_tail(tail) == Piece::none);
 }
 
 TEST_CASE("take_tail has nothing when the stream ended on a newline or a lone CR") {
   std::string tail;
   LineSplitter empty;
-  CHECK_FALSE(empty.take_tail(tail));
+  CHECK(empty.take_tail(tail) == Piece::none);
 
   LineSplitter terminated;
   terminated.append("done\n");
   CHECK(drain(terminated) == std::vector<std::string>{"done"});
-  CHECK_FALSE(terminated.take_tail(tail));
+  CHECK(terminated.take_tail(tail) == Piece::none);
 
   LineSplitter lone_cr;
   lone_cr.append("done\n\r");
   CHECK(drain(lone_cr) == std::vector<std::string>{"done"});
-  CHECK_FALSE(lone_cr.take_tail(tail));
+  CHECK(lone_cr.take_tail(tail) == Piece::none);
 }
 
-TEST_CASE("take_tail does not return the remains of a dropped runaway line") {
+TEST_CASE("take_tail reports an unterminated runaway line as oversized, not as a line") {
   LineSplitter splitter(4);
   splitter.append("0123456789");
   std::string line;
-  CHECK_FALSE(splitter.next(line));
-  CHECK(splitter.oversized() == 1);
+  CHECK(splitter.next(line) == Piece::none);
   splitter.append("xy");
-  CHECK_FALSE(splitter.next(line));
-  CHECK_FALSE(splitter.take_tail(line));
+  CHECK(splitter.next(line) == Piece::none);
+  REQUIRE(splitter.take_tail(line) == Piece::oversized);
+  CHECK(line == "0123456789xy");
+  CHECK(splitter.oversized_size() == 12);
+  CHECK(splitter.oversized() == 1);
+  CHECK(splitter.take_tail(line) == Piece::none);
+}
+
+TEST_CASE("nesting is measured without recursion, skipping strings") {
+  CHECK_FALSE(rpc::nesting_exceeds(R"({"a":[1]})", 2));
+  CHECK(rpc::nesting_exceeds(R"({"a":[1]})", 1));
+  CHECK_FALSE(rpc::nesting_exceeds(R"({"a":"[[[[[[\"[[["})", 1));
+  std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  CHECK(rpc::nesting_exceeds(deep, 128));
+  CHECK_FALSE(rpc::nesting_exceeds(deep, 300000));
+}
+
+TEST_CASE("a client line nested deeper than the limit is an invalid request that keeps its id") {
+  std::string line = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":)" +
+                     std::string(300000, '[') + std::string(300000, ']') + "}";
+  auto m = rpc::parse_message(line, 128);
+  CHECK(m.kind == rpc::Kind::Invalid);
+  CHECK(m.error_code == rpc::kInvalidRequest);
+  CHECK(m.error_text.find("nested deeper than 128") != std::string::npos);
+  CHECK(m.id == 7);
+  // The id may come after the deep part, and be a string.
+  std::string after = R"({"params":[[[[[[[[]]]]]]]],"id":"x-1","method":"m","jsonrpc":"2.0"})";
+  auto late = rpc::parse_message(after, 4);
+  CHECK(late.kind == rpc::Kind::Invalid);
+  CHECK(late.id == "x-1");
+}
+
+TEST_CASE("peek_id reads the id from the head of a cut line, or gives null") {
+  CHECK(rpc::peek_id(R"({"jsonrpc":"2.0","id":42,"result":{"content":[{"text":"xxxx)") == 42);
+  CHECK(rpc::peek_id(R"({"id":"a\"b","x":1)") == "a\"b");
+  CHECK(rpc::peek_id(R"({"jsonrpc":"2.0","result":{"content":"xxxx)").is_null());
+  CHECK(rpc::peek_id(R"({"id":1.5})").is_null());
+  CHECK(rpc::peek_id(R"({"id":{"x":1}})").is_null());
+  CHECK(rpc::peek_id("[1,2]").is_null());
+  CHECK(rpc::peek_id("").is_null());
+  CHECK(rpc::peek_id(R"({"id":12)").is_null());  // the number may go on: unreadable
+}
+
+TEST_CASE("an invalid message keeps a readable id to echo") {
+  auto m = rpc::parse_message(R"({"jsonrpc":"1.0","id":"q","method":"ping"})");
+  CHECK(m.kind == rpc::Kind::Invalid);
+  CHECK(m.id == "q");
+  auto bad_id = rpc::parse_message(R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})");
+  CHECK(bad_id.id.is_null());
 }
