@@ -340,11 +340,15 @@ void Backend::handle_stdout_line(std::string& line) {
 void Backend::on_bad_line(std::string_view line, const rpc::Message& message) {
   trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
       "line", line.substr(0, 200));
-  bool is_request = message.body.is_object() && message.body.contains("method");
-  if (is_request) {
-    if (message.id.is_null()) return;
+  bool has_method = message.body.is_object() && message.body.contains("method");
+  if (has_method && message.id.is_null()) {
+    trace::warn("backend.bad_notification").kv("server", name()).kv("error", message.error_text);
+    return;
+  }
+  if (has_method) {
     trace::warn("backend.bad_request").kv("server", name()).kv("error", message.error_text);
-    return send(rpc::make_error(message.id, rpc::kInvalidRequest,
+    bool params = message.error_text.find("params") != std::string::npos;
+    return send(rpc::make_error(message.id, params ? rpc::kInvalidParams : rpc::kInvalidRequest,
                                 "mcpbraid: " + message.error_text));
   }
   if (!message.id.is_null()) fail_bad_answer(message.id, message.error_text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <optional>
 
 namespace mcpbraid {
 
@@ -73,44 +74,113 @@ std::optional<Route> NameTable::find(const std::string& exposed) const {
 
 namespace {
 
-// Matches the value of one expression starting at uri[pos]; the value runs
-// until the next literal of the template (or the end). Reserved expansion
-// (+, #) may contain '/', '?' and '#'; simple ones may not contain '/'.
-bool match_from(std::string_view tpl, std::size_t ti, std::string_view uri, std::size_t ui) {
-  if (ti == tpl.size()) return ui == uri.size();
-  if (tpl[ti] != '{') {
-    if (ui < uri.size() && uri[ui] == tpl[ti]) return match_from(tpl, ti + 1, uri, ui + 1);
-    return false;
+// One step of a compiled URI template: a literal character or one `{...}` expression.
+struct TemplateToken {
+  enum class Class : std::uint8_t { simple, reserved, query };
+  bool literal = true;
+  char ch = '\0';         // the literal character, or the operator ('\0': none)
+  bool prefixed = false;  // # . / ; ? & : empty, or the operator then >= 1 value char
+  bool lists = false;     // several variables: the operator may also occur inside the value
+  Class cls = Class::simple;
+};
+
+// Splits the template into tokens; nullopt for an unterminated '{', which
+// makes the template match nothing.
+std::optional<std::vector<TemplateToken>> compile_template(std::string_view tpl) {
+  constexpr std::string_view kOperators = "+#./;?&";
+  std::vector<TemplateToken> tokens;
+  tokens.reserve(tpl.size());
+  for (std::size_t i = 0; i < tpl.size(); ++i) {
+    TemplateToken tok;
+    if (tpl[i] != '{') {
+      tok.ch = tpl[i];
+      tokens.push_back(tok);
+      continue;
+    }
+    std::size_t close = tpl.find('}', i);
+    if (close == std::string_view::npos) return std::nullopt;
+    tok.literal = false;
+    // Only a real operator counts: in {var} the 'v' is part of the name.
+    if (close > i + 1 && kOperators.find(tpl[i + 1]) != std::string_view::npos) tok.ch = tpl[i + 1];
+    tok.prefixed = tok.ch != '\0' && tok.ch != '+';
+    tok.lists = tok.ch != '\0' && tpl.substr(i, close - i).find(',') != std::string_view::npos;
+    if (tok.ch == '+' || tok.ch == '#')
+      tok.cls = TemplateToken::Class::reserved;
+    else if (tok.ch == '?' || tok.ch == '&')
+      tok.cls = TemplateToken::Class::query;
+    tokens.push_back(tok);
+    i = close;
   }
-  std::size_t close = tpl.find('}', ti);
-  if (close == std::string_view::npos) return false;
-  char op = close > ti + 1 ? tpl[ti + 1] : '\0';
-  std::size_t next = close + 1;
-  std::size_t start = ui;
-  if (op == '/' || op == '.' || op == '#' || op == '?' || op == '&') {
-    // Prefixed expressions may expand to nothing at all.
-    if (match_from(tpl, next, uri, ui)) return true;
-    if (ui >= uri.size() || uri[ui] != op) return false;
-    start = ui + 1;
-  }
-  bool reserved = op == '+' || op == '#';
-  bool query = op == '?' || op == '&';
-  // {/a,b} expands to "/x/y": several variables may span the operator.
-  bool lists = tpl.substr(ti, close - ti).find(',') != std::string_view::npos;
-  for (std::size_t end = start + 1; end <= uri.size(); ++end) {
-    char c = uri[end - 1];
-    if (lists && c == op) continue;
-    if (!reserved && !query && (c == '/' || c == '?' || c == '#')) break;
-    if (query && c == '#') break;
-    if (match_from(tpl, next, uri, end)) return true;
-  }
-  return false;
+  return tokens;
+}
+
+// Whether c may be part of an expression's value: reserved expansion (+, #)
+// takes anything, a query stops at the fragment, the rest at '/', '?', '#'.
+bool value_char(TemplateToken::Class cls, char c) {
+  if (cls == TemplateToken::Class::reserved) return true;
+  if (cls == TemplateToken::Class::query) return c != '#';
+  return c != '/' && c != '?' && c != '#';
+}
+
+// NFA states, as bits in one byte per token position.
+constexpr std::uint8_t kAt = 1;    // at the start of token i (i == size: accept)
+constexpr std::uint8_t kNeed = 2;  // inside expression i, a value character must follow
+constexpr std::uint8_t kDone = 4;  // inside expression i, the value may end here
+
+// Epsilon moves out of position i, once its set is final: an expression
+// without prefix must take a character; a prefixed one may be skipped; a
+// value that may end lets the next token start.
+void close_at(const TemplateToken& tok, std::uint8_t& here, std::uint8_t& after) {
+  if (tok.literal) return;
+  bool at = (here & kAt) != 0;
+  if (at && !tok.prefixed) here |= kNeed;
+  if ((at && tok.prefixed) || (here & kDone)) after |= kAt;
 }
 
 }  // namespace
 
+// Thompson simulation of the template as an NFA: one pass over the URI with
+// a state set per token, so O(uri x template) time and O(template) memory.
+// A backtracking matcher was exponential in adjacent expressions ({a}{b}{c}...),
+// which a single-threaded gateway cannot afford on a URI from a client.
 bool uri_template_matches(std::string_view uri_template, std::string_view uri) {
-  return match_from(uri_template, 0, uri, 0);
+  auto compiled = compile_template(uri_template);
+  if (!compiled) return false;
+  const std::vector<TemplateToken>& tokens = *compiled;
+  const std::size_t n = tokens.size();
+  std::vector<std::uint8_t> cur(n + 1, 0);
+  std::vector<std::uint8_t> next(n + 1, 0);
+  cur[0] = kAt;
+  for (std::size_t i = 0; i < n; ++i) close_at(tokens[i], cur[i], cur[i + 1]);
+  for (char c : uri) {
+    // Every move, on c or epsilon, goes from position i to i or i + 1, so by
+    // the time the sweep reaches i its set is complete and can be closed.
+    std::uint8_t any = 0;
+    next[0] = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      next[i + 1] = 0;
+      const TemplateToken& tok = tokens[i];
+      std::uint8_t from = cur[i];
+      if (tok.literal) {
+        if ((from & kAt) && c == tok.ch) next[i + 1] = kAt;
+      } else {
+        if ((from & kAt) && tok.prefixed && c == tok.ch) next[i] |= kNeed;
+        if (from & (kNeed | kDone)) {
+          // With several variables the operator separates values ("/x/y"), so
+          // it is taken whatever the class, but a value cannot end on it.
+          if (tok.lists && c == tok.ch)
+            next[i] |= kNeed;
+          else if (value_char(tok.cls, c))
+            next[i] |= kDone;
+        }
+        close_at(tok, next[i], next[i + 1]);
+      }
+      any |= next[i];
+    }
+    if (!(any | next[n])) return false;  // no thread left: the rest of the URI cannot help
+    cur.swap(next);
+  }
+  return (cur[n] & kAt) != 0;
 }
 
 void ResourceTable::set_resources(const std::string& server, const std::vector<std::string>& uris) {

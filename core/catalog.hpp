@@ -47,7 +47,9 @@ class NameTable {
 };
 
 // RFC 6570 matching of a URI against a template (levels 1-3 expressions:
-// {var} {+var} {#var} {/var} {.var} {?a,b} {&a}); literal parts must match exactly.
+// {var} {+var} {#var} {/var} {.var} {;var} {?a,b} {&a}); literal parts must match
+// exactly, and an unterminated '{' matches nothing. Runs in O(uri x template)
+// time and O(template) memory, without recursion, whatever the URI.
 bool uri_template_matches(std::string_view uri_template, std::string_view uri);
 
 // Resource ownership: exact URIs first, then templates in server order.

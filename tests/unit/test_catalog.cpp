@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <cctype>
+#include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/catalog.hpp"
@@ -14,6 +16,21 @@ using mcpbraid::ResourceTable;
 using mcpbraid::uri_template_matches;
 
 namespace {
+
+// Milliseconds one uri_template_matches call takes, and its result.
+std::pair<bool, double> timed_match(const std::string& tpl, const std::string& uri) {
+  auto start = std::chrono::steady_clock::now();
+  bool matched = uri_template_matches(tpl, uri);
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+  return {matched, took.count()};
+}
+
+// "{v0}{v1}...": n adjacent expressions, the worst case for a backtracking matcher.
+std::string adjacent_expressions(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "{v" + std::to_string(i) + "}";
+  return out;
+}
 
 bool valid_exposed(const std::string& name) {
   if (name.empty() || name.size() > kMaxExposedName) return false;
@@ -217,6 +234,75 @@ TEST_CASE("a query expansion {?a,b} matches any query or none") {
 TEST_CASE("an unterminated expression never matches") {
   CHECK_FALSE(uri_template_matches("file:///{path", "file:///{path"));
   CHECK_FALSE(uri_template_matches("file:///{path", "file:///x"));
+  // Whatever comes before it, and however the URI would match the rest.
+  CHECK_FALSE(uri_template_matches("x://{a}/{b", "x://a/b"));
+  CHECK_FALSE(uri_template_matches("x://{a}/{b", "x://a/{b"));
+  CHECK_FALSE(uri_template_matches("x://{a}{", "x://a{"));
+  CHECK_FALSE(uri_template_matches("{", "{"));
+  CHECK_FALSE(uri_template_matches("{", ""));
+  // A '}' without a '{' is a plain literal.
+  CHECK(uri_template_matches("x://}{a}", "x://}b"));
+}
+
+TEST_CASE("a variable name's first letter is not an operator") {
+  // {var,x} has no operator: a 'v' in the value is an ordinary character,
+  // including at its end.
+  CHECK(uri_template_matches("tv://{var,x}", "tv://nav"));
+  CHECK(uri_template_matches("tv://{var,x}", "tv://v"));
+  CHECK(uri_template_matches("tv://{var,x}/end", "tv://vvv/end"));
+  CHECK_FALSE(uri_template_matches("tv://{var,x}", "tv://nav/x"));
+  CHECK_FALSE(uri_template_matches("tv://{var,x}", "tv://"));
+}
+
+TEST_CASE("a multi-variable expression's value cannot end on its operator") {
+  CHECK(uri_template_matches("api://x{/a,b}", "api://x/users/42"));
+  CHECK_FALSE(uri_template_matches("api://x{/a,b}", "api://x/users/"));
+  CHECK_FALSE(uri_template_matches("api://x{/a,b}", "api://x//"));
+  CHECK(uri_template_matches("search://i{?q,lang}", "search://i?q=x?y"));
+  CHECK_FALSE(uri_template_matches("search://i{?q,lang}", "search://i?q=x?"));
+}
+
+TEST_CASE("a path-style parameter {;var} is ';' and a value, or nothing") {
+  CHECK(uri_template_matches("map://x{;id}", "map://x;id=5"));
+  CHECK(uri_template_matches("map://x{;id}", "map://x"));
+  CHECK(uri_template_matches("map://x{;id}/tail", "map://x/tail"));
+  CHECK(uri_template_matches("map://x{;a,b}", "map://x;a=1;b=2"));
+  CHECK_FALSE(uri_template_matches("map://x{;id}", "map://x;"));
+  CHECK_FALSE(uri_template_matches("map://x{;id}", "map://xid=5"));
+  CHECK_FALSE(uri_template_matches("map://x{;id}", "map://x;id=5/more"));
+  CHECK_FALSE(uri_template_matches("map://x{;id}", "map://x;id=5?q"));
+  CHECK_FALSE(uri_template_matches("map://x{;a,b}", "map://x;a=1;"));
+}
+
+TEST_CASE("adjacent expressions match in time linear in the URI") {
+  // A backtracking matcher tries every split of the x's between the ten
+  // expressions (C(34, 9) = 5e7 of them) before failing on "/enx".
+  std::string tpl = "bt://" + adjacent_expressions(10) + "/end";
+  std::string miss = "bt://" + std::string(35, 'x') + "/enx";
+  REQUIRE(miss.size() == 44);
+  auto [missed, miss_ms] = timed_match(tpl, miss);
+  CHECK_FALSE(missed);
+  CHECK(miss_ms < 100.0);
+  auto [hit, hit_ms] = timed_match(tpl, "bt://" + std::string(35, 'x') + "/end");
+  CHECK(hit);
+  CHECK(hit_ms < 100.0);
+  // Ten expressions need ten characters.
+  CHECK_FALSE(uri_template_matches(tpl, "bt://" + std::string(9, 'x') + "/end"));
+}
+
+TEST_CASE("fifty adjacent expressions against a 10,000-character URI stay fast") {
+  std::string tpl = "bt://" + adjacent_expressions(50) + "/end";
+  std::string body(10000 - 9, 'x');
+  std::string hit = "bt://" + body + "/end";
+  std::string miss = "bt://" + body + "/enx";
+  REQUIRE(hit.size() == 10000);
+  REQUIRE(miss.size() == 10000);
+  auto [matched, hit_ms] = timed_match(tpl, hit);
+  CHECK(matched);
+  CHECK(hit_ms < 100.0);
+  auto [missed, miss_ms] = timed_match(tpl, miss);
+  CHECK_FALSE(missed);
+  CHECK(miss_ms < 100.0);
 }
 
 TEST_CASE("exact resource URIs win over templates of another server") {
