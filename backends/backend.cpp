@@ -298,6 +298,8 @@ void Backend::on_stdout_line(std::string& line) {
   } catch (const std::exception& e) {
     // The last-resort guard: shapes are checked before use, so this is a bug.
     events_.on_backend_internal_error(*this, e.what());
+  } catch (...) {
+    events_.on_backend_internal_error(*this, "unknown exception");
   }
 }
 

@@ -272,6 +272,18 @@ void Gateway::run_handlers() {
 // ---------------------------------------------------------------- client side
 
 void Gateway::on_client_line(std::string& line) {
+  // The guard sits here as well as around the loop: an exception must not
+  // unwind through the reader, which would then stop reading.
+  try {
+    handle_client_line(line);
+  } catch (const std::exception& e) {
+    on_internal_error(e.what());
+  } catch (...) {
+    on_internal_error("unknown exception");
+  }
+}
+
+void Gateway::handle_client_line(std::string& line) {
   HandlingScope scope(*this, Handling{nullptr, "(client line)", ""});
   // Once backends settled, a plain tools/call goes without a DOM.
   if (init_wait_over_ && !draining_ && fast_tool_call(line)) return;

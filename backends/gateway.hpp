@@ -117,6 +117,7 @@ class Gateway : public BackendEvents {
 
   // The client side.
   void on_client_line(std::string& line);
+  void handle_client_line(std::string& line);
   void on_client_oversized(std::string& head, std::size_t size);
   void on_client_eof();
   void handle_request(rpc::Message& message);
