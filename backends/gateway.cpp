@@ -1086,7 +1086,7 @@ void Gateway::launch(const std::shared_ptr<Call>& call) {
 // duplicate id...) returns false and takes the full path, which also
 // explains errors.
 bool Gateway::fast_tool_call(const std::string& line) {
-  auto env = rpc::scan_envelope(line);
+  auto env = rpc::scan_envelope(line, config_.max_json_depth);
   if (!env || env->duplicate || env->result.present() || env->error.present() ||
       !env->params.present() || env->jsonrpc.of(line) != "\"2.0\"" ||
       env->method.of(line) != "\"tools/call\"")

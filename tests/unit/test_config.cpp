@@ -409,3 +409,64 @@ TEST_CASE("empty environment variables are skipped when resolving the config pat
             "", env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", "/xdg"}})) ==
         "/xdg/mcpbraid/config.json");
 }
+
+TEST_CASE("limits: max_line, max_json_depth, max_output_queue default and parse") {
+  Config d = parse(R"({"mcpServers":{"a":{"command":"x"}}})");
+  CHECK(d.max_line == 64u * 1024 * 1024);
+  CHECK(d.max_json_depth == 128);
+  CHECK(d.max_output_queue == 16u * 1024 * 1024);
+  CHECK(d.servers[0].max_line == d.max_line);
+  Config c = parse(
+      R"({"max_line":"1MiB","max_json_depth":32,"max_output_queue":65536,)"
+      R"("mcpServers":{"a":{"command":"x"}}})");
+  CHECK(c.max_line == 1024u * 1024);
+  CHECK(c.max_json_depth == 32);
+  CHECK(c.max_output_queue == 65536u);
+  CHECK(c.servers[0].max_line == 1024u * 1024);
+  CHECK(c.servers[0].max_json_depth == 32);
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("limits: wrong types and out-of-range values are errors naming the key") {
+  CHECK(parse_error(R"({"max_line":"64 MiB","mcpServers":{}})").rfind("cfg.json: max_line: expected a size", 0) == 0);
+  CHECK(parse_error(R"({"max_line":100,"mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
+  CHECK(parse_error(R"({"max_line":"2GiB","mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
+  CHECK(parse_error(R"({"max_line":-5,"mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
+  CHECK(parse_error(R"({"max_output_queue":1.5,"mcpServers":{}})").rfind("cfg.json: max_output_queue:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":7,"mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":1025,"mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":"128","mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
+}
+
+TEST_CASE("parse_size: bytes or binary units") {
+  CHECK(mcpbraid::parse_size(json(4096)) == 4096u);
+  CHECK(mcpbraid::parse_size(json("512KiB")) == 512u * 1024);
+  CHECK(mcpbraid::parse_size(json("512KB")) == 512u * 1024);
+  CHECK(mcpbraid::parse_size(json("3GiB")) == 3ull << 30);
+  CHECK(mcpbraid::parse_size(json("10B")) == 10u);
+  CHECK(mcpbraid::parse_size(json("10")) == 10u);
+  CHECK_FALSE(mcpbraid::parse_size(json("MiB")));
+  CHECK_FALSE(mcpbraid::parse_size(json("1TiB")));
+  CHECK_FALSE(mcpbraid::parse_size(json(-1)));
+  CHECK_FALSE(mcpbraid::parse_size(json(true)));
+}
+
+TEST_CASE("parse_config_text: deep nesting and invalid JSON are config errors, not crashes") {
+  std::string deep = R"({"x":)" + std::string(500000, '[') + std::string(500000, ']') +
+                     R"(,"mcpServers":{}})";
+  try {
+    mcpbraid::parse_config_text(deep, "deep.json", kNoEnv);
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("deep.json: invalid JSON: nested deeper than") == 0);
+  }
+  try {
+    mcpbraid::parse_config_text("{\"mcpServers\":", "cut.json", kNoEnv);
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).rfind("cut.json: invalid JSON: ", 0) == 0);
+  }
+  Config ok = mcpbraid::parse_config_text(R"({"mcpServers":{"a":{"command":"x"}}})", "ok.json",
+                                          kNoEnv);
+  CHECK(ok.servers.size() == 1);
+}
