@@ -329,11 +329,13 @@ std::optional<std::size_t> parse_size(const json& value) {
   if (digits == 0 || digits > 12) return std::nullopt;
   std::size_t n = std::stoull(text.substr(0, digits));
   std::string unit = text.substr(digits);
-  if (unit.empty() || unit == "B") return n;
-  if (unit == "KiB" || unit == "KB") return n << 10;
-  if (unit == "MiB" || unit == "MB") return n << 20;
-  if (unit == "GiB" || unit == "GB") return n << 30;
-  return std::nullopt;
+  int shift = unit.empty() || unit == "B"       ? 0
+              : unit == "KiB" || unit == "KB" ? 10
+              : unit == "MiB" || unit == "MB" ? 20
+              : unit == "GiB" || unit == "GB" ? 30
+                                               : -1;
+  if (shift < 0 || n > (SIZE_MAX >> shift)) return std::nullopt;  // no silent wrap-around
+  return n << shift;
 }
 
 Config parse_config_text(std::string_view text, const std::string& path, const EnvLookup& lookup) {
@@ -342,6 +344,10 @@ Config parse_config_text(std::string_view text, const std::string& path, const E
   if (rpc::nesting_exceeds(text, kMaxJsonDepthLimit))
     throw ConfigError(path + ": invalid JSON: nested deeper than " +
                       std::to_string(kMaxJsonDepthLimit) + " levels");
+  // nlohmann stops at a NUL as if the input ended there.
+  if (text.find('\0') != std::string_view::npos)
+    throw ConfigError(path + ": invalid JSON: a NUL byte at offset " +
+                      std::to_string(text.find('\0')));
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     // Parse again for the parser's own message (where and what).

@@ -18,6 +18,10 @@ Message invalid(int code, std::string text, json body = nullptr) {
 bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
 
 Message classify(std::string_view line) {
+  // nlohmann stops at a NUL as if the input ended there; JSON has none
+  // outside strings, and inside them it must be escaped.
+  if (line.find('\0') != std::string_view::npos)
+    return invalid(kParseError, "Parse error: invalid JSON (a NUL byte)");
   json body = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return invalid(kParseError, "Parse error: invalid JSON");
   if (!body.is_object()) return invalid(kInvalidRequest, "Invalid Request: not a JSON object");

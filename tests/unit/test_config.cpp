@@ -447,6 +447,10 @@ TEST_CASE("parse_size: bytes or binary units") {
   CHECK(mcpbraid::parse_size(json("10")) == 10u);
   CHECK_FALSE(mcpbraid::parse_size(json("MiB")));
   CHECK_FALSE(mcpbraid::parse_size(json("1TiB")));
+  // Found by fuzz_config: a shift that wraps around is no size.
+  CHECK_FALSE(mcpbraid::parse_size(json("999999999999GiB")));
+  CHECK_FALSE(mcpbraid::parse_size(json("17179869184GiB")));  // 2^64: wraps to 0
+  CHECK(mcpbraid::parse_size(json("17179869183GiB")) == 17179869183ull << 30);
   CHECK_FALSE(mcpbraid::parse_size(json(-1)));
   CHECK_FALSE(mcpbraid::parse_size(json(true)));
 }
@@ -466,6 +470,9 @@ TEST_CASE("parse_config_text: deep nesting and invalid JSON are config errors, n
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()).rfind("cut.json: invalid JSON: ", 0) == 0);
   }
+  // Found by fuzz_config: nlohmann stops at a NUL, so junk after one was accepted.
+  std::string nul = std::string(R"({"mcpServers":{}})") + '\0' + " not json";
+  CHECK_THROWS_AS(mcpbraid::parse_config_text(nul, "nul.json", kNoEnv), ConfigError);
   Config ok = mcpbraid::parse_config_text(R"({"mcpServers":{"a":{"command":"x"}}})", "ok.json",
                                           kNoEnv);
   CHECK(ok.servers.size() == 1);

@@ -441,3 +441,10 @@ TEST_CASE("an invalid message keeps a readable id to echo") {
   auto bad_id = rpc::parse_message(R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})");
   CHECK(bad_id.id.is_null());
 }
+
+TEST_CASE("a NUL byte makes a line invalid JSON, whatever follows it (found by fuzz_message)") {
+  std::string line = std::string(R"({"jsonrpc":"2.0","id":1,"method":"ping"})") + '\0' + "{\"id\":2";
+  auto m = rpc::parse_message(line);
+  CHECK(m.kind == rpc::Kind::Invalid);
+  CHECK(m.error_code == rpc::kParseError);
+}
