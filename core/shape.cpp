@@ -107,32 +107,23 @@ Problem list_item(std::string_view key, const json& item) {
 
 Problem notification(std::string_view method, const json& message) {
   if (auto p = params_object(message)) return p;
-  auto params = message.find("params");
-  bool has_params = params != message.end();
+  // The member each known notification cannot do without.
+  const char* key = nullptr;
+  bool (*ok)(const json&) = nullptr;
+  const char* expected = nullptr;
   if (method == "notifications/progress") {
-    if (!has_params) return std::string("params is missing");
-    auto token = params->find("progressToken");
-    if (token == params->end()) return std::string("params.progressToken is missing");
-    if (!is_token(*token))
-      return "params.progressToken is " + describe(*token) + ", expected a string or an integer";
+    key = "progressToken", ok = is_token, expected = "a string or an integer";
+  } else if (method == "notifications/cancelled") {
+    key = "requestId", ok = is_token, expected = "a string or an integer";
+  } else if (method == "notifications/message") {
+    key = "level", ok = is_string, expected = "a string";
+  } else {
     return std::nullopt;
   }
-  if (method == "notifications/cancelled") {
-    if (!has_params) return std::string("params is missing");
-    auto id = params->find("requestId");
-    if (id == params->end()) return std::string("params.requestId is missing");
-    if (!is_token(*id))
-      return "params.requestId is " + describe(*id) + ", expected a string or an integer";
-    return std::nullopt;
-  }
-  if (method == "notifications/message") {
-    if (!has_params) return std::string("params is missing");
-    auto level = params->find("level");
-    if (level == params->end()) return std::string("params.level is missing");
-    if (!level->is_string()) return "params.level is " + describe(*level) + ", expected a string";
-    return std::nullopt;
-  }
-  return std::nullopt;
+  auto params = message.find("params");
+  if (params == message.end()) return std::string("params is missing");
+  if (!params->contains(key)) return std::string("params.") + key + " is missing";
+  return member(*params, "params.", key, ok, expected);
 }
 
 Problem server_request(std::string_view, const json& message) { return params_object(message); }

@@ -21,6 +21,7 @@ Environment: MCPBRAID_BIN and MCPBRAID_FIXTURE (default: the build tree).
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,6 +201,15 @@ def children_of(pid):
         if entry.isdigit() and proc_ppid(int(entry)) == pid:
             out.append((int(entry), proc_state(int(entry))))
     return out
+
+
+def line_field(line, key):
+    """The value of key=value in a text trace line ("" for key="")."""
+    found = re.search(r'\b%s=("(?:[^"\\]|\\.)*"|\S*)' % re.escape(key), line)
+    if not found:
+        return None
+    value = found.group(1)
+    return json.loads(value) if value.startswith('"') else value
 
 
 def wait_until(predicate, timeout, interval=0.02):

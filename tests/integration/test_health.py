@@ -30,6 +30,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
+from mcptest import line_field  # noqa: E402
 from mcptest import (  # noqa: E402
     FIXTURE, FIXTURE_TOOLS, GATEWAY_TOOLS, MCPBRAID, fixture, jsonl, req, run_oneshot,
     tool_text, wait_until,
@@ -253,14 +254,6 @@ def wait_stderr(m, needle, timeout=3.0):
 def stderr_lines(m, event):
     return [l for l in m.stderr.splitlines() if ("event=%s " % event) in l + " "]
 
-
-def line_field(line, key):
-    """The value of key=value in a text trace line ("" for key="")."""
-    found = re.search(r'\b%s=("(?:[^"\\]|\\.)*"|\S*)' % re.escape(key), line)
-    if not found:
-        return None
-    value = found.group(1)
-    return json.loads(value) if value.startswith('"') else value
 
 
 # --------------------------------------------------------------------------- 1. control socket

@@ -34,6 +34,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
+from mcptest import line_field  # noqa: E402
 from mcptest import fixture, id_key, tool_text, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,14 +65,6 @@ def event_lines(stderr, event):
     return [l for l in stderr.splitlines()
             if re.search(r"\bevent=%s(\s|$)" % re.escape(event), l)]
 
-
-def line_field(line, key):
-    """The value of key=value in a text trace line ("" for key="")."""
-    found = re.search(r'\b%s=("(?:[^"\\]|\\.)*"|\S*)' % re.escape(key), line)
-    if not found:
-        return None
-    value = found.group(1)
-    return json.loads(value) if value.startswith('"') else value
 
 
 def raw_answer(member, value_text):
