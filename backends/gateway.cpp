@@ -174,16 +174,21 @@ int Gateway::run(int in_fd, int out_fd) {
   return exit_code_;
 }
 
+template <typename Fn>
+bool Gateway::guarded(Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    on_internal_error(e.what());
+  } catch (...) {
+    on_internal_error("unknown exception");
+  }
+  return false;
+}
+
 void Gateway::run_loop() {
-  for (;;) {
-    try {
-      run_handlers();
-      return;
-    } catch (const std::exception& e) {
-      on_internal_error(e.what());
-    } catch (...) {
-      on_internal_error("unknown exception");
-    }
+  while (!guarded([this] { run_handlers(); })) {
   }
 }
 
@@ -274,13 +279,7 @@ void Gateway::run_handlers() {
 void Gateway::on_client_line(std::string& line) {
   // The guard sits here as well as around the loop: an exception must not
   // unwind through the reader, which would then stop reading.
-  try {
-    handle_client_line(line);
-  } catch (const std::exception& e) {
-    on_internal_error(e.what());
-  } catch (...) {
-    on_internal_error("unknown exception");
-  }
+  guarded([this, &line] { handle_client_line(line); });
 }
 
 void Gateway::handle_client_line(std::string& line) {
@@ -508,13 +507,11 @@ void Gateway::reply_error(const json& id, int code, std::string_view text, json 
 
 void Gateway::reply_unavailable(const json& id, const std::string& method,
                                 const std::string& server, const std::string& reason,
-                                std::optional<Milliseconds> retry_after) {
-  // A malformed answer is not unavailability: say what the server did.
-  static constexpr std::string_view kBad = "bad answer: ";
-  std::string text = reason.rfind(kBad, 0) == 0
-                         ? "mcpbraid: server '" + server + "' sent a bad answer: " +
-                               reason.substr(kBad.size())
-                         : "mcpbraid: server '" + server + "' is unavailable: " + reason;
+                                std::optional<Milliseconds> retry_after, bool bad_answer) {
+  // A malformed answer is not unavailability: say what the server did
+  // (its reason reads "bad answer: ...").
+  std::string text = "mcpbraid: server '" + server + (bad_answer ? "' sent a " : "' is unavailable: ") +
+                     reason;
   if (retry_after)
     text += "; retry in " + std::to_string(retry_after->count()) + " ms";
   json data{{"server", server}, {"reason", reason},
@@ -1189,7 +1186,8 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
     case Reply::Kind::failure: {
       std::optional<Milliseconds> retry_after;
       if (backend.state() == BackendState::backoff) retry_after = backend.restart_in(Clock::now());
-      return reply_unavailable(call->id, call->method, backend.name(), reply.reason, retry_after);
+      return reply_unavailable(call->id, call->method, backend.name(), reply.reason, retry_after,
+                               reply.bad_answer);
     }
     case Reply::Kind::cancelled:
       // The client withdrew it: by the spec it expects no answer.

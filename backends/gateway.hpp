@@ -108,6 +108,9 @@ class Gateway : public BackendEvents {
   Handling handling_;
   std::uint64_t internal_errors_ = 0;
   void on_internal_error(const char* what);
+  // Runs fn under the guard; false when an exception was caught (and handled).
+  template <typename Fn>
+  bool guarded(Fn&& fn);
 
   // Backpressure: the client-bound queue over max_output_queue pauses the
   // backends' stdout and the client's stdin until it drains to half.
@@ -134,7 +137,8 @@ class Gateway : public BackendEvents {
   void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
   void reply_unavailable(const json& id, const std::string& method, const std::string& server,
                          const std::string& reason,
-                         std::optional<Milliseconds> retry_after = std::nullopt);
+                         std::optional<Milliseconds> retry_after = std::nullopt,
+                         bool bad_answer = false);
   // Why a request cannot go to this backend now (restarting, failed, circuit
   // open, too many in flight); nullopt when it may go. Admits a half-open probe.
   struct Refusal {
