@@ -11,11 +11,16 @@ namespace mcpbraid {
 
 const char* to_string(BackendState state) {
   switch (state) {
-    case BackendState::starting: return "starting";
-    case BackendState::ready: return "ready";
-    case BackendState::backoff: return "backoff";
-    case BackendState::failed: return "failed";
-    case BackendState::stopped: return "stopped";
+    case BackendState::starting:
+      return "starting";
+    case BackendState::ready:
+      return "ready";
+    case BackendState::backoff:
+      return "backoff";
+    case BackendState::failed:
+      return "failed";
+    case BackendState::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -60,8 +65,10 @@ bool Backend::start() {
   if (!spawned.child) {
     set_failed(spawned.error);
     record_failure(spawned.error);
-    trace::error("backend.spawn_failed").kv("server", name()).kv("command", config_.command).kv(
-        "error", spawned.error);
+    trace::error("backend.spawn_failed")
+        .kv("server", name())
+        .kv("command", config_.command)
+        .kv("error", spawned.error);
     return false;
   }
   const ChildProcess& spawned_child = *spawned.child;
@@ -90,20 +97,22 @@ bool Backend::start() {
   children_.push_back(child);
   child->out->start();
   child->err->start();
-  trace::info("backend.spawn").kv("server", name()).kv("pid", static_cast<std::int64_t>(c->pid)).kv(
-      "command", config_.command);
+  trace::info("backend.spawn")
+      .kv("server", name())
+      .kv("pid", static_cast<std::int64_t>(c->pid))
+      .kv("command", config_.command);
   return true;
 }
 
 std::int64_t Backend::request(std::string_view method, json params, Done done,
-                             std::string_view request_id) {
+                              std::string_view request_id) {
   std::int64_t id = add_pending(method, std::move(done), request_id, false);
   if (id > 0) send(rpc::make_request(id, method, std::move(params)));
   return id > 0 ? id : -id;
 }
 
-std::int64_t Backend::request_raw(std::string_view method, std::string_view params_json,
-                                  Done done, std::string_view request_id, bool raw_result) {
+std::int64_t Backend::request_raw(std::string_view method, std::string_view params_json, Done done,
+                                  std::string_view request_id, bool raw_result) {
   std::int64_t id = add_pending(method, std::move(done), request_id, raw_result);
   if (id < 0) return -id;
   std::string line;
@@ -249,13 +258,18 @@ void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
       case Reply::Kind::result:
       case Reply::Kind::error:
         health_.record_success(
-            now, is_initialize ? std::nullopt
-                               : std::optional(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     now - started)));
+            now, is_initialize
+                     ? std::nullopt
+                     : std::optional(
+                           std::chrono::duration_cast<std::chrono::microseconds>(now - started)));
         breaker_.record_success(now);
         break;
-      case Reply::Kind::failure: record_failure(reply.reason); break;
-      case Reply::Kind::cancelled: breaker_.release(now); break;
+      case Reply::Kind::failure:
+        record_failure(reply.reason);
+        break;
+      case Reply::Kind::cancelled:
+        breaker_.release(now);
+        break;
     }
   }
   done(std::move(reply));
@@ -277,8 +291,7 @@ void Backend::fail_pending(const std::string& reason) {
 bool Backend::take_raw_result(std::string& line) {
   auto env = rpc::scan_envelope(line, config_.max_json_depth);
   if (!env || env->duplicate || !env->result.present() || env->error.present() ||
-      env->method.present() || env->jsonrpc.of(line) != "\"2.0\"" ||
-      line[env->result.begin] != '{')
+      env->method.present() || env->jsonrpc.of(line) != "\"2.0\"" || line[env->result.begin] != '{')
     return false;
   auto id = rpc::span_integer(env->id.of(line));
   if (!id) return false;
@@ -340,8 +353,10 @@ void Backend::handle_stdout_line(std::string& line) {
 // deeply), that request fails now instead of at its deadline; a broken
 // request of the backend's own is refused to it; the rest is logged.
 void Backend::on_bad_line(std::string_view line, const rpc::Message& message) {
-  trace::warn("backend.bad_output").kv("server", name()).kv("error", message.error_text).kv(
-      "line", line.substr(0, 200));
+  trace::warn("backend.bad_output")
+      .kv("server", name())
+      .kv("error", message.error_text)
+      .kv("line", line.substr(0, 200));
   bool has_method = message.body.is_object() && message.body.contains("method");
   if (has_method && message.id.is_null()) {
     trace::warn("backend.bad_notification").kv("server", name()).kv("error", message.error_text);
@@ -371,8 +386,10 @@ bool Backend::fail_bad_answer(const json& id, const std::string& what) {
 void Backend::on_stdout_oversized(std::string& head, std::size_t size) {
   std::string what = "answer of " + std::to_string(size) + " bytes exceeds max_line (" +
                      std::to_string(config_.max_line) + " bytes)";
-  trace::warn("backend.oversized").kv("server", name()).kv("bytes", static_cast<std::int64_t>(size)).kv(
-      "max_line", static_cast<std::int64_t>(config_.max_line));
+  trace::warn("backend.oversized")
+      .kv("server", name())
+      .kv("bytes", static_cast<std::int64_t>(size))
+      .kv("max_line", static_cast<std::int64_t>(config_.max_line));
   fail_bad_answer(rpc::peek_id(head), what);
 }
 
@@ -389,7 +406,8 @@ health::BackendStatus Backend::status(TimePoint now) const {
   s.name = name();
   s.state = to_string(state_);
   s.circuit = to_string(breaker_.state(now));
-  if (breaker_.state(now) != CircuitState::closed) s.next_probe_ms = breaker_.retry_after(now).count();
+  if (breaker_.state(now) != CircuitState::closed)
+    s.next_probe_ms = breaker_.retry_after(now).count();
   if (state_ == BackendState::backoff) s.restart_in_ms = restart_in(now).count();
   HealthSnapshot h = health_.snapshot();
   s.healthy = h.healthy;
@@ -420,8 +438,10 @@ void Backend::on_stdout_eof() {
   poll_exit(std::chrono::steady_clock::now(), [this] {
     if (running()) last_error_ = "closed its stdout";
     std::string reason = last_error_;
-    trace::warn("backend.exit").kv("server", name()).kv("reason", last_error_).kv(
-        "pending", static_cast<std::int64_t>(pending_.size()));
+    trace::warn("backend.exit")
+        .kv("server", name())
+        .kv("reason", last_error_)
+        .kv("pending", static_cast<std::int64_t>(pending_.size()));
     record_failure(reason);
     fail_pending(reason);
     state_ = BackendState::failed;
@@ -464,10 +484,10 @@ void Backend::poll_exit(std::chrono::steady_clock::time_point started,
     return;
   }
   exit_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
-  exit_timer_->async_wait([this, started, on_gone = std::move(on_gone),
-                           alive = alive_](asio::error_code) mutable {
-    if (*alive) poll_exit(started, std::move(on_gone));
-  });
+  exit_timer_->async_wait(
+      [this, started, on_gone = std::move(on_gone), alive = alive_](asio::error_code) mutable {
+        if (*alive) poll_exit(started, std::move(on_gone));
+      });
 }
 
 void Backend::stop(std::function<void()> on_stopped) {
@@ -494,17 +514,23 @@ void Backend::ladder_step(std::weak_ptr<Child> weak, int rung,
   if (reap(child)) {
     if (was_current && current(child.get()) && state_ != BackendState::failed)
       state_ = BackendState::stopped;
-    trace::info("backend.stopped").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid)).kv(
-        "how", was_current ? last_error_ : std::string("stopped after a restart"));
+    trace::info("backend.stopped")
+        .kv("server", name())
+        .kv("pid", static_cast<std::int64_t>(child->pid))
+        .kv("how", was_current ? last_error_ : std::string("stopped after a restart"));
     return;
   }
   auto waited = std::chrono::steady_clock::now() - started;
   if (rung == 1 && waited >= kStopGrace) {
-    trace::info("backend.sigterm").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid));
+    trace::info("backend.sigterm")
+        .kv("server", name())
+        .kv("pid", static_cast<std::int64_t>(child->pid));
     signal_group(child->pid, SIGTERM);
     rung = 2;
   } else if (rung == 2 && waited >= 2 * kStopGrace) {
-    trace::warn("backend.sigkill").kv("server", name()).kv("pid", static_cast<std::int64_t>(child->pid));
+    trace::warn("backend.sigkill")
+        .kv("server", name())
+        .kv("pid", static_cast<std::int64_t>(child->pid));
     signal_group(child->pid, SIGKILL);
     rung = 3;
   }
@@ -524,8 +550,8 @@ void Backend::set_ready(json result) {
                       : std::string();
   server_info_ = result.value("serverInfo", json::object());
   auto version = result.find("protocolVersion");
-  protocol_version_ = version != result.end() && version->is_string() ? version->get<std::string>()
-                                                                      : std::string();
+  protocol_version_ =
+      version != result.end() && version->is_string() ? version->get<std::string>() : std::string();
   state_ = BackendState::ready;
 }
 

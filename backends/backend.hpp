@@ -4,6 +4,8 @@
 #include <sys/types.h>
 
 #include <array>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -14,9 +16,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "backends/stream.hpp"
 #include "core/config.hpp"
@@ -196,8 +195,7 @@ class Backend {
   void on_deadline_timer();
   void on_deadline(std::int64_t id);
   void record_failure(const std::string& reason);
-  void poll_exit(std::chrono::steady_clock::time_point started,
-                 std::function<void()> on_gone);
+  void poll_exit(std::chrono::steady_clock::time_point started, std::function<void()> on_gone);
   // Reaps `child` if it exited; true when it is gone.
   bool reap(const std::shared_ptr<Child>& child);
   void ladder_step(std::weak_ptr<Child> weak, int rung,
@@ -229,7 +227,7 @@ class Backend {
   std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
   int starts_ = 0;
-  std::unique_ptr<asio::steady_timer> exit_timer_;    // waiting to reap after EOF
+  std::unique_ptr<asio::steady_timer> exit_timer_;  // waiting to reap after EOF
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
  public:

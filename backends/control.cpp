@@ -8,15 +8,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstring>
-
 #include <asio/local/stream_protocol.hpp>
-
-#include "core/jsonrpc.hpp"
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <cstring>
 
+#include "core/jsonrpc.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -25,7 +23,9 @@ namespace {
 
 using Protocol = asio::local::stream_protocol;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 bool fill_address(const std::string& path, sockaddr_un& addr, std::string* error) {
   std::memset(&addr, 0, sizeof addr);
@@ -72,8 +72,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socklen_t len = sizeof cred;
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
         cred.uid != ::geteuid()) {
-      trace::warn("control.refused").kv("peer_uid", static_cast<std::int64_t>(cred.uid)).kv(
-          "peer_pid", static_cast<std::int64_t>(cred.pid));
+      trace::warn("control.refused")
+          .kv("peer_uid", static_cast<std::int64_t>(cred.uid))
+          .kv("peer_pid", static_cast<std::int64_t>(cred.pid));
       close();
       return false;
     }

@@ -8,15 +8,14 @@
 // {"result": ...} or {"error": {"message": ...}}, and closes.
 #include <sys/types.h>
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <nlohmann/json.hpp>
 
 namespace mcpbraid {
 

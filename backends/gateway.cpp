@@ -1,10 +1,11 @@
 #include "backends/gateway.hpp"
 
 #include <malloc.h>
-#include <cstdlib>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/envelope.hpp"
 #include "core/session.hpp"
@@ -29,33 +30,46 @@ constexpr std::chrono::seconds kTrimAfter{2};
 
 const char* list_method(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "tools/list";
-    case ListKind::prompts: return "prompts/list";
-    case ListKind::resources: return "resources/list";
-    case ListKind::resource_templates: return "resources/templates/list";
+    case ListKind::tools:
+      return "tools/list";
+    case ListKind::prompts:
+      return "prompts/list";
+    case ListKind::resources:
+      return "resources/list";
+    case ListKind::resource_templates:
+      return "resources/templates/list";
   }
   return "";
 }
 
 const char* list_key(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "tools";
-    case ListKind::prompts: return "prompts";
-    case ListKind::resources: return "resources";
-    case ListKind::resource_templates: return "resourceTemplates";
+    case ListKind::tools:
+      return "tools";
+    case ListKind::prompts:
+      return "prompts";
+    case ListKind::resources:
+      return "resources";
+    case ListKind::resource_templates:
+      return "resourceTemplates";
   }
   return "";
 }
 
 const char* list_changed_method(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "notifications/tools/list_changed";
-    case ListKind::prompts: return "notifications/prompts/list_changed";
-    default: return "notifications/resources/list_changed";
+    case ListKind::tools:
+      return "notifications/tools/list_changed";
+    case ListKind::prompts:
+      return "notifications/prompts/list_changed";
+    default:
+      return "notifications/resources/list_changed";
   }
 }
 
-unsigned bit(ListKind kind) { return 1u << static_cast<unsigned>(kind); }
+unsigned bit(ListKind kind) {
+  return 1u << static_cast<unsigned>(kind);
+}
 
 json params_of(const json& message) {
   auto it = message.find("params");
@@ -121,7 +135,9 @@ bool in_merge(const Backend& backend) {
   return backend.state() == BackendState::ready || backend.state() == BackendState::backoff;
 }
 
-bool gateway_name(const std::string& name) { return name == kListServersTool || name == kHealthTool; }
+bool gateway_name(const std::string& name) {
+  return name == kListServersTool || name == kHealthTool;
+}
 
 }  // namespace
 
@@ -145,8 +161,9 @@ Gateway::Gateway(asio::io_context& io, Config config)
 Gateway::~Gateway() = default;
 
 int Gateway::run(int in_fd, int out_fd) {
-  trace::info("gateway.start").kv("config", config_.path).kv(
-      "servers", static_cast<std::int64_t>(backends_.size()));
+  trace::info("gateway.start")
+      .kv("config", config_.path)
+      .kv("servers", static_cast<std::int64_t>(backends_.size()));
   signals_.async_wait([this](asio::error_code ec, int signo) {
     if (!ec) on_signal(signo);
   });
@@ -164,8 +181,8 @@ int Gateway::run(int in_fd, int out_fd) {
   // initialize waits for the client's initialize (its capabilities matter).
   for (auto& backend : backends_) backend->start();
   client_in_ = std::make_unique<LineReader>(
-      io_, in_fd, [this](std::string& line) { on_client_line(line); },
-      [this] { on_client_eof(); }, config_.max_line,
+      io_, in_fd, [this](std::string& line) { on_client_line(line); }, [this] { on_client_eof(); },
+      config_.max_line,
       [this](std::string& head, std::size_t size) { on_client_oversized(head, size); });
   client_in_->start();
   run_loop();
@@ -233,15 +250,17 @@ void Gateway::check_backpressure() {
   std::size_t queued = client_out_->queued_bytes();
   if (!output_paused_ && queued > config_.max_output_queue) {
     output_paused_ = true;
-    trace::info("client.backpressure").kv("state", "on").kv("queued_bytes",
-                                                            static_cast<std::int64_t>(queued));
+    trace::info("client.backpressure")
+        .kv("state", "on")
+        .kv("queued_bytes", static_cast<std::int64_t>(queued));
     for (auto& backend : backends_) backend->pause_output();
     if (client_in_) client_in_->pause();
     client_out_->set_on_written([this] { check_backpressure(); });
   } else if (output_paused_ && queued <= config_.max_output_queue / 2) {
     output_paused_ = false;
-    trace::info("client.backpressure").kv("state", "off").kv("queued_bytes",
-                                                             static_cast<std::int64_t>(queued));
+    trace::info("client.backpressure")
+        .kv("state", "off")
+        .kv("queued_bytes", static_cast<std::int64_t>(queued));
     client_out_->set_on_written(nullptr);
     for (auto& backend : backends_) backend->resume_output();
     if (client_in_) client_in_->resume();
@@ -291,15 +310,19 @@ void Gateway::handle_client_line(std::string& line) {
     handling_ = Handling{message.body["id"], message.method, ""};
   switch (message.kind) {
     case rpc::Kind::Invalid: {
-      trace::warn("client.bad_input").kv("error", message.error_text).kv("line",
-                                                                         line.substr(0, 200));
+      trace::warn("client.bad_input")
+          .kv("error", message.error_text)
+          .kv("line", line.substr(0, 200));
       // Echo the id when it was readable, as JSON-RPC asks; otherwise null.
       send_client(rpc::make_error(message.id, message.error_code, message.error_text));
       return;
     }
-    case rpc::Kind::Request: return handle_request(message);
-    case rpc::Kind::Notification: return handle_notification(message);
-    case rpc::Kind::Response: return handle_client_response(message);
+    case rpc::Kind::Request:
+      return handle_request(message);
+    case rpc::Kind::Notification:
+      return handle_notification(message);
+    case rpc::Kind::Response:
+      return handle_client_response(message);
   }
 }
 
@@ -383,8 +406,10 @@ void Gateway::handle_request(rpc::Message& message) {
 void Gateway::open_request(const json& id, const std::string& key, const std::string& method) {
   OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "",
                    std::chrono::steady_clock::now()};
-  trace::debug("request.start").kv("request_id", open.request_id).kv("method", method).kv("id",
-                                                                                          key);
+  trace::debug("request.start")
+      .kv("request_id", open.request_id)
+      .kv("method", method)
+      .kv("id", key);
   open_.emplace(key, std::move(open));
 }
 
@@ -441,8 +466,10 @@ void Gateway::handle_client_response(rpc::Message& message) {
   else
     problem = shape::error_object(message.body["error"]);
   if (problem) {
-    trace::warn("client.bad_answer").kv("server", up.backend->name()).kv("method", up.method).kv(
-        "error", *problem);
+    trace::warn("client.bad_answer")
+        .kv("server", up.backend->name())
+        .kv("method", up.method)
+        .kv("error", *problem);
     up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError,
                                      "mcpbraid: the client sent a bad answer: " + *problem));
     return;
@@ -499,7 +526,9 @@ void Gateway::schedule_trim() {
   });
 }
 
-void Gateway::reply(const json& id, json result) { respond(id, rpc::make_result(id, std::move(result))); }
+void Gateway::reply(const json& id, json result) {
+  respond(id, rpc::make_result(id, std::move(result)));
+}
 
 void Gateway::reply_error(const json& id, int code, std::string_view text, json data) {
   respond(id, rpc::make_error(id, code, text, std::move(data)));
@@ -510,11 +539,11 @@ void Gateway::reply_unavailable(const json& id, const std::string& method,
                                 std::optional<Milliseconds> retry_after, bool bad_answer) {
   // A malformed answer is not unavailability: say what the server did
   // (its reason reads "bad answer: ...").
-  std::string text = "mcpbraid: server '" + server + (bad_answer ? "' sent a " : "' is unavailable: ") +
-                     reason;
-  if (retry_after)
-    text += "; retry in " + std::to_string(retry_after->count()) + " ms";
-  json data{{"server", server}, {"reason", reason},
+  std::string text =
+      "mcpbraid: server '" + server + (bad_answer ? "' sent a " : "' is unavailable: ") + reason;
+  if (retry_after) text += "; retry in " + std::to_string(retry_after->count()) + " ms";
+  json data{{"server", server},
+            {"reason", reason},
             {"retry_after_ms", retry_after ? json(retry_after->count()) : json(nullptr)}};
   if (method == "tools/call") {
     // A tool error the model can read and act on, not a protocol error.
@@ -534,7 +563,8 @@ std::optional<Gateway::Refusal> Gateway::admission(Backend& backend) {
       return Refusal{backend.last_error().empty() ? "stopped" : backend.last_error(), std::nullopt};
     case BackendState::starting:
       return Refusal{"still starting", Milliseconds(1000)};
-    case BackendState::ready: break;
+    case BackendState::ready:
+      break;
   }
   if (!backend.running()) return Refusal{"not running", std::nullopt};
   int limit = backend.failsafe().max_in_flight;
@@ -549,8 +579,10 @@ std::optional<Gateway::Refusal> Gateway::admission(Backend& backend) {
 
 void Gateway::refuse(const json& id, const std::string& method, Backend& backend,
                      const Refusal& why) {
-  trace::debug("request.refused").kv("server", backend.name()).kv("method", method).kv(
-      "reason", why.reason);
+  trace::debug("request.refused")
+      .kv("server", backend.name())
+      .kv("method", method)
+      .kv("reason", why.reason);
   reply_unavailable(id, method, backend.name(), why.reason, why.retry_after);
 }
 
@@ -559,15 +591,18 @@ void Gateway::refuse(const json& id, const std::string& method, Backend& backend
 void Gateway::on_initialize(rpc::Message& message) {
   const json& id = message.body["id"];
   if (client_init_)
-    return reply_error(id, rpc::kInvalidRequest, "Invalid Request: initialize was already received");
+    return reply_error(id, rpc::kInvalidRequest,
+                       "Invalid Request: initialize was already received");
   json params = params_of(message.body);
   client_init_ = params;
   client_capabilities_ = params.value("capabilities", json::object());
   if (!client_capabilities_.is_object()) client_capabilities_ = json::object();
   protocol_version_ = negotiate_version(params.value("protocolVersion", json()));
   auto info = params.value("clientInfo", json::object());
-  trace::info("client.initialize").kv("client", string_field(info, "name")).kv(
-      "requested", params.value("protocolVersion", json()).dump()).kv("version", protocol_version_);
+  trace::info("client.initialize")
+      .kv("client", string_field(info, "name"))
+      .kv("requested", params.value("protocolVersion", json()).dump())
+      .kv("version", protocol_version_);
   begin_initialization();
   when_settled([this, id] {
     std::vector<BackendView> ready;
@@ -599,8 +634,9 @@ void Gateway::begin_initialization() {
     if (!settled()) {
       for (auto& backend : backends_)
         if (backend->state() == BackendState::starting && backend->running())
-          trace::warn("backend.slow_initialize").kv("server", backend->name()).kv(
-              "waited_ms", static_cast<std::int64_t>(config_.initialize_timeout.count()));
+          trace::warn("backend.slow_initialize")
+              .kv("server", backend->name())
+              .kv("waited_ms", static_cast<std::int64_t>(config_.initialize_timeout.count()));
     }
     init_wait_over_ = true;
     run_settle_waiters();
@@ -617,85 +653,92 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
               {"clientInfo", info}};
   backend.initialize_sent = true;
   auto started = std::chrono::steady_clock::now();
-  backend.request("initialize", std::move(params),
-                  [this, &backend, started, attempt](Reply&& reply) {
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          started).count();
-    HandlingScope scope(*this, Handling{nullptr, "initialize", backend.name()});
-    if (reply.ok()) {
-      if (auto problem = shape::initialize_result(reply.value)) {
-        reply.kind = Reply::Kind::failure;
-        reply.reason = "bad answer: " + *problem;
-        reply.bad_answer = true;
-      }
-    }
-    if (reply.kind == Reply::Kind::failure && !reply.bad_answer && backend.running() &&
-        !finishing_) {
-      // No answer in time from a live child: a slow start. initialize is
-      // safe to send again; past the attempts, restart it like a crash.
-      const RetryConfig& retry = backend.failsafe().retry;
-      if (attempt < retry.max_attempts) {
-        Milliseconds delay = retry_backoff(retry, attempt, jitter());
-        trace::warn("backend.initialize_retry").kv("server", backend.name()).kv(
-            "attempt", attempt + 1).kv("reason", reply.reason);
-        auto timer = std::make_shared<asio::steady_timer>(io_, delay);
-        timer->async_wait([this, &backend, attempt, timer](asio::error_code ec) {
-          if (!ec && !finishing_ && backend.running()) initialize_backend(backend, attempt + 1);
-        });
-        return;
-      }
-      backend.set_failed("initialize failed: " + reply.reason);
-      trace::error("backend.initialize_failed").kv("server", backend.name()).kv(
-          "reason", backend.last_error());
-      std::string why = backend.last_error();
-      backend.stop([this, &backend, why] {
-        if (finishing_) return;
-        backend.set_failed(why);
-        schedule_restart(backend);
+  backend.request(
+      "initialize", std::move(params), [this, &backend, started, attempt](Reply&& reply) {
+        double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        HandlingScope scope(*this, Handling{nullptr, "initialize", backend.name()});
+        if (reply.ok()) {
+          if (auto problem = shape::initialize_result(reply.value)) {
+            reply.kind = Reply::Kind::failure;
+            reply.reason = "bad answer: " + *problem;
+            reply.bad_answer = true;
+          }
+        }
+        if (reply.kind == Reply::Kind::failure && !reply.bad_answer && backend.running() &&
+            !finishing_) {
+          // No answer in time from a live child: a slow start. initialize is
+          // safe to send again; past the attempts, restart it like a crash.
+          const RetryConfig& retry = backend.failsafe().retry;
+          if (attempt < retry.max_attempts) {
+            Milliseconds delay = retry_backoff(retry, attempt, jitter());
+            trace::warn("backend.initialize_retry")
+                .kv("server", backend.name())
+                .kv("attempt", attempt + 1)
+                .kv("reason", reply.reason);
+            auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+            timer->async_wait([this, &backend, attempt, timer](asio::error_code ec) {
+              if (!ec && !finishing_ && backend.running()) initialize_backend(backend, attempt + 1);
+            });
+            return;
+          }
+          backend.set_failed("initialize failed: " + reply.reason);
+          trace::error("backend.initialize_failed")
+              .kv("server", backend.name())
+              .kv("reason", backend.last_error());
+          std::string why = backend.last_error();
+          backend.stop([this, &backend, why] {
+            if (finishing_) return;
+            backend.set_failed(why);
+            schedule_restart(backend);
+            run_settle_waiters();
+          });
+          return;
+        }
+        if (!reply.ok()) {
+          // A live backend that refuses to initialize will not do better later.
+          std::string reason = reply.kind == Reply::Kind::error
+                                   ? "initialize failed: " + string_field(reply.value, "message")
+                                   : "initialize failed: " + reply.reason;
+          backend.set_failed(reason);
+          trace::error("backend.initialize_failed")
+              .kv("server", backend.name())
+              .kv("reason", reason);
+          backend.stop(nullptr);
+          run_settle_waiters();
+          return;
+        }
+        backend.set_ready(std::move(reply.value));
+        trace::info("backend.ready")
+            .kv("server", backend.name())
+            .kv("name", string_field(backend.server_info(), "name"))
+            .kv("protocol", backend.protocol_version())
+            .kv("latency_ms", ms);
+        if (!backend.protocol_version().empty() && backend.protocol_version() != protocol_version_)
+          trace::info("backend.version_differs")
+              .kv("server", backend.name())
+              .kv("client", protocol_version_)
+              .kv("backend", backend.protocol_version());
+        if (client_initialized_ || implicit_session_) send_initialized(backend);
+        if (backend.restarts() > 0) {
+          backend.restart_policy().on_healthy();
+          refresh_after_restart(backend);
+        }
+        if (log_level_ && backend.capabilities().contains("logging"))
+          backend.request("logging/setLevel", {{"level", *log_level_}}, [](Reply&&) {});
+        // A first start that missed the client's initialize answer (restarts
+        // are handled by refresh_after_restart).
+        bool late = init_wait_over_ && backend.restarts() == 0;
         run_settle_waiters();
+        if (late) {
+          // It missed the client's initialize answer: tell the client its lists grew.
+          trace::info("backend.late_join").kv("server", backend.name());
+          schedule_list_changed(ListKind::tools);
+          schedule_list_changed(ListKind::prompts);
+          schedule_list_changed(ListKind::resources);
+        }
       });
-      return;
-    }
-    if (!reply.ok()) {
-      // A live backend that refuses to initialize will not do better later.
-      std::string reason = reply.kind == Reply::Kind::error
-                               ? "initialize failed: " + string_field(reply.value, "message")
-                               : "initialize failed: " + reply.reason;
-      backend.set_failed(reason);
-      trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
-      backend.stop(nullptr);
-      run_settle_waiters();
-      return;
-    }
-    backend.set_ready(std::move(reply.value));
-    trace::info("backend.ready")
-        .kv("server", backend.name())
-        .kv("name", string_field(backend.server_info(), "name"))
-        .kv("protocol", backend.protocol_version())
-        .kv("latency_ms", ms);
-    if (!backend.protocol_version().empty() && backend.protocol_version() != protocol_version_)
-      trace::info("backend.version_differs").kv("server", backend.name()).kv(
-          "client", protocol_version_).kv("backend", backend.protocol_version());
-    if (client_initialized_ || implicit_session_) send_initialized(backend);
-    if (backend.restarts() > 0) {
-      backend.restart_policy().on_healthy();
-      refresh_after_restart(backend);
-    }
-    if (log_level_ && backend.capabilities().contains("logging"))
-      backend.request("logging/setLevel", {{"level", *log_level_}},
-                      [](Reply&&) {});
-    // A first start that missed the client's initialize answer (restarts
-    // are handled by refresh_after_restart).
-    bool late = init_wait_over_ && backend.restarts() == 0;
-    run_settle_waiters();
-    if (late) {
-      // It missed the client's initialize answer: tell the client its lists grew.
-      trace::info("backend.late_join").kv("server", backend.name());
-      schedule_list_changed(ListKind::tools);
-      schedule_list_changed(ListKind::prompts);
-      schedule_list_changed(ListKind::resources);
-    }
-  });
 }
 
 void Gateway::send_initialized(Backend& backend) {
@@ -729,9 +772,12 @@ void Gateway::run_settle_waiters() {
 bool Gateway::has_capability(const Backend& backend, ListKind kind) const {
   const json& caps = backend.capabilities();
   switch (kind) {
-    case ListKind::tools: return caps.contains("tools");
-    case ListKind::prompts: return caps.contains("prompts");
-    default: return caps.contains("resources");
+    case ListKind::tools:
+      return caps.contains("tools");
+    case ListKind::prompts:
+      return caps.contains("prompts");
+    default:
+      return caps.contains("resources");
   }
 }
 
@@ -766,46 +812,48 @@ void Gateway::fetch_page(Backend& backend, ListKind kind, std::vector<json> item
   json params = json::object();
   if (!cursor.is_null()) params["cursor"] = cursor;
   std::uint64_t generation = backend.list(kind).generation;
-  backend.request(list_method(kind), std::move(params),
-                  [this, &backend, kind, items = std::move(items), restarts, pages,
-                   generation](Reply&& reply) mutable {
-    ListCache& cache = backend.list(kind);
-    if (cache.generation != generation && restarts < kMaxListRestarts) {
-      // list_changed arrived while we were paging: start over.
-      return fetch_page(backend, kind, {}, nullptr, restarts + 1, 0);
-    }
-    HandlingScope scope(*this, Handling{nullptr, list_method(kind), backend.name()});
-    shape::Problem problem;
-    if (reply.ok()) problem = shape::list_page(list_key(kind), reply.value);
-    if (!reply.ok() || problem) {
-      trace::warn("backend.list_failed")
-          .kv("server", backend.name())
-          .kv("method", list_method(kind))
-          .kv("reason", problem                             ? "bad answer: " + *problem
-                        : reply.kind == Reply::Kind::error ? reply.value.dump()
-                                                           : reply.reason);
-      return store_list(backend, kind, std::move(items));
-    }
-    auto page = reply.value.find(list_key(kind));
-    if (page != reply.value.end()) {
-      for (auto& item : *page) {
-        if (auto bad = shape::list_item(list_key(kind), item)) {
-          trace::warn("backend.bad_list_entry")
+  backend.request(
+      list_method(kind), std::move(params),
+      [this, &backend, kind, items = std::move(items), restarts, pages,
+       generation](Reply&& reply) mutable {
+        ListCache& cache = backend.list(kind);
+        if (cache.generation != generation && restarts < kMaxListRestarts) {
+          // list_changed arrived while we were paging: start over.
+          return fetch_page(backend, kind, {}, nullptr, restarts + 1, 0);
+        }
+        HandlingScope scope(*this, Handling{nullptr, list_method(kind), backend.name()});
+        shape::Problem problem;
+        if (reply.ok()) problem = shape::list_page(list_key(kind), reply.value);
+        if (!reply.ok() || problem) {
+          trace::warn("backend.list_failed")
               .kv("server", backend.name())
               .kv("method", list_method(kind))
-              .kv("error", *bad)
-              .kv("entry", item.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 200));
-          continue;
+              .kv("reason", problem                            ? "bad answer: " + *problem
+                            : reply.kind == Reply::Kind::error ? reply.value.dump()
+                                                               : reply.reason);
+          return store_list(backend, kind, std::move(items));
         }
-        items.push_back(std::move(item));
-      }
-    }
-    auto next = reply.value.find("nextCursor");
-    if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty() &&
-        pages + 1 < kMaxPages)
-      return fetch_page(backend, kind, std::move(items), *next, restarts, pages + 1);
-    store_list(backend, kind, std::move(items));
-  });
+        auto page = reply.value.find(list_key(kind));
+        if (page != reply.value.end()) {
+          for (auto& item : *page) {
+            if (auto bad = shape::list_item(list_key(kind), item)) {
+              trace::warn("backend.bad_list_entry")
+                  .kv("server", backend.name())
+                  .kv("method", list_method(kind))
+                  .kv("error", *bad)
+                  .kv("entry",
+                      item.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 200));
+              continue;
+            }
+            items.push_back(std::move(item));
+          }
+        }
+        auto next = reply.value.find("nextCursor");
+        if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty() &&
+            pages + 1 < kMaxPages)
+          return fetch_page(backend, kind, std::move(items), *next, restarts, pages + 1);
+        store_list(backend, kind, std::move(items));
+      });
 }
 
 void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> items) {
@@ -818,7 +866,9 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
     });
   }
   if (kind == ListKind::tools || kind == ListKind::prompts) {
-    std::erase_if(items, [](const json& item) { return !item.contains("name") || !item["name"].is_string(); });
+    std::erase_if(items, [](const json& item) {
+      return !item.contains("name") || !item["name"].is_string();
+    });
     std::vector<std::string> names;
     names.reserve(items.size());
     if (kind == ListKind::tools) backend.retry_safe_tools().clear();
@@ -843,8 +893,10 @@ void Gateway::store_list(Backend& backend, ListKind kind, std::vector<json> item
     else
       resources_.set_templates(backend.name(), uris);
   }
-  trace::debug("backend.list").kv("server", backend.name()).kv("method", list_method(kind)).kv(
-      "items", static_cast<std::int64_t>(items.size()));
+  trace::debug("backend.list")
+      .kv("server", backend.name())
+      .kv("method", list_method(kind))
+      .kv("items", static_cast<std::int64_t>(items.size()));
   cache.items = std::move(items);
   cache.stamp = next_list_stamp_++;
   cache.fetching = false;
@@ -1003,7 +1055,8 @@ void Gateway::on_completion(rpc::Message& message, bool retried) {
     }
     if (!server) return reply_error(id, rpc::kInvalidParams, "Unknown resource reference: " + uri);
   } else {
-    return reply_error(id, rpc::kInvalidParams, "Invalid params: ref.type must be ref/prompt or ref/resource");
+    return reply_error(id, rpc::kInvalidParams,
+                       "Invalid params: ref.type must be ref/prompt or ref/resource");
   }
   Backend* backend = find_backend(*server);
   if (!backend) return reply_unavailable(id, message.method, *server, "unknown server");
@@ -1013,11 +1066,12 @@ void Gateway::on_completion(rpc::Message& message, bool retried) {
 void Gateway::on_set_level(rpc::Message& message) {
   json id = message.body["id"];
   json params = params_of(message.body);
-  static const std::vector<std::string> kLevels = {"debug", "info", "notice", "warning",
-                                                   "error", "critical", "alert", "emergency"};
+  static const std::vector<std::string> kLevels = {"debug", "info",     "notice", "warning",
+                                                   "error", "critical", "alert",  "emergency"};
   std::string level = string_field(params, "level");
   if (std::find(kLevels.begin(), kLevels.end(), level) == kLevels.end())
-    return reply_error(id, rpc::kInvalidParams, "Invalid params: unknown log level '" + level + "'");
+    return reply_error(id, rpc::kInvalidParams,
+                       "Invalid params: unknown log level '" + level + "'");
   log_level_ = level;
   auto remaining = std::make_shared<std::size_t>(1);
   auto finish_one = [this, remaining, id] {
@@ -1027,11 +1081,11 @@ void Gateway::on_set_level(rpc::Message& message) {
     if (backend->state() != BackendState::ready || !backend->capabilities().contains("logging"))
       continue;
     ++*remaining;
-    backend->request("logging/setLevel", params,
-                     [finish_one, &backend](Reply&& reply) {
+    backend->request("logging/setLevel", params, [finish_one, &backend](Reply&& reply) {
       if (!reply.ok())
-        trace::warn("backend.set_level_failed").kv("server", backend->name()).kv(
-            "reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
+        trace::warn("backend.set_level_failed")
+            .kv("server", backend->name())
+            .kv("reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
       finish_one();
     });
   }
@@ -1139,8 +1193,7 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
   HandlingScope scope(*this, Handling{call->id, call->method, backend.name()});
   const RetryConfig& retry = backend.failsafe().retry;
   if (reply.kind == Reply::Kind::failure && !reply.bad_answer && call->retry_safe &&
-      !call->cancelled &&
-      !draining_ && !finishing_ && call->attempt < retry.max_attempts &&
+      !call->cancelled && !draining_ && !finishing_ && call->attempt < retry.max_attempts &&
       backend.retry_budget().try_spend()) {
     Milliseconds delay = retry_backoff(retry, call->attempt, jitter());
     trace::info("request.retry")
@@ -1210,8 +1263,10 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
   if (message.kind == rpc::Kind::Request) {
     const json& id = message.body["id"];
     if (auto problem = shape::server_request(method, message.body)) {
-      trace::warn("backend.bad_request").kv("server", backend.name()).kv("method", method).kv(
-          "error", *problem);
+      trace::warn("backend.bad_request")
+          .kv("server", backend.name())
+          .kv("method", method)
+          .kv("error", *problem);
       return backend.send(rpc::make_error(id, rpc::kInvalidParams, "mcpbraid: " + *problem));
     }
     if (method == "ping") return backend.send(rpc::make_result(id, json::object()));
@@ -1219,20 +1274,27 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
     if (draining_ || (capability && !client_capabilities_.contains(capability))) {
       std::string why = draining_ ? "the client closed the connection"
                                   : std::string("the client does not support ") + capability;
-      trace::debug("upstream.refused").kv("server", backend.name()).kv("method", method).kv("why", why);
+      trace::debug("upstream.refused")
+          .kv("server", backend.name())
+          .kv("method", method)
+          .kv("why", why);
       return backend.send(rpc::make_error(id, rpc::kMethodNotFound, "mcpbraid: " + why));
     }
     std::int64_t upstream_id = next_upstream_id_++;
     upstream_[upstream_id] = {&backend, id, method};
     message.body["id"] = upstream_id;
-    trace::debug("upstream.request").kv("server", backend.name()).kv("method", method).kv(
-        "upstream_id", upstream_id);
+    trace::debug("upstream.request")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("upstream_id", upstream_id);
     return send_client(message.body);
   }
   // A notification.
   if (auto problem = shape::notification(method, message.body)) {
-    trace::warn("backend.bad_notification").kv("server", backend.name()).kv("method", method).kv(
-        "error", *problem);
+    trace::warn("backend.bad_notification")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("error", *problem);
     return;
   }
   // Never add params that were not sent: "params": null is not JSON-RPC.
@@ -1269,9 +1331,12 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
       method == "notifications/prompts/list_changed" ||
       method == "notifications/resources/list_changed") {
     std::vector<ListKind> kinds;
-    if (method == "notifications/tools/list_changed") kinds = {ListKind::tools};
-    else if (method == "notifications/prompts/list_changed") kinds = {ListKind::prompts};
-    else kinds = {ListKind::resources, ListKind::resource_templates};
+    if (method == "notifications/tools/list_changed")
+      kinds = {ListKind::tools};
+    else if (method == "notifications/prompts/list_changed")
+      kinds = {ListKind::prompts};
+    else
+      kinds = {ListKind::resources, ListKind::resource_templates};
     for (ListKind kind : kinds) {
       ListCache& cache = backend.list(kind);
       cache.items.reset();
@@ -1351,8 +1416,8 @@ void Gateway::drop_from_lists(Backend& backend) {
 // After a restart the lists are fetched again; the client hears of it only
 // when they changed.
 void Gateway::refresh_after_restart(Backend& backend) {
-  for (ListKind kind : {ListKind::tools, ListKind::prompts, ListKind::resources,
-                        ListKind::resource_templates}) {
+  for (ListKind kind :
+       {ListKind::tools, ListKind::prompts, ListKind::resources, ListKind::resource_templates}) {
     ListCache& cache = backend.list(kind);
     auto before = std::make_shared<std::optional<std::vector<json>>>(std::move(cache.items));
     cache.items.reset();
@@ -1364,7 +1429,9 @@ void Gateway::refresh_after_restart(Backend& backend) {
   }
 }
 
-double Gateway::jitter() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+double Gateway::jitter() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+}
 
 // ------------------------------------------------------------ its own tools
 
@@ -1437,7 +1504,8 @@ void Gateway::on_signal(int signo) {
   if (client_in_) client_in_->close();
   draining_ = true;
   for (auto& [id, up] : upstream_)
-    up.backend->send(rpc::make_error(up.backend_id, rpc::kInternalError, "mcpbraid is shutting down"));
+    up.backend->send(
+        rpc::make_error(up.backend_id, rpc::kInternalError, "mcpbraid is shutting down"));
   upstream_.clear();
   // Do not wait: answer what is open, then stop.
   init_wait_over_ = true;

@@ -3,6 +3,9 @@
 // to every configured backend. Routing decisions live in core/ (catalog,
 // session); this file wires them to the processes.
 #include <array>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,10 +16,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
 
 #include "backends/backend.hpp"
 #include "backends/control.hpp"
@@ -241,7 +240,7 @@ class Gateway : public BackendEvents {
   NameTable prompt_names_;
   ResourceTable resources_;
 
-  std::unordered_map<std::string, OpenRequest> open_;     // by id_key of the client id
+  std::unordered_map<std::string, OpenRequest> open_;                // by id_key of the client id
   std::unordered_map<std::string, std::shared_ptr<Call>> inflight_;  // forwarded, same key
   std::unordered_map<std::int64_t, ProgressRoute> progress_;
   std::unordered_map<std::int64_t, UpstreamRequest> upstream_;

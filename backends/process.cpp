@@ -38,7 +38,9 @@ struct Pipe {
 // used while data is in the pipe; failure just keeps the default.
 constexpr int kProtocolPipeSize = 1 << 20;
 
-void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 std::string errno_text(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
@@ -122,8 +124,10 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
     }
   };
   check(posix_spawn_file_actions_adddup2(&actions, in.read, 0), "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&actions, out.write, 1), "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&actions, err.write, 2), "posix_spawn_file_actions_adddup2");
+  check(posix_spawn_file_actions_adddup2(&actions, out.write, 1),
+        "posix_spawn_file_actions_adddup2");
+  check(posix_spawn_file_actions_adddup2(&actions, err.write, 2),
+        "posix_spawn_file_actions_adddup2");
   if (!spec.cwd.empty())
     check(posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str()),
           "posix_spawn_file_actions_addchdir_np");
@@ -136,8 +140,8 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
   sigaddset(&default_signals, SIGINT);
   sigaddset(&default_signals, SIGTERM);
   sigemptyset(&empty_mask);
-  check(posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                            POSIX_SPAWN_SETSIGMASK),
+  check(posix_spawnattr_setflags(
+            &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
         "posix_spawnattr_setflags");
   check(posix_spawnattr_setpgroup(&attr, 0), "posix_spawnattr_setpgroup");
   check(posix_spawnattr_setsigdefault(&attr, &default_signals), "posix_spawnattr_setsigdefault");
@@ -183,7 +187,7 @@ std::optional<int> try_reap(pid_t pid) {
   // Look without reaping first: the zombie keeps the group id ours.
   if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
     return errno == ECHILD ? std::optional<int>(0) : std::nullopt;  // ECHILD: reaped elsewhere
-  if (info.si_pid == 0) return std::nullopt;  // still running
+  if (info.si_pid == 0) return std::nullopt;                        // still running
   ::kill(-pid, SIGTERM);
   int status = 0;
   pid_t r;

@@ -13,7 +13,7 @@ struct SpawnSpec {
   std::string command;  // resolved on PATH (execvp semantics), no shell
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to our environment
-  std::string cwd;                                        // empty: inherit
+  std::string cwd;                                       // empty: inherit
 };
 
 struct ChildProcess {

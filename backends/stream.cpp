@@ -4,11 +4,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <vector>
-
 #include <asio/post.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
+#include <vector>
 
 namespace mcpbraid {
 

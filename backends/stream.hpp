@@ -2,14 +2,13 @@
 // Line-oriented byte streams over file descriptors, on the event loop.
 // Pipes, sockets and terminals are read and written asynchronously; regular
 // files and /dev/null (which epoll refuses) fall back to plain read/write.
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include "core/jsonrpc.hpp"
 
@@ -84,8 +83,8 @@ class LineWriter {
   asio::posix::stream_descriptor stream_;
   int fd_;
   bool pollable_ = true;
-  bool writing_ = false;        // waiting for the descriptor to take more
-  bool flush_posted_ = false;   // a flush runs once the current handler returns
+  bool writing_ = false;       // waiting for the descriptor to take more
+  bool flush_posted_ = false;  // a flush runs once the current handler returns
   bool broken_ = false;
   struct Chunk {
     std::string data;

@@ -5,12 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <asio/io_context.hpp>
 #include <cstdio>
 #include <cstdlib>
-
-#include <CLI/CLI.hpp>
-#include <asio/io_context.hpp>
 
 #include "backends/backend.hpp"
 #include "backends/control.hpp"
@@ -209,8 +208,8 @@ int probe(const HealthOptions& options, std::vector<health::Snapshot>& out) {
 }
 
 int live(const HealthOptions& options, std::vector<health::Snapshot>& out) {
-  auto timeout = options.timeout_ms > 0 ? std::chrono::milliseconds(options.timeout_ms)
-                                        : kSocketTimeout;
+  auto timeout =
+      options.timeout_ms > 0 ? std::chrono::milliseconds(options.timeout_ms) : kSocketTimeout;
   std::vector<std::string> sockets =
       options.socket.empty() ? instance_sockets() : std::vector<std::string>{options.socket};
   std::vector<std::string> errors;
@@ -221,8 +220,7 @@ int live(const HealthOptions& options, std::vector<health::Snapshot>& out) {
     else
       errors.push_back(error);
   }
-  for (const auto& error : errors)
-    std::fprintf(stderr, "mcpbraid health: %s\n", error.c_str());
+  for (const auto& error : errors) std::fprintf(stderr, "mcpbraid health: %s\n", error.c_str());
   if (!out.empty()) return 0;
   if (sockets.empty()) {
     std::string dirs;
@@ -251,8 +249,8 @@ void print(const std::vector<health::Snapshot>& snapshots, const std::string& fo
 }  // namespace
 
 void setup_health(CLI::App& app, HealthOptions& options) {
-  auto* socket = app.add_option("--socket", options.socket,
-                                "Ask the instance on this control socket only");
+  auto* socket =
+      app.add_option("--socket", options.socket, "Ask the instance on this control socket only");
   app.add_flag("--json", options.json, "Print JSON, one object per instance per line");
   app.add_option("--format", options.format, "table (default), json or prometheus")
       ->check(CLI::IsMember({"table", "json", "prometheus"}));
@@ -260,8 +258,7 @@ void setup_health(CLI::App& app, HealthOptions& options) {
       "--probe", options.probe,
       "No running instance: start each server of the config, initialize, list tools, ping, "
       "report, stop them all");
-  app.add_option("-c,--config", options.config_path,
-                 "Config for --probe (default: as for serve)");
+  app.add_option("-c,--config", options.config_path, "Config for --probe (default: as for serve)");
   app.add_option("--timeout", options.timeout_ms,
                  "Milliseconds to wait for an answer (default: 2000 for a socket, "
                  "initialize_timeout for --probe)")

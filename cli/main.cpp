@@ -1,9 +1,8 @@
 // mcpbraid: one stdio MCP server in front of many.
 // main only wires, parses and dispatches; each subcommand has its own file.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/health.hpp"
 #include "cli/serve.hpp"

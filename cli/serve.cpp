@@ -18,9 +18,10 @@ void setup_serve(CLI::App& app, ServeOptions& options) {
   app.add_option("-c,--config", options.config_path,
                  "Config file (default: $MCPBRAID_CONFIG, else "
                  "$XDG_CONFIG_HOME/mcpbraid/config.json, else ~/.config/mcpbraid/config.json)");
-  auto* path = app.add_option("--control-socket", options.control_socket,
-                              "Control socket for `mcpbraid health` (default: "
-                              "$XDG_RUNTIME_DIR/mcpbraid/<pid>.sock, else /tmp/mcpbraid-<uid>/<pid>.sock)");
+  auto* path =
+      app.add_option("--control-socket", options.control_socket,
+                     "Control socket for `mcpbraid health` (default: "
+                     "$XDG_RUNTIME_DIR/mcpbraid/<pid>.sock, else /tmp/mcpbraid-<uid>/<pid>.sock)");
   app.add_flag("--no-control-socket", options.no_control_socket, "Do not open a control socket")
       ->excludes(path);
 }

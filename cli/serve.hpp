@@ -9,7 +9,7 @@ class App;
 namespace mcpbraid::cli {
 
 struct ServeOptions {
-  std::string config_path;  // empty: MCPBRAID_CONFIG, then XDG default
+  std::string config_path;     // empty: MCPBRAID_CONFIG, then XDG default
   std::string control_socket;  // empty: the default path
   bool no_control_socket = false;
 };

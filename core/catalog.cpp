@@ -9,7 +9,9 @@ namespace mcpbraid {
 
 namespace {
 
-bool name_char(unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; }
+bool name_char(unsigned char c) {
+  return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+}
 
 std::string hex8(std::uint64_t h) {
   char buf[9];

@@ -63,7 +63,7 @@ class ResourceTable {
   std::optional<std::string> template_owner(const std::string& uri_template) const;
 
  private:
-  std::unordered_map<std::string, std::string> exact_;  // uri -> server
+  std::unordered_map<std::string, std::string> exact_;          // uri -> server
   std::vector<std::pair<std::string, std::string>> templates_;  // (server, template)
 };
 

@@ -14,18 +14,19 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kTopLevelKeys = {"mcpServers", "separator", "initialize_timeout",
-                                             "failsafe", "restart", "gateway_tools",
-                                             "busy_poll_us", "max_line", "max_json_depth",
-                                             "max_output_queue"};
-const std::set<std::string> kServerKeys = {"command", "args", "env",    "cwd",
+const std::set<std::string> kTopLevelKeys = {
+    "mcpServers",    "separator",    "initialize_timeout", "failsafe",       "restart",
+    "gateway_tools", "busy_poll_us", "max_line",           "max_json_depth", "max_output_queue"};
+const std::set<std::string> kServerKeys = {"command",  "args", "env",      "cwd",
                                            "disabled", "type", "failsafe", "restart"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
 }
 
-std::string type_name(const json& v) { return v.type_name(); }
+std::string type_name(const json& v) {
+  return v.type_name();
+}
 
 std::string require_string(const json& v, const std::string& path, const std::string& key) {
   if (!v.is_string()) fail(path, key, "expected a string, got " + type_name(v));
@@ -43,8 +44,7 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
                           const EnvLookup& lookup, std::vector<std::string>& warnings) {
   const std::string& path = config.path;
   const std::string where = "mcpServers." + name;
-  if (!valid_server_name(name))
-    fail(path, where, "server names must match [A-Za-z0-9_-]+");
+  if (!valid_server_name(name)) fail(path, where, "server names must match [A-Za-z0-9_-]+");
   // `<server><sep><name>` must split back at exactly one place: the name may
   // neither contain the separator nor end in a way that runs into it
   // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
@@ -87,7 +87,8 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
     // editor happened to start us.
     std::filesystem::path dir(server.cwd);
     if (!server.cwd.empty() && dir.is_relative() && !path.empty())
-      server.cwd = (std::filesystem::absolute(path).parent_path() / dir).lexically_normal().string();
+      server.cwd =
+          (std::filesystem::absolute(path).parent_path() / dir).lexically_normal().string();
   }
   if (auto disabled = entry.find("disabled"); disabled != entry.end()) {
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
@@ -113,8 +114,7 @@ void require_object(const json& v, const std::string& path, const std::string& k
 
 int require_int(const json& v, const std::string& path, const std::string& key, int lo, int hi) {
   if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
-    fail(path, key,
-         "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    fail(path, key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   return v.get<int>();
 }
 
@@ -167,7 +167,8 @@ FailsafeConfig parse_failsafe(const json& object, FailsafeConfig base, const std
                    {"enabled", "failure_threshold", "success_threshold", "reset_timeout",
                     "half_open_max_requests"});
     BreakerConfig& b = base.circuit_breaker;
-    if (auto v = it->find("enabled"); v != it->end()) b.enabled = require_bool(*v, path, w + ".enabled");
+    if (auto v = it->find("enabled"); v != it->end())
+      b.enabled = require_bool(*v, path, w + ".enabled");
     if (auto v = it->find("failure_threshold"); v != it->end())
       b.failure_threshold = require_int(*v, path, w + ".failure_threshold", 1, 1000);
     if (auto v = it->find("success_threshold"); v != it->end())
@@ -210,9 +211,8 @@ std::optional<std::string> getenv_lookup(const std::string& name) {
 
 bool valid_server_name(const std::string& name) {
   if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
 }
 
 std::string expand_env(const std::string& text, const EnvLookup& lookup) {
@@ -221,8 +221,7 @@ std::string expand_env(const std::string& text, const EnvLookup& lookup) {
   while (i < text.size()) {
     if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
       std::size_t close = text.find('}', i + 2);
-      if (close == std::string::npos)
-        throw ConfigError("unterminated \"${\" in \"" + text + "\"");
+      if (close == std::string::npos) throw ConfigError("unterminated \"${\" in \"" + text + "\"");
       std::string inner = text.substr(i + 2, close - i - 2);
       std::string name = inner, fallback;
       bool has_default = false;
@@ -269,14 +268,14 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   config.path = path;
   if (!doc.is_object()) fail(path, "(top level)", "expected a JSON object, got " + type_name(doc));
   for (const auto& [key, value] : doc.items()) {
-    if (!kTopLevelKeys.count(key)) config.warnings.push_back(key + ": unknown top-level key ignored");
+    if (!kTopLevelKeys.count(key))
+      config.warnings.push_back(key + ": unknown top-level key ignored");
   }
   if (auto sep = doc.find("separator"); sep != doc.end()) {
     config.separator = require_string(*sep, path, "separator");
     bool ok = !config.separator.empty() && config.separator.size() <= 4 &&
-              std::all_of(config.separator.begin(), config.separator.end(), [](unsigned char c) {
-                return c == '_' || c == '-' || c == '.';
-              });
+              std::all_of(config.separator.begin(), config.separator.end(),
+                          [](unsigned char c) { return c == '_' || c == '-' || c == '.'; });
     if (!ok) fail(path, "separator", "expected 1 to 4 characters from \"_\", \"-\", \".\"");
   }
   if (auto g = doc.find("gateway_tools"); g != doc.end()) {
@@ -286,7 +285,8 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   if (auto b = doc.find("busy_poll_us"); b != doc.end())
     config.busy_poll = std::chrono::microseconds(require_int(*b, path, "busy_poll_us", 0, 10000));
   if (auto v = doc.find("max_line"); v != doc.end())
-    config.max_line = require_size(*v, path, "max_line", 1024, std::size_t(1) << 30, "1KiB to 1GiB");
+    config.max_line =
+        require_size(*v, path, "max_line", 1024, std::size_t(1) << 30, "1KiB to 1GiB");
   if (auto v = doc.find("max_output_queue"); v != doc.end())
     config.max_output_queue = require_size(*v, path, "max_output_queue", 64 * 1024,
                                            std::size_t(4) << 30, "64KiB to 4GiB");
@@ -329,11 +329,11 @@ std::optional<std::size_t> parse_size(const json& value) {
   if (digits == 0 || digits > 12) return std::nullopt;
   std::size_t n = std::stoull(text.substr(0, digits));
   std::string unit = text.substr(digits);
-  int shift = unit.empty() || unit == "B"       ? 0
+  int shift = unit.empty() || unit == "B"     ? 0
               : unit == "KiB" || unit == "KB" ? 10
               : unit == "MiB" || unit == "MB" ? 20
               : unit == "GiB" || unit == "GB" ? 30
-                                               : -1;
+                                              : -1;
   if (shift < 0 || n > (SIZE_MAX >> shift)) return std::nullopt;  // no silent wrap-around
   return n << shift;
 }

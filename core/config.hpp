@@ -4,13 +4,12 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/failsafe.hpp"
 #include "core/jsonrpc.hpp"
@@ -28,7 +27,7 @@ struct ServerConfig {
   std::string command;
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
-  std::string cwd;                                        // empty: inherit
+  std::string cwd;                                       // empty: inherit
   bool disabled = false;
   FailsafeConfig failsafe;  // the top-level defaults with this server's overrides
   RestartConfig restart;
@@ -42,7 +41,7 @@ inline constexpr Milliseconds kDefaultInitializeTimeout{5000};
 inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 
 struct Config {
-  std::string path;                  // where it was read from ("" for inline)
+  std::string path;                   // where it was read from ("" for inline)
   std::vector<ServerConfig> servers;  // enabled and disabled, sorted by name
   std::string separator = kDefaultSeparator;
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;

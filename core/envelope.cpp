@@ -1,10 +1,10 @@
 #include "core/envelope.hpp"
 
-#include "core/jsonrpc.hpp"
-
-#include <cstring>
 #include <algorithm>
 #include <bitset>
+#include <cstring>
+
+#include "core/jsonrpc.hpp"
 
 namespace mcpbraid::rpc {
 
@@ -102,7 +102,8 @@ class Scanner {
   bool peek(char c) const { return pos_ < n_ && p_[pos_] == static_cast<unsigned char>(c); }
 
   void skip_ws() {
-    while (pos_ < n_ && (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r'))
+    while (pos_ < n_ &&
+           (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r'))
       ++pos_;
   }
 
@@ -149,11 +150,16 @@ class Scanner {
 
   bool scalar(unsigned char c) {
     switch (c) {
-      case '"': return string(nullptr);
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return number();
+      case '"':
+        return string(nullptr);
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
     }
   }
 
@@ -207,8 +213,8 @@ class Scanner {
     while (n_ - pos_ >= 8) {
       std::uint64_t v;
       std::memcpy(&v, p_ + pos_, 8);
-      std::uint64_t special = (v & kHighs) | ((v - kOnes * 0x20) & ~v & kHighs) |
-                              has_byte(v, '"') | has_byte(v, '\\');
+      std::uint64_t special =
+          (v & kHighs) | ((v - kOnes * 0x20) & ~v & kHighs) | has_byte(v, '"') | has_byte(v, '\\');
       if (special) break;
       pos_ += 8;
     }
@@ -251,7 +257,10 @@ class Scanner {
   // One well-formed UTF-8 sequence (no overlongs, surrogates or > U+10FFFF).
   bool utf8() {
     unsigned char c = p_[pos_];
-    std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    std::size_t len = c >= 0xF0 && c <= 0xF4   ? 4
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xC2 && c <= 0xDF ? 2
+                                               : 0;
     if (len == 0 || n_ - pos_ < len) return false;
     for (std::size_t k = 1; k < len; ++k)
       if ((p_[pos_ + k] & 0xC0) != 0x80) return false;

@@ -8,9 +8,12 @@ namespace mcpbraid {
 
 const char* to_string(CircuitState state) {
   switch (state) {
-    case CircuitState::closed: return "closed";
-    case CircuitState::open: return "open";
-    case CircuitState::half_open: return "half_open";
+    case CircuitState::closed:
+      return "closed";
+    case CircuitState::open:
+      return "open";
+    case CircuitState::half_open:
+      return "half_open";
   }
   return "unknown";
 }
@@ -56,7 +59,7 @@ void CircuitBreaker::record_success(TimePoint now) {
   if (state_ == CircuitState::half_open) {
     if (probes_in_flight_ > 0) --probes_in_flight_;
     if (++half_open_successes_ >= config_.success_threshold)
-      move_to(CircuitState::closed,  now,
+      move_to(CircuitState::closed, now,
               std::to_string(half_open_successes_) + " successful probes");
   }
 }
@@ -67,11 +70,10 @@ void CircuitBreaker::record_failure(TimePoint now, std::string_view reason) {
   if (state_ == CircuitState::half_open) {
     if (probes_in_flight_ > 0) --probes_in_flight_;
     move_to(CircuitState::open, now, "probe failed: " + std::string(reason));
-  } else if (state_ == CircuitState::closed &&
-             consecutive_failures_ >= config_.failure_threshold) {
+  } else if (state_ == CircuitState::closed && consecutive_failures_ >= config_.failure_threshold) {
     move_to(CircuitState::open, now,
-            std::to_string(consecutive_failures_) + " consecutive failures, last: " +
-                std::string(reason));
+            std::to_string(consecutive_failures_) +
+                " consecutive failures, last: " + std::string(reason));
   }
 }
 

@@ -164,7 +164,8 @@ Milliseconds retry_backoff(const RetryConfig& config, int attempt, double jitter
 // earns `ratio` tokens (up to `burst`), each retry spends one.
 class RetryBudget {
  public:
-  explicit RetryBudget(double ratio = 0.2, double burst = 10) : ratio_(ratio), burst_(burst), tokens_(burst) {}
+  explicit RetryBudget(double ratio = 0.2, double burst = 10)
+      : ratio_(ratio), burst_(burst), tokens_(burst) {}
   void on_request() { tokens_ = std::min(burst_, tokens_ + ratio_); }
   bool try_spend() {
     if (tokens_ < 1.0) return false;
@@ -207,7 +208,9 @@ class RestartPolicy {
 class Deadline {
  public:
   Deadline(TimePoint start, Milliseconds timeout, Milliseconds max_timeout)
-      : start_(start), timeout_(timeout), hard_(start + std::max(timeout, max_timeout)),
+      : start_(start),
+        timeout_(timeout),
+        hard_(start + std::max(timeout, max_timeout)),
         due_(start + timeout) {}
   void on_progress(TimePoint now) { due_ = std::min(hard_, std::max(due_, now + timeout_)); }
   TimePoint due() const { return due_; }

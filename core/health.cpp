@@ -46,7 +46,9 @@ std::string count_text(std::uint64_t n, std::size_t width) {
   return fixed(value, value < 9.95 ? 1 : 0) + units[unit];
 }
 
-std::string latency_text(double ms) { return fixed(ms, ms < 100 ? 1 : 0); }
+std::string latency_text(double ms) {
+  return fixed(ms, ms < 100 ? 1 : 0);
+}
 
 // Cuts to `width` characters, marking the cut. Counts UTF-8 code points
 // (a fair measure of columns for names, errors and stderr lines) and never
@@ -183,11 +185,12 @@ json to_json(const BackendStatus& b) {
 json to_json(const Snapshot& snapshot) {
   json backends = json::object();
   for (const auto& b : snapshot.backends) backends[b.name] = to_json(b);
-  return {{"mcpbraid", {{"pid", snapshot.pid},
-                      {"version", snapshot.version},
-                      {"config", snapshot.config},
-                      {"uptime_s", snapshot.uptime_s},
-                      {"internal_errors", snapshot.internal_errors}}},
+  return {{"mcpbraid",
+           {{"pid", snapshot.pid},
+            {"version", snapshot.version},
+            {"config", snapshot.config},
+            {"uptime_s", snapshot.uptime_s},
+            {"internal_errors", snapshot.internal_errors}}},
           {"healthy", exit_status({snapshot}) == 0},
           {"backends", std::move(backends)}};
 }
@@ -229,11 +232,11 @@ Snapshot snapshot_from_json(const json& doc) {
 }
 
 std::string render_table(const Snapshot& snapshot, bool color, std::size_t stderr_lines) {
-  std::string out = fit("mcpbraid " + snapshot.version + "  pid " + std::to_string(snapshot.pid) +
-                            "  up " + format_duration_ms(snapshot.uptime_s * 1000) + "  " +
-                            snapshot.config,
-                        kWidth) +
-                    "\n";
+  std::string out =
+      fit("mcpbraid " + snapshot.version + "  pid " + std::to_string(snapshot.pid) + "  up " +
+              format_duration_ms(snapshot.uptime_s * 1000) + "  " + snapshot.config,
+          kWidth) +
+      "\n";
   if (snapshot.internal_errors > 0)
     out += "internal errors: " + std::to_string(snapshot.internal_errors) +
            " (a bug: please report it with the trace lines)\n";
@@ -241,9 +244,9 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
   out += "SERVER        STATE    CIRCUIT      HEALTH     OK  FAIL  p50/p95/p99 ms   TOOLS\n";
   if (snapshot.backends.empty()) out += "(no servers configured)\n";
   for (const auto& b : snapshot.backends) {
-    std::string latency = b.successes == 0 ? "-" : latency_text(b.p50_ms) + "/" +
-                                                       latency_text(b.p95_ms) + "/" +
-                                                       latency_text(b.p99_ms);
+    std::string latency = b.successes == 0 ? "-"
+                                           : latency_text(b.p50_ms) + "/" + latency_text(b.p95_ms) +
+                                                 "/" + latency_text(b.p99_ms);
     out += pad_right(fit(b.name, 13), 14);
     out += paint(pad_right(fit(b.state, 8), 9), state_colour(b), color);
     out += paint(pad_right(fit(circuit_text(b), 12), 13), circuit_colour(b), color);
@@ -255,7 +258,8 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
     out += "\n";
     out += fit(detail_line(b), kWidth) + "\n";
     if (!b.last_error.empty()) out += fit("  last error: " + b.last_error, kWidth) + "\n";
-    std::size_t from = b.stderr_tail.size() > stderr_lines ? b.stderr_tail.size() - stderr_lines : 0;
+    std::size_t from =
+        b.stderr_tail.size() > stderr_lines ? b.stderr_tail.size() - stderr_lines : 0;
     for (std::size_t i = from; i < b.stderr_tail.size(); ++i)
       out += fit("  stderr: " + b.stderr_tail[i], kWidth) + "\n";
   }
@@ -268,7 +272,8 @@ std::string render_prometheus(const std::vector<Snapshot>& snapshots) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };
   auto labels = [](const Snapshot& s, const BackendStatus& b, const std::string& extra = "") {
-    std::string text = "{instance=\"" + std::to_string(s.pid) + "\",server=\"" + label(b.name) + "\"";
+    std::string text =
+        "{instance=\"" + std::to_string(s.pid) + "\",server=\"" + label(b.name) + "\"";
     if (!extra.empty()) text += "," + extra;
     return text + "}";
   };
@@ -297,35 +302,47 @@ std::string render_prometheus(const std::vector<Snapshot>& snapshots) {
     out += "mcpbraid_internal_errors_total{instance=\"" + std::to_string(s.pid) + "\"} " +
            std::to_string(s.internal_errors) + "\n";
 
-  family("mcpbraid_backend_state", "gauge", "1 for the backend's lifecycle state, 0 for the others.");
+  family("mcpbraid_backend_state", "gauge",
+         "1 for the backend's lifecycle state, 0 for the others.");
   each("mcpbraid_backend_state", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     for (const char* state : {"starting", "ready", "backoff", "failed", "stopped"})
       out += std::string(n) + labels(s, b, std::string("state=\"") + state + "\"") + " " +
              (b.state == state ? "1" : "0") + "\n";
   });
-  family("mcpbraid_backend_circuit", "gauge", "1 for the circuit breaker's state, 0 for the others.");
+  family("mcpbraid_backend_circuit", "gauge",
+         "1 for the circuit breaker's state, 0 for the others.");
   each("mcpbraid_backend_circuit", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
     for (const char* state : {"closed", "open", "half_open"})
       out += std::string(n) + labels(s, b, std::string("circuit=\"") + state + "\"") + " " +
              (b.circuit == state ? "1" : "0") + "\n";
   });
-  gauge("mcpbraid_backend_next_probe_seconds", "gauge", "Time until the open circuit admits a probe.",
+  gauge("mcpbraid_backend_next_probe_seconds", "gauge",
+        "Time until the open circuit admits a probe.",
         [](const BackendStatus& b) { return D(b.next_probe_ms / 1000.0); });
-  gauge("mcpbraid_backend_healthy", "gauge", "1 when fewer consecutive failures than unhealthy_after.",
+  gauge("mcpbraid_backend_healthy", "gauge",
+        "1 when fewer consecutive failures than unhealthy_after.",
         [](const BackendStatus& b) { return D(b.healthy ? 1 : 0); });
-  family("mcpbraid_backend_requests_total", "counter", "Requests by outcome (failures are timeouts, crashes, bad output).");
-  each("mcpbraid_backend_requests_total", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
-    out += std::string(n) + labels(s, b, "outcome=\"success\"") + " " + number(double(b.successes)) + "\n";
-    out += std::string(n) + labels(s, b, "outcome=\"failure\"") + " " + number(double(b.failures)) + "\n";
-  });
+  family("mcpbraid_backend_requests_total", "counter",
+         "Requests by outcome (failures are timeouts, crashes, bad output).");
+  each("mcpbraid_backend_requests_total",
+       [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+         out += std::string(n) + labels(s, b, "outcome=\"success\"") + " " +
+                number(double(b.successes)) + "\n";
+         out += std::string(n) + labels(s, b, "outcome=\"failure\"") + " " +
+                number(double(b.failures)) + "\n";
+       });
   gauge("mcpbraid_backend_consecutive_failures", "gauge", "Failures since the last success.",
         [](const BackendStatus& b) { return D(b.consecutive_failures); });
-  family("mcpbraid_backend_latency_seconds", "gauge", "Latency percentiles of successful requests.");
-  each("mcpbraid_backend_latency_seconds", [&](const char* n, const Snapshot& s, const BackendStatus& b) {
+  family("mcpbraid_backend_latency_seconds", "gauge",
+         "Latency percentiles of successful requests.");
+  each("mcpbraid_backend_latency_seconds", [&](const char* n, const Snapshot& s,
+                                               const BackendStatus& b) {
     if (b.successes == 0) return;
     out += std::string(n) + labels(s, b, "quantile=\"0.5\"") + " " + number(b.p50_ms / 1000) + "\n";
-    out += std::string(n) + labels(s, b, "quantile=\"0.95\"") + " " + number(b.p95_ms / 1000) + "\n";
-    out += std::string(n) + labels(s, b, "quantile=\"0.99\"") + " " + number(b.p99_ms / 1000) + "\n";
+    out +=
+        std::string(n) + labels(s, b, "quantile=\"0.95\"") + " " + number(b.p95_ms / 1000) + "\n";
+    out +=
+        std::string(n) + labels(s, b, "quantile=\"0.99\"") + " " + number(b.p99_ms / 1000) + "\n";
   });
   gauge("mcpbraid_backend_restarts_total", "counter", "Restarts by the supervisor.",
         [](const BackendStatus& b) { return D(b.restarts); });

@@ -4,11 +4,10 @@
 // Prometheus), and what the gateway_health tool answers. The JSON form is an
 // interface documented in mcpbraid(1): change it only by adding fields.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mcpbraid::health {
 
@@ -16,9 +15,9 @@ using json = nlohmann::json;
 
 struct BackendStatus {
   std::string name;
-  std::string state = "starting";  // starting, ready, backoff, failed, stopped
-  std::string circuit = "closed";  // closed, open, half_open
-  std::int64_t next_probe_ms = 0;  // until the circuit admits a probe (0 when closed)
+  std::string state = "starting";             // starting, ready, backoff, failed, stopped
+  std::string circuit = "closed";             // closed, open, half_open
+  std::int64_t next_probe_ms = 0;             // until the circuit admits a probe (0 when closed)
   std::optional<std::int64_t> restart_in_ms;  // in backoff: until the next start
   bool healthy = true;
   std::uint64_t successes = 0;
@@ -26,18 +25,18 @@ struct BackendStatus {
   int consecutive_failures = 0;
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
   int restarts = 0;
-  std::optional<std::int64_t> pid;        // none when no child runs
-  std::optional<double> uptime_s;         // since the running child started
-  std::optional<std::int64_t> tools;      // none until its tools were listed
+  std::optional<std::int64_t> pid;    // none when no child runs
+  std::optional<double> uptime_s;     // since the running child started
+  std::optional<std::int64_t> tools;  // none until its tools were listed
   std::int64_t in_flight = 0;
   std::string last_error;
-  std::vector<std::string> stderr_tail;   // the last lines, oldest first
+  std::vector<std::string> stderr_tail;  // the last lines, oldest first
 };
 
 struct Snapshot {
   std::int64_t pid = 0;  // of mcpbraid
   std::string version;
-  std::string config;    // the config file's path
+  std::string config;  // the config file's path
   double uptime_s = 0;
   // Exceptions caught by the gateway's last-resort guard: a bug each; 0 in
   // a healthy build, whatever the peers sent.

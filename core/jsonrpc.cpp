@@ -15,7 +15,9 @@ Message invalid(int code, std::string text, json body = nullptr) {
   return m;
 }
 
-bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
+bool valid_id(const json& id) {
+  return id.is_string() || id.is_number_integer();
+}
 
 Message classify(std::string_view line) {
   // nlohmann stops at a NUL as if the input ended there; JSON has none
@@ -39,8 +41,7 @@ Message classify(std::string_view line) {
                      std::move(body));
     auto params = body.find("params");
     if (params != body.end() && !params->is_object() && !params->is_array())
-      return invalid(kInvalidRequest, "Invalid Request: params must be an object",
-                     std::move(body));
+      return invalid(kInvalidRequest, "Invalid Request: params must be an object", std::move(body));
     Message m;
     m.kind = has_id ? Kind::Request : Kind::Notification;
     m.method = method->get<std::string>();
@@ -186,13 +187,15 @@ class IdPeeker {
 
 }  // namespace
 
-json peek_id(std::string_view text) { return IdPeeker(text).find(); }
+json peek_id(std::string_view text) {
+  return IdPeeker(text).find();
+}
 
 Message parse_message(std::string_view line, int max_depth) {
   if (nesting_exceeds(line, max_depth)) {
-    Message m = invalid(kInvalidRequest, "Invalid Request: JSON nested deeper than " +
-                                             std::to_string(max_depth) +
-                                             " levels (max_json_depth)");
+    Message m =
+        invalid(kInvalidRequest, "Invalid Request: JSON nested deeper than " +
+                                     std::to_string(max_depth) + " levels (max_json_depth)");
     m.id = peek_id(line);
     return m;
   }

@@ -1,11 +1,10 @@
 #pragma once
 // JSON-RPC 2.0 envelope: classifying lines, building replies, framing.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace mcpbraid {
 
@@ -32,11 +31,11 @@ enum class Kind { Request, Notification, Response, Invalid };
 
 struct Message {
   Kind kind = Kind::Invalid;
-  json body;             // the whole message (null when the line was not JSON)
-  std::string method;    // requests and notifications
-  int error_code = 0;    // for Invalid: kParseError or kInvalidRequest
+  json body;           // the whole message (null when the line was not JSON)
+  std::string method;  // requests and notifications
+  int error_code = 0;  // for Invalid: kParseError or kInvalidRequest
   std::string error_text;
-  json id;               // for Invalid: the id to echo when it was readable, else null
+  json id;  // for Invalid: the id to echo when it was readable, else null
 };
 
 // Classifies one line. Never throws: bad input comes back as Kind::Invalid
@@ -56,7 +55,9 @@ bool nesting_exceeds(std::string_view text, int max_depth);
 json peek_id(std::string_view text);
 
 // A key that keeps the JSON type of an id: 1 and "1" are different keys.
-inline std::string id_key(const json& id) { return id.dump(); }
+inline std::string id_key(const json& id) {
+  return id.dump();
+}
 
 json make_result(const json& id, json result);
 json make_error(const json& id, int code, std::string_view message, json data = nullptr);
@@ -103,7 +104,7 @@ class LineSplitter {
   std::size_t oversized_ = 0;
   std::size_t oversized_size_ = 0;
   bool skipping_ = false;
-  std::string skipped_head_;    // the head of the line being skipped
+  std::string skipped_head_;      // the head of the line being skipped
   std::size_t skipped_size_ = 0;  // its bytes dropped so far
   void compact();
   bool blank(std::size_t begin, std::size_t end) const;

@@ -1,11 +1,10 @@
 #pragma once
 // The client-facing session: version negotiation, what backends are told
 // about the client, and the merged view the client is told about backends.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace mcpbraid {
 
@@ -23,7 +22,7 @@ json backend_client_capabilities(const json& client_capabilities);
 
 struct BackendView {
   std::string server;
-  json capabilities;   // the backend's ServerCapabilities
+  json capabilities;  // the backend's ServerCapabilities
   std::string instructions;
 };
 

@@ -13,10 +13,18 @@ Problem member(const json& object, const char* where, const char* key, Ok ok,
   return std::string(where) + key + " is " + describe(*it) + ", expected " + expected;
 }
 
-bool is_object(const json& v) { return v.is_object(); }
-bool is_string(const json& v) { return v.is_string(); }
-bool is_array(const json& v) { return v.is_array(); }
-bool is_token(const json& v) { return v.is_string() || v.is_number_integer(); }
+bool is_object(const json& v) {
+  return v.is_object();
+}
+bool is_string(const json& v) {
+  return v.is_string();
+}
+bool is_array(const json& v) {
+  return v.is_array();
+}
+bool is_token(const json& v) {
+  return v.is_string() || v.is_number_integer();
+}
 
 Problem params_object(const json& message) {
   if (!message.is_object()) return "not an object";
@@ -35,15 +43,22 @@ Problem non_empty_name(const json& item) {
 
 std::string describe(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return value.get<bool>() ? "true" : "false";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    default: return "not a JSON value";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "not a JSON value";
   }
 }
 
@@ -126,6 +141,8 @@ Problem notification(std::string_view method, const json& message) {
   return member(*params, "params.", key, ok, expected);
 }
 
-Problem server_request(std::string_view, const json& message) { return params_object(message); }
+Problem server_request(std::string_view, const json& message) {
+  return params_object(message);
+}
 
 }  // namespace mcpbraid::shape

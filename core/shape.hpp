@@ -6,11 +6,10 @@
 // description of what is wrong ("error.code is a string, expected an
 // integer"), meant for a log line or an error text that names the server.
 // None of them throws or recurses into values it does not read.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace mcpbraid::shape {
 

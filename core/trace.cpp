@@ -1,11 +1,11 @@
 #include "core/trace.hpp"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 namespace mcpbraid::trace {
 
@@ -16,12 +16,18 @@ LevelSpec g_levels;
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::off: return spdlog::level::off;
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -44,9 +50,9 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   if (n == 0 || i + n > text.size()) return 0;
   for (std::size_t k = 1; k < n; ++k)
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 3 && c == 0xE0 && byte(i + 1) < 0xA0) return 0;  // overlong
+  if (n == 3 && c == 0xE0 && byte(i + 1) < 0xA0) return 0;   // overlong
   if (n == 3 && c == 0xED && byte(i + 1) >= 0xA0) return 0;  // surrogate
-  if (n == 4 && c == 0xF0 && byte(i + 1) < 0x90) return 0;  // overlong
+  if (n == 4 && c == 0xF0 && byte(i + 1) < 0x90) return 0;   // overlong
   if (n == 4 && c == 0xF4 && byte(i + 1) >= 0x90) return 0;  // past U+10FFFF
   return n;
 }
@@ -57,11 +63,21 @@ void append_escaped(std::string& out, std::string_view v) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     char c = v[i];
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -88,19 +104,23 @@ Level min_level(const LevelSpec& spec) {
 }  // namespace
 
 const std::vector<std::string>& components() {
-  static const std::vector<std::string> kComponents = {
-      "gateway", "client", "request", "backend", "circuit", "upstream", "config", "control", "stderr"};
+  static const std::vector<std::string> kComponents = {"gateway", "client",  "request",
+                                                       "backend", "circuit", "upstream",
+                                                       "config",  "control", "stderr"};
   return kComponents;
 }
 
-void init(Level level, Format format) { init(LevelSpec{level, {}}, format); }
+void init(Level level, Format format) {
+  init(LevelSpec{level, {}}, format);
+}
 
 void init(const LevelSpec& levels, Format format) {
   g_format = format;
   spdlog::drop("mcpbraid");
   auto logger = spdlog::stderr_logger_st("mcpbraid");
   if (format == Format::json)
-    logger->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%fZ\",\"level\":\"%l\",%v}", spdlog::pattern_time_type::utc);
+    logger->set_pattern("{\"ts\":\"%Y-%m-%dT%H:%M:%S.%fZ\",\"level\":\"%l\",%v}",
+                        spdlog::pattern_time_type::utc);
   else
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
@@ -145,7 +165,9 @@ std::optional<LevelSpec> parse_level_spec(std::string_view text, std::string* er
     std::string_view value = eq == std::string_view::npos ? item : item.substr(eq + 1);
     auto level = parse_level(value);
     if (!level) {
-      if (error) *error = "unknown level '" + std::string(value) + "' (trace, debug, info, warn, error, off)";
+      if (error)
+        *error =
+            "unknown level '" + std::string(value) + "' (trace, debug, info, warn, error, off)";
       return std::nullopt;
     }
     if (eq == std::string_view::npos) {
@@ -178,8 +200,7 @@ Level classify_stderr(std::string_view line) {
     for (std::size_t i = 0; i + word.size() <= line.size(); ++i) {
       if (i > 0 && std::isalpha(static_cast<unsigned char>(line[i - 1]))) continue;
       std::size_t k = 0;
-      while (k < word.size() &&
-             std::tolower(static_cast<unsigned char>(line[i + k])) == word[k])
+      while (k < word.size() && std::tolower(static_cast<unsigned char>(line[i + k])) == word[k])
         ++k;
       if (k < word.size()) continue;
       std::size_t end = i + k;
@@ -187,7 +208,8 @@ Level classify_stderr(std::string_view line) {
     }
     return false;
   };
-  for (std::string_view w : {"error", "err", "fatal", "panic", "critical", "traceback", "exception"})
+  for (std::string_view w :
+       {"error", "err", "fatal", "panic", "critical", "traceback", "exception"})
     if (has_word(w)) return Level::error;
   // Exception names: "TypeError: ...", "ValueError: ...", "IOException: ...".
   for (std::string_view w : {"Error:", "Exception:"})

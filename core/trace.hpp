@@ -74,10 +74,20 @@ class Line {
   std::string text_;
 };
 
-inline Line debug(std::string_view event) { return Line(Level::debug, event); }
-inline Line info(std::string_view event) { return Line(Level::info, event); }
-inline Line warn(std::string_view event) { return Line(Level::warn, event); }
-inline Line error(std::string_view event) { return Line(Level::error, event); }
-inline Line at(Level level, std::string_view event) { return Line(level, event); }
+inline Line debug(std::string_view event) {
+  return Line(Level::debug, event);
+}
+inline Line info(std::string_view event) {
+  return Line(Level::info, event);
+}
+inline Line warn(std::string_view event) {
+  return Line(Level::warn, event);
+}
+inline Line error(std::string_view event) {
+  return Line(Level::error, event);
+}
+inline Line at(Level level, std::string_view event) {
+  return Line(level, event);
+}
 
 }  // namespace mcpbraid::trace

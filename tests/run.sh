@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up (apt packages, build, npm peers), then unit,
+# The whole test suite: set-up (apt packages, build, npm peers), a formatting
+# check (.ci/format.sh), then unit,
 # integration and interop tests with ctest, then the same suite under
 # AddressSanitizer + UndefinedBehaviorSanitizer in a second build directory
 # (MCPBRAID_SANITIZE=0 skips it), then every libFuzzer target for a bounded
@@ -10,6 +11,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
 
 bash "$root/.ci/setup.sh"
+echo "== formatting (clang-format --dry-run -Werror)" >&2
+bash "$root/.ci/format.sh"
 echo "== tests (build)" >&2
 (cd "$root/build" && ctest --output-on-failure -j"$jobs" --timeout 900)
 

@@ -38,7 +38,9 @@ namespace {
 
 constexpr int kDepth = 128;
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // An integer of at most 18 digits (what span_integer and peek_id read).
 bool small_integer(const json& v) {
@@ -104,8 +106,8 @@ void check_spans(std::string_view line, const rpc::Envelope& env, const json& do
     FUZZ_CHECK(m.span.begin < m.span.end && m.span.end <= line.size(), "span of %s out of line",
                m.key);
     std::string_view text = m.span.of(line);
-    FUZZ_CHECK(!is_ws(text.front()) && !is_ws(text.back()), "span of %s has whitespace: %s",
-               m.key, fuzz::show(text).c_str());
+    FUZZ_CHECK(!is_ws(text.front()) && !is_ws(text.back()), "span of %s has whitespace: %s", m.key,
+               fuzz::show(text).c_str());
     if (doc.is_discarded()) continue;  // a surrogate escape or 1e999 somewhere
     json value = json::parse(text, nullptr, false);
     FUZZ_CHECK(!value.is_discarded() && value == doc[m.key], "span of %s is %s, the DOM has %s",
@@ -150,7 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_peek_id(line, seed);
 
   if (env) {
-    FUZZ_CHECK(!rpc::nesting_exceeds(line, kDepth), "accepted a text nested deeper than %d", kDepth);
+    FUZZ_CHECK(!rpc::nesting_exceeds(line, kDepth), "accepted a text nested deeper than %d",
+               kDepth);
     if (!facts.valid) {
       // The only licensed disagreements: surrogate escapes, huge numbers.
       int repairs = 0;
@@ -158,8 +161,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(repairs > 0, "scan_envelope accepts what nlohmann rejects: %s",
                  fuzz::show(line).c_str());
       facts = fuzz::json_facts(repaired);
-      FUZZ_CHECK(facts.valid, "scan_envelope accepts what nlohmann rejects even without "
-                              "surrogate escapes and huge numbers: %s", fuzz::show(line).c_str());
+      FUZZ_CHECK(facts.valid,
+                 "scan_envelope accepts what nlohmann rejects even without "
+                 "surrogate escapes and huge numbers: %s",
+                 fuzz::show(line).c_str());
     }
   }
   if (!facts.valid) return 0;

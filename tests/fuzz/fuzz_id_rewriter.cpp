@@ -28,7 +28,9 @@ namespace {
 
 constexpr int kDepth = 128;
 
-bool same_span(rpc::Span a, rpc::Span b) { return a.begin == b.begin && a.end == b.end; }
+bool same_span(rpc::Span a, rpc::Span b) {
+  return a.begin == b.begin && a.end == b.end;
+}
 
 // `old` after the id span [begin, end) became `delta` bytes longer.
 rpc::Span moved(rpc::Span old, const rpc::Span& id, long delta) {

@@ -29,10 +29,10 @@ using Piece = LineSplitter::Piece;
 namespace {
 
 struct Expected {
-  std::string raw;      // the line as in the stream, without its '\n'
-  std::size_t size;     // without a trailing '\r'
+  std::string raw;   // the line as in the stream, without its '\n'
+  std::size_t size;  // without a trailing '\r'
   bool oversized;
-  bool optional;        // a blank oversized line: may be reported or skipped
+  bool optional;  // a blank oversized line: may be reported or skipped
 };
 
 bool blank(std::string_view s) {
@@ -70,7 +70,8 @@ struct Got {
 };
 
 bool matches(const Got& got, const Expected& e) {
-  if (got.piece == Piece::line) return !e.oversized && got.text == e.raw.substr(0, e.size) && e.size == got.text.size();
+  if (got.piece == Piece::line)
+    return !e.oversized && got.text == e.raw.substr(0, e.size) && e.size == got.text.size();
   // The size may count a trailing '\r' that arrived as the last byte of a read.
   bool size_ok = got.size == e.size || got.size == e.raw.size();
   std::size_t want_head = std::min(LineSplitter::kOversizedHead, e.size);
@@ -162,14 +163,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ++g;
       continue;
     }
-    FUZZ_CHECK(want[w].optional, "piece %zu: expected %s line of %zu bytes %s, got %s", g,
-               want[w].oversized ? "an oversized" : "a", want[w].size,
-               fuzz::show(want[w].raw, 80).c_str(),
-               g < got.size() ? (got[g].piece == Piece::line ? "a line " + fuzz::show(got[g].text, 80)
-                                                             : "an oversized piece of " +
-                                                                   std::to_string(got[g].size))
-                                    .c_str()
-                              : "nothing");
+    FUZZ_CHECK(
+        want[w].optional, "piece %zu: expected %s line of %zu bytes %s, got %s", g,
+        want[w].oversized ? "an oversized" : "a", want[w].size, fuzz::show(want[w].raw, 80).c_str(),
+        g < got.size()
+            ? (got[g].piece == Piece::line ? "a line " + fuzz::show(got[g].text, 80)
+                                           : "an oversized piece of " + std::to_string(got[g].size))
+                  .c_str()
+            : "nothing");
   }
   FUZZ_CHECK(g == got.size(), "%zu pieces more than the reference (next: %s)", got.size() - g,
              fuzz::show(got[g].text, 80).c_str());

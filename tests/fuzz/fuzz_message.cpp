@@ -106,7 +106,9 @@ void validate(const json& body, std::string_view method) {
   }
 }
 
-bool echoable(const json& id) { return id.is_null() || id.is_string() || id.is_number_integer(); }
+bool echoable(const json& id) {
+  return id.is_null() || id.is_string() || id.is_number_integer();
+}
 
 void check_message(std::string_view line, const rpc::Message& m) {
   if (rpc::nesting_exceeds(line, kDepth)) {
@@ -123,18 +125,23 @@ void check_message(std::string_view line, const rpc::Message& m) {
   switch (m.kind) {
     case rpc::Kind::Request:
     case rpc::Kind::Notification: {
-      FUZZ_CHECK(m.body.is_object() && at(m.body, "jsonrpc") == "2.0", "request without jsonrpc 2.0");
-      FUZZ_CHECK(at(m.body, "method").is_string() && at(m.body, "method") == m.method, "method mismatch");
+      FUZZ_CHECK(m.body.is_object() && at(m.body, "jsonrpc") == "2.0",
+                 "request without jsonrpc 2.0");
+      FUZZ_CHECK(at(m.body, "method").is_string() && at(m.body, "method") == m.method,
+                 "method mismatch");
       bool has_id = m.body.contains("id");
       FUZZ_CHECK(has_id == (m.kind == rpc::Kind::Request), "request/notification by id");
-      if (has_id) FUZZ_CHECK(at(m.body, "id").is_string() || at(m.body, "id").is_number_integer(), "bad id");
+      if (has_id)
+        FUZZ_CHECK(at(m.body, "id").is_string() || at(m.body, "id").is_number_integer(), "bad id");
       if (m.body.contains("params"))
-        FUZZ_CHECK(at(m.body, "params").is_object() || at(m.body, "params").is_array(), "bad params");
+        FUZZ_CHECK(at(m.body, "params").is_object() || at(m.body, "params").is_array(),
+                   "bad params");
       FUZZ_CHECK(m.error_code == 0, "error code on a request");
       break;
     }
     case rpc::Kind::Response:
-      FUZZ_CHECK(m.body.is_object() && at(m.body, "jsonrpc") == "2.0", "response without jsonrpc 2.0");
+      FUZZ_CHECK(m.body.is_object() && at(m.body, "jsonrpc") == "2.0",
+                 "response without jsonrpc 2.0");
       FUZZ_CHECK(!m.body.contains("method") && m.body.contains("id"), "response shape");
       FUZZ_CHECK(m.body.contains("result") != m.body.contains("error"), "result xor error");
       FUZZ_CHECK(m.error_code == 0, "error code on a response");

@@ -56,20 +56,40 @@ std::optional<std::string> expand(std::string_view tpl, std::uint64_t seed) {
     const char* sep = ",";
     bool named = false;
     switch (op) {
-      case '+': break;
-      case '#': first = "#"; break;
-      case '.': first = "."; sep = "."; break;
-      case '/': first = "/"; sep = "/"; break;
-      case '?': first = "?"; sep = "&"; named = true; break;
-      case '&': first = "&"; sep = "&"; named = true; break;
-      default: op = '\0'; break;
+      case '+':
+        break;
+      case '#':
+        first = "#";
+        break;
+      case '.':
+        first = ".";
+        sep = ".";
+        break;
+      case '/':
+        first = "/";
+        sep = "/";
+        break;
+      case '?':
+        first = "?";
+        sep = "&";
+        named = true;
+        break;
+      case '&':
+        first = "&";
+        sep = "&";
+        named = true;
+        break;
+      default:
+        op = '\0';
+        break;
     }
     if (op != '\0') body.remove_prefix(1);
     if (body.empty()) return std::nullopt;
     std::vector<std::string_view> names;
     for (std::size_t start = 0;;) {
       std::size_t comma = body.find(',', start);
-      std::string_view name = body.substr(start, comma == std::string_view::npos ? body.npos : comma - start);
+      std::string_view name =
+          body.substr(start, comma == std::string_view::npos ? body.npos : comma - start);
       if (name.empty()) return std::nullopt;
       for (char v : name)
         if (!varchar(v)) return std::nullopt;  // level 4 modifiers, reserved operators
@@ -145,7 +165,8 @@ void check_tables(std::string_view tpl, std::string_view uri, std::uint64_t seed
       const std::string& e = exposed[s][i];
       FUZZ_CHECK(!e.empty() && e.size() <= mcpbraid::kMaxExposedName, "exposed name length %zu",
                  e.size());
-      for (char c : e) FUZZ_CHECK(exposed_char(c), "bad character in exposed name %s", fuzz::show(e).c_str());
+      for (char c : e)
+        FUZZ_CHECK(exposed_char(c), "bad character in exposed name %s", fuzz::show(e).c_str());
       auto route = table.find(e);
       FUZZ_CHECK(route && route->server == servers[s] && route->name == list[i],
                  "exposed name %s does not route back", fuzz::show(e).c_str());
@@ -179,9 +200,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t last = tpl.rfind('}');
     std::string_view tail = last == tpl.npos ? std::string_view() : tpl.substr(last + 1);
     FUZZ_CHECK(uri.substr(0, head.size()) == head, "match does not start with the literal head");
-    FUZZ_CHECK(uri.size() >= head.size() + tail.size() &&
-                   uri.substr(uri.size() - tail.size()) == tail,
-               "match does not end with the literal tail");
+    FUZZ_CHECK(
+        uri.size() >= head.size() + tail.size() && uri.substr(uri.size() - tail.size()) == tail,
+        "match does not end with the literal tail");
   }
   if (auto expanded = expand(tpl, seed)) {
     FUZZ_CHECK(uri_template_matches(tpl, *expanded), "template %s does not match its expansion %s",

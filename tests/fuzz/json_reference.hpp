@@ -4,23 +4,22 @@
 // the raw bytes of a text already known to be valid.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace fuzz {
 
 using nlohmann::json;
 
 struct JsonFacts {
-  bool valid = false;      // RFC 8259 JSON: nlohmann accepts it and it holds no NUL
-  bool nul_cut = false;    // nlohmann accepts it only by reading a NUL as the end
-  bool object = false;     // the top-level value is an object
-  int depth = 0;           // deepest container nesting; a top-level object is 1
+  bool valid = false;                   // RFC 8259 JSON: nlohmann accepts it and it holds no NUL
+  bool nul_cut = false;                 // nlohmann accepts it only by reading a NUL as the end
+  bool object = false;                  // the top-level value is an object
+  int depth = 0;                        // deepest container nesting; a top-level object is 1
   std::map<std::string, int> top_keys;  // decoded top-level keys, with counts
 };
 
@@ -92,7 +91,8 @@ inline std::string nlohmann_repair(std::string_view text, int* count = nullptr) 
       if (c == '"') {
         in_string = false;
       } else if (c == '\\' && i + 1 < text.size()) {
-        if (text[i + 1] == 'u' && i + 5 < text.size() && (text[i + 2] == 'd' || text[i + 2] == 'D') &&
+        if (text[i + 1] == 'u' && i + 5 < text.size() &&
+            (text[i + 2] == 'd' || text[i + 2] == 'D') &&
             std::string_view("89abcdefABCDEF").find(text[i + 3]) != std::string_view::npos &&
             is_hex(text[i + 4]) && is_hex(text[i + 5])) {
           out += "\\u0041";
@@ -110,7 +110,8 @@ inline std::string nlohmann_repair(std::string_view text, int* count = nullptr) 
       in_string = true;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       std::size_t end = i;
-      while (end < text.size() && std::string_view("+-.eE0123456789").find(text[end]) != std::string_view::npos)
+      while (end < text.size() &&
+             std::string_view("+-.eE0123456789").find(text[end]) != std::string_view::npos)
         ++end;
       std::string number(text.substr(i, end - i));
       double value = std::strtod(number.c_str(), nullptr);
@@ -146,7 +147,8 @@ inline bool top_level_key_escaped(std::string_view text, int* raw_id_keys = null
       for (++i; i < text.size() && text[i] != '"'; ++i)
         if (text[i] == '\\') escape = true, ++i;
       std::size_t j = i + 1;
-      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+      while (j < text.size() &&
+             (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
         ++j;
       bool is_key = j < text.size() && text[j] == ':';
       if (depth == 1 && is_key) {

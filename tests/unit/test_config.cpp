@@ -179,8 +179,9 @@ TEST_CASE("valid_server_name accepts letters, digits, '_' and '-' only") {
 }
 
 TEST_CASE("a server name containing the separator is refused") {
-  CHECK(parse_error(R"({"mcpServers":{"my__fs":{"command":"x"}}})") ==
-        "cfg.json: mcpServers.my__fs: server name must not contain or end into the separator \"__\"");
+  CHECK(
+      parse_error(R"({"mcpServers":{"my__fs":{"command":"x"}}})") ==
+      "cfg.json: mcpServers.my__fs: server name must not contain or end into the separator \"__\"");
   // With a custom separator the check follows it.
   CHECK(parse_error(R"({"separator":"-","mcpServers":{"my-fs":{"command":"x"}}})") ==
         "cfg.json: mcpServers.my-fs: server name must not contain or end into the separator \"-\"");
@@ -391,8 +392,8 @@ TEST_CASE("the --config flag wins over every environment variable") {
 
 TEST_CASE("without a flag, $MCPBRAID_CONFIG then $XDG_CONFIG_HOME then ~/.config are used") {
   CHECK(mcpbraid::resolve_config_path("", env_from({{"MCPBRAID_CONFIG", "/env.json"},
-                                                  {"XDG_CONFIG_HOME", "/xdg"},
-                                                  {"HOME", "/home/ada"}})) == "/env.json");
+                                                    {"XDG_CONFIG_HOME", "/xdg"},
+                                                    {"HOME", "/home/ada"}})) == "/env.json");
   CHECK(mcpbraid::resolve_config_path(
             "", env_from({{"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/home/ada"}})) ==
         "/xdg/mcpbraid/config.json");
@@ -401,10 +402,10 @@ TEST_CASE("without a flag, $MCPBRAID_CONFIG then $XDG_CONFIG_HOME then ~/.config
 }
 
 TEST_CASE("empty environment variables are skipped when resolving the config path") {
-  CHECK(
-      mcpbraid::resolve_config_path(
-          "", env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", ""}, {"HOME", "/home/ada"}})) ==
-      "/home/ada/.config/mcpbraid/config.json");
+  CHECK(mcpbraid::resolve_config_path(
+            "",
+            env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", ""}, {"HOME", "/home/ada"}})) ==
+        "/home/ada/.config/mcpbraid/config.json");
   CHECK(mcpbraid::resolve_config_path(
             "", env_from({{"MCPBRAID_CONFIG", ""}, {"XDG_CONFIG_HOME", "/xdg"}})) ==
         "/xdg/mcpbraid/config.json");
@@ -416,9 +417,8 @@ TEST_CASE("limits: max_line, max_json_depth, max_output_queue default and parse"
   CHECK(d.max_json_depth == 128);
   CHECK(d.max_output_queue == 16u * 1024 * 1024);
   CHECK(d.servers[0].max_line == d.max_line);
-  Config c = parse(
-      R"({"max_line":"1MiB","max_json_depth":32,"max_output_queue":65536,)"
-      R"("mcpServers":{"a":{"command":"x"}}})");
+  Config c = parse(R"({"max_line":"1MiB","max_json_depth":32,"max_output_queue":65536,)"
+                   R"("mcpServers":{"a":{"command":"x"}}})");
   CHECK(c.max_line == 1024u * 1024);
   CHECK(c.max_json_depth == 32);
   CHECK(c.max_output_queue == 65536u);
@@ -428,14 +428,19 @@ TEST_CASE("limits: max_line, max_json_depth, max_output_queue default and parse"
 }
 
 TEST_CASE("limits: wrong types and out-of-range values are errors naming the key") {
-  CHECK(parse_error(R"({"max_line":"64 MiB","mcpServers":{}})").rfind("cfg.json: max_line: expected a size", 0) == 0);
+  CHECK(parse_error(R"({"max_line":"64 MiB","mcpServers":{}})")
+            .rfind("cfg.json: max_line: expected a size", 0) == 0);
   CHECK(parse_error(R"({"max_line":100,"mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
   CHECK(parse_error(R"({"max_line":"2GiB","mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
   CHECK(parse_error(R"({"max_line":-5,"mcpServers":{}})").rfind("cfg.json: max_line:", 0) == 0);
-  CHECK(parse_error(R"({"max_output_queue":1.5,"mcpServers":{}})").rfind("cfg.json: max_output_queue:", 0) == 0);
-  CHECK(parse_error(R"({"max_json_depth":7,"mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
-  CHECK(parse_error(R"({"max_json_depth":1025,"mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
-  CHECK(parse_error(R"({"max_json_depth":"128","mcpServers":{}})").rfind("cfg.json: max_json_depth:", 0) == 0);
+  CHECK(parse_error(R"({"max_output_queue":1.5,"mcpServers":{}})")
+            .rfind("cfg.json: max_output_queue:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":7,"mcpServers":{}})")
+            .rfind("cfg.json: max_json_depth:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":1025,"mcpServers":{}})")
+            .rfind("cfg.json: max_json_depth:", 0) == 0);
+  CHECK(parse_error(R"({"max_json_depth":"128","mcpServers":{}})")
+            .rfind("cfg.json: max_json_depth:", 0) == 0);
 }
 
 TEST_CASE("parse_size: bytes or binary units") {
@@ -456,8 +461,8 @@ TEST_CASE("parse_size: bytes or binary units") {
 }
 
 TEST_CASE("parse_config_text: deep nesting and invalid JSON are config errors, not crashes") {
-  std::string deep = R"({"x":)" + std::string(500000, '[') + std::string(500000, ']') +
-                     R"(,"mcpServers":{}})";
+  std::string deep =
+      R"({"x":)" + std::string(500000, '[') + std::string(500000, ']') + R"(,"mcpServers":{}})";
   try {
     mcpbraid::parse_config_text(deep, "deep.json", kNoEnv);
     FAIL("no error");
@@ -473,7 +478,7 @@ TEST_CASE("parse_config_text: deep nesting and invalid JSON are config errors, n
   // Found by fuzz_config: nlohmann stops at a NUL, so junk after one was accepted.
   std::string nul = std::string(R"({"mcpServers":{}})") + '\0' + " not json";
   CHECK_THROWS_AS(mcpbraid::parse_config_text(nul, "nul.json", kNoEnv), ConfigError);
-  Config ok = mcpbraid::parse_config_text(R"({"mcpServers":{"a":{"command":"x"}}})", "ok.json",
-                                          kNoEnv);
+  Config ok =
+      mcpbraid::parse_config_text(R"({"mcpServers":{"a":{"command":"x"}}})", "ok.json", kNoEnv);
   CHECK(ok.servers.size() == 1);
 }

@@ -10,13 +10,12 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/envelope.hpp"
 
@@ -33,9 +32,13 @@ std::optional<rpc::Envelope> scan(std::string_view line) {
   return rpc::scan_envelope(std::string_view(exact.get(), line.size()));
 }
 
-bool accepted(std::string_view line) { return scan(line).has_value(); }
+bool accepted(std::string_view line) {
+  return scan(line).has_value();
+}
 
-std::string text(const rpc::Span& span, std::string_view line) { return std::string(span.of(line)); }
+std::string text(const rpc::Span& span, std::string_view line) {
+  return std::string(span.of(line));
+}
 
 std::string hex(std::string_view bytes) {
   static const char* digits = "0123456789abcdef";
@@ -54,7 +57,9 @@ std::string in_member(std::string_view value) {
 }
 
 // `content` as the contents of a string value (quotes added).
-std::string in_string(std::string_view content) { return in_member("\"" + std::string(content) + "\""); }
+std::string in_string(std::string_view content) {
+  return in_member("\"" + std::string(content) + "\"");
+}
 
 // `bytes` inside a string of ASCII, after `before` plain bytes and followed
 // by `after` plain bytes: the scanner skips plain ASCII 8 bytes at a time,
@@ -76,8 +81,8 @@ std::string neutralize_surrogates(std::string s) {
       ++i;
       continue;
     }
-    if (s[i + 1] == 'u' && i + 5 < s.size() && is_hex(s[i + 2]) && is_hex(s[i + 3]) && is_hex(s[i + 4]) &&
-        is_hex(s[i + 5])) {
+    if (s[i + 1] == 'u' && i + 5 < s.size() && is_hex(s[i + 2]) && is_hex(s[i + 3]) &&
+        is_hex(s[i + 4]) && is_hex(s[i + 5])) {
       unsigned v = std::stoul(s.substr(i + 2, 4), nullptr, 16);
       if (v >= 0xD800 && v <= 0xDFFF) s.replace(i + 2, 4, "0041");
       i += 6;
@@ -97,8 +102,10 @@ std::string neutralize_exponents(std::string s) {
   bool in_string = false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (in_string) {
-      if (s[i] == '\\') ++i;
-      else if (s[i] == '"') in_string = false;
+      if (s[i] == '\\')
+        ++i;
+      else if (s[i] == '"')
+        in_string = false;
       continue;
     }
     if (s[i] == '"') {
@@ -182,8 +189,9 @@ TEST_CASE("envelope: a compact response has its members located exactly") {
 }
 
 TEST_CASE("envelope: whitespace around every token stays out of the spans, members in any order") {
-  std::string line = " \t{ \"result\" :\r\n [1, {\"id\": 9} , \"x\"]\t,\n \"id\"\t:\t\"abc\" , "
-                     "\"jsonrpc\" : \"2.0\"\r\n}\r\n";
+  std::string line =
+      " \t{ \"result\" :\r\n [1, {\"id\": 9} , \"x\"]\t,\n \"id\"\t:\t\"abc\" , "
+      "\"jsonrpc\" : \"2.0\"\r\n}\r\n";
   auto env = scan(line);
   REQUIRE(env);
   CHECK(text(env->result, line) == R"([1, {"id": 9} , "x"])");
@@ -196,13 +204,15 @@ TEST_CASE("envelope: whitespace around every token stays out of the spans, membe
 }
 
 TEST_CASE("envelope: a request's method, params and id; nested routed names stay nested") {
-  std::string line = R"({"method":"tools/call","params":{"name":"x","arguments":{"id":1,"result":2,)"
-                     R"("error":3,"method":"m","jsonrpc":"1.0","params":[]}},"id":-7,"jsonrpc":"2.0"})";
+  std::string line =
+      R"({"method":"tools/call","params":{"name":"x","arguments":{"id":1,"result":2,)"
+      R"("error":3,"method":"m","jsonrpc":"1.0","params":[]}},"id":-7,"jsonrpc":"2.0"})";
   auto env = scan(line);
   REQUIRE(env);
   CHECK(text(env->method, line) == R"("tools/call")");
-  CHECK(text(env->params, line) ==
-        R"({"name":"x","arguments":{"id":1,"result":2,"error":3,"method":"m","jsonrpc":"1.0","params":[]}})");
+  CHECK(
+      text(env->params, line) ==
+      R"({"name":"x","arguments":{"id":1,"result":2,"error":3,"method":"m","jsonrpc":"1.0","params":[]}})");
   CHECK(text(env->id, line) == "-7");
   CHECK(text(env->jsonrpc, line) == R"("2.0")");
   CHECK_FALSE(env->result.present());
@@ -234,7 +244,8 @@ TEST_CASE("envelope: routed names inside string values are not members") {
 }
 
 TEST_CASE("envelope: an error response with a null id") {
-  std::string line = R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}})";
+  std::string line =
+      R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}})";
   auto env = scan(line);
   REQUIRE(env);
   CHECK(text(env->id, line) == "null");
@@ -243,9 +254,22 @@ TEST_CASE("envelope: an error response with a null id") {
 }
 
 TEST_CASE("envelope: every kind of value is spanned exactly") {
-  const char* values[] = {"0",        "-0",     "-1.5e+10",  "1E-2",  "0.25",  "123456789012345678901234567890",
-                          "true",     "false",  "null",      "\"\"",  "{}",    "[]",
-                          "{ }",      "[ ]",    R"("a\"b\\c\u00e9\/\b\f\n\r\t")", R"([[[]],{"a":{}}])",
+  const char* values[] = {"0",
+                          "-0",
+                          "-1.5e+10",
+                          "1E-2",
+                          "0.25",
+                          "123456789012345678901234567890",
+                          "true",
+                          "false",
+                          "null",
+                          "\"\"",
+                          "{}",
+                          "[]",
+                          "{ }",
+                          "[ ]",
+                          R"("a\"b\\c\u00e9\/\b\f\n\r\t")",
+                          R"([[[]],{"a":{}}])",
                           "\"\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80\""};
   for (const char* v : values) {
     for (const char* key : kRouted) {
@@ -302,7 +326,8 @@ TEST_CASE("envelope: duplicates that do not matter are not flagged") {
   CHECK(text(scan(line)->id, line) == "1");
 }
 
-TEST_CASE("envelope: raw UTF-8 in top-level keys is fine; escaped top-level keys take the slow path") {
+TEST_CASE(
+    "envelope: raw UTF-8 in top-level keys is fine; escaped top-level keys take the slow path") {
   std::string line = "{\"\xc3\xa9\":1,\"id\":2,\"\xf0\x9f\x98\x80\":3}";
   auto env = scan(line);
   REQUIRE(env);
@@ -325,8 +350,7 @@ TEST_CASE("envelope: an escaped quote or backslash at every offset does not end 
   for (const char* esc : {"\\\"", "\\\\", "\\u0022", "\\/"}) {
     for (std::size_t before = 0; before < 16; ++before) {
       for (std::size_t after : {0, 1, 7, 8, 9, 15}) {
-        std::string value =
-            "\"" + std::string(before, 'x') + esc + std::string(after, 'y') + "\"";
+        std::string value = "\"" + std::string(before, 'x') + esc + std::string(after, 'y') + "\"";
         std::string line = "{\"result\":" + value + ",\"id\":3}";
         CAPTURE(line);
         auto env = scan(line);
@@ -341,8 +365,8 @@ TEST_CASE("envelope: an escaped quote or backslash at every offset does not end 
 // ---- rejection ---------------------------------------------------------------
 
 TEST_CASE("envelope: only an object is an envelope") {
-  for (const char* line : {"", " ", "\n", "[]", R"([{"id":1}])", R"("{\"id\":1}")", "42", "-1", "true", "false",
-                           "null", "}", "{", "{{}}", "[{}]"}) {
+  for (const char* line : {"", " ", "\n", "[]", R"([{"id":1}])", R"("{\"id\":1}")", "42", "-1",
+                           "true", "false", "null", "}", "{", "{{}}", "[{}]"}) {
     CAPTURE(line);
     CHECK_FALSE(accepted(line));
   }
@@ -354,8 +378,8 @@ TEST_CASE("envelope: only an object is an envelope") {
 }
 
 TEST_CASE("envelope: nothing but whitespace may follow the object") {
-  for (const char* tail : {"x", "{}", ",", "]", "}", " 1", "\"\"", "//c", "/*c*/", "null", "\v", "\f", "\xc2\xa0",
-                           "\xef\xbb\xbf", "\x1f", "\x7f", "\x80"}) {
+  for (const char* tail : {"x", "{}", ",", "]", "}", " 1", "\"\"", "//c", "/*c*/", "null", "\v",
+                           "\f", "\xc2\xa0", "\xef\xbb\xbf", "\x1f", "\x7f", "\x80"}) {
     std::string line = std::string(R"({"id":1})") + tail;
     CAPTURE(line);
     CHECK_FALSE(accepted(line));
@@ -397,30 +421,36 @@ TEST_CASE("envelope: no proper prefix of a valid message is accepted") {
 }
 
 TEST_CASE("envelope: misspelled literals are rejected") {
-  for (const char* v : {"tru", "nul", "fals", "True", "TRUE", "Null", "NULL", "False", "t", "n", "f", "nulll",
-                        "truex", "falsey", "nil", "undefined", "tRue", "nu ll", "true1", "null\"\"", "t\"rue\""}) {
+  for (const char* v : {"tru",   "nul",       "fals", "True",  "TRUE",  "Null",     "NULL",
+                        "False", "t",         "n",    "f",     "nulll", "truex",    "falsey",
+                        "nil",   "undefined", "tRue", "nu ll", "true1", "null\"\"", "t\"rue\""}) {
     CAPTURE(v);
     CHECK_FALSE(accepted(in_member(v)));
   }
   // Truncated literals at the very end of the line.
-  for (const char* line : {R"({"a":t)", R"({"a":tru)", R"({"a":nul)", R"({"a":fals)", R"({"a":true)"}) {
+  for (const char* line :
+       {R"({"a":t)", R"({"a":tru)", R"({"a":nul)", R"({"a":fals)", R"({"a":true)"}) {
     CAPTURE(line);
     CHECK_FALSE(accepted(line));
   }
 }
 
 TEST_CASE("envelope: numbers outside the JSON grammar are rejected") {
-  for (const char* v : {"01", "00", "-01", "1.", "0.", "-1.", ".5", "-.5", "-", "--1", "- 1", "1e", "1E", "1e+",
-                        "1e-", "1.e5", "1.5e", "+1", "+0", "0x10", "0X10", "0b1", "1_000", "1,5", "1..2", "1.2.3",
-                        "1ee2", "1e2e3", "1e2.5", "NaN", "-NaN", "nan", "Infinity", "-Infinity", "inf", "1 2",
-                        "\xef\xbc\x91", "١", "1f", "1L", "1d", "e5", "E5", "0e", "-e1"}) {
+  for (const char* v :
+       {"01",       "00",        "-01",  "1.",    "0.",           "-1.", ".5",    "-.5",
+        "-",        "--1",       "- 1",  "1e",    "1E",           "1e+", "1e-",   "1.e5",
+        "1.5e",     "+1",        "+0",   "0x10",  "0X10",         "0b1", "1_000", "1,5",
+        "1..2",     "1.2.3",     "1ee2", "1e2e3", "1e2.5",        "NaN", "-NaN",  "nan",
+        "Infinity", "-Infinity", "inf",  "1 2",   "\xef\xbc\x91", "١",   "1f",    "1L",
+        "1d",       "e5",        "E5",   "0e",    "-e1"}) {
     CAPTURE(v);
     CHECK_FALSE(accepted(in_member(v)));
   }
   // Valid by the grammar, including magnitudes a double cannot hold (1e999:
   // RFC 8259 allows them; nlohmann rejects them as "number overflow").
-  for (const char* v : {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "0e0", "0E+0", "1e-0", "-0.0e-0", "1E+2",
-                        "123456789012345678901234567890", "1e999", "-1e-999", "3.141592653589793238462643383279"}) {
+  for (const char* v :
+       {"0", "-0", "1", "-1", "10", "1.5", "-0.0", "0e0", "0E+0", "1e-0", "-0.0e-0", "1E+2",
+        "123456789012345678901234567890", "1e999", "-1e-999", "3.141592653589793238462643383279"}) {
     CAPTURE(v);
     CHECK(accepted(in_member(v)));
     CHECK(accepted("{\"a\":[" + std::string(v) + "," + v + "]}"));
@@ -428,19 +458,22 @@ TEST_CASE("envelope: numbers outside the JSON grammar are rejected") {
 }
 
 TEST_CASE("envelope: invalid escapes are rejected") {
-  for (const char* s : {"\\x41", "\\u12", "\\u12G4", "\\u", "\\u1", "\\u123", "\\uGGGG", "\\u 123", "\\U0041",
-                        "\\a", "\\0", "\\'", "\\v", "\\e", "\\ ", "\\\xc3\xa9", "\\u00\xc3\xa9", "\\\x01",
-                        "\\\\\\", "\\-"}) {
+  for (const char* s :
+       {"\\x41",   "\\u12",      "\\u12G4",       "\\u",    "\\u1",   "\\u123", "\\uGGGG",
+        "\\u 123", "\\U0041",    "\\a",           "\\0",    "\\'",    "\\v",    "\\e",
+        "\\ ",     "\\\xc3\xa9", "\\u00\xc3\xa9", "\\\x01", "\\\\\\", "\\-"}) {
     CAPTURE(s);
     CHECK_FALSE(accepted(in_string(s)));
   }
   // An escape cut off by the end of the line.
-  for (const char* line : {R"({"a":"\)", R"({"a":"\u)", R"({"a":"\u12)", R"({"a":"\u123)", R"({"a":"\u1234)"}) {
+  for (const char* line :
+       {R"({"a":"\)", R"({"a":"\u)", R"({"a":"\u12)", R"({"a":"\u123)", R"({"a":"\u1234)"}) {
     CAPTURE(line);
     CHECK_FALSE(accepted(line));
   }
-  for (const char* s : {"\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\u00E9", "\\uabcd",
-                        "\\uABCD", "\\u0000", "\\uD83D\\uDE00", "\\uffff", "\\\\u12"}) {
+  for (const char* s :
+       {"\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u00e9", "\\u00E9", "\\uabcd",
+        "\\uABCD", "\\u0000", "\\uD83D\\uDE00", "\\uffff", "\\\\u12"}) {
     CAPTURE(s);
     CHECK(accepted(in_string(s)));
   }
@@ -460,7 +493,7 @@ TEST_CASE("envelope: raw control characters in strings are rejected at every off
     std::string byte(1, static_cast<char>(c));
     CAPTURE(c);
     CHECK_FALSE(accepted(in_string(byte)));
-    CHECK_FALSE(accepted("{\"a" + byte + "\":1}"));  // in a top-level key
+    CHECK_FALSE(accepted("{\"a" + byte + "\":1}"));          // in a top-level key
     CHECK_FALSE(accepted("{\"p\":{\"a" + byte + "\":1}}"));  // in a nested key
     for (std::size_t before = 0; before < 16; ++before)
       for (std::size_t after : {0, 1, 6, 7, 8, 9, 16}) {
@@ -501,23 +534,59 @@ TEST_CASE("envelope: a quote at any offset ends the string") {
 TEST_CASE("envelope: structural mistakes are rejected") {
   for (const char* line : {
            // missing colons and commas
-           R"({"id" 1})", R"({"id":1 "result":2})", R"({"a":[1 2]})", R"({"a":{"b" 1}})",
-           R"({"a":{"b":1 "c":2}})", R"({"a":[{} {}]})", R"({"a":"x" "b":"y"})",
+           R"({"id" 1})",
+           R"({"id":1 "result":2})",
+           R"({"a":[1 2]})",
+           R"({"a":{"b" 1}})",
+           R"({"a":{"b":1 "c":2}})",
+           R"({"a":[{} {}]})",
+           R"({"a":"x" "b":"y"})",
            // doubled or misplaced separators
-           R"({"id"::1})", R"({"id":,"a":1})", R"({:1})", R"({"id"})", R"({"id":})", R"({"a":[1,,2]})",
-           R"({,"id":1})", R"({"a":[,1]})", R"({"id":1,,"a":2})", R"({"a";1})", R"({"a"=1})",
+           R"({"id"::1})",
+           R"({"id":,"a":1})",
+           R"({:1})",
+           R"({"id"})",
+           R"({"id":})",
+           R"({"a":[1,,2]})",
+           R"({,"id":1})",
+           R"({"a":[,1]})",
+           R"({"id":1,,"a":2})",
+           R"({"a";1})",
+           R"({"a"=1})",
            // trailing commas
-           R"({"id":1,})", R"({"a":[1,]})", R"({"a":{"b":1,}})", R"({"a":[[],]})", "{\"id\":1 , }",
+           R"({"id":1,})",
+           R"({"a":[1,]})",
+           R"({"a":{"b":1,}})",
+           R"({"a":[[],]})",
+           "{\"id\":1 , }",
            // quotes
-           R"({'id':1})", R"({"id":'x'})", R"({"id":"a"b"})", R"({"a"b":1})", R"({"id":"abc})", R"({"id:1})",
+           R"({'id':1})",
+           R"({"id":'x'})",
+           R"({"id":"a"b"})",
+           R"({"a"b":1})",
+           R"({"id":"abc})",
+           R"({"id:1})",
            R"({"id":"a""b"})",
            // unquoted keys and values, comments
-           R"({id:1})", R"({"id":abc})", R"({"a":[1]//c})", R"({/*c*/"id":1})", R"({"id":1/*c*/})",
+           R"({id:1})",
+           R"({"id":abc})",
+           R"({"a":[1]//c})",
+           R"({/*c*/"id":1})",
+           R"({"id":1/*c*/})",
            // mismatched brackets
-           R"({"a":[1}})", R"({"a":{"b":1]})", R"({"a":[1])", R"({"a":{})", R"({"a":1]})", R"({"a":[[1]})",
-           R"({"a":[1]]})", R"({"a":{"b":{}}}})",
+           R"({"a":[1}})",
+           R"({"a":{"b":1]})",
+           R"({"a":[1])",
+           R"({"a":{})",
+           R"({"a":1]})",
+           R"({"a":[[1]})",
+           R"({"a":[1]]})",
+           R"({"a":{"b":{}}}})",
            // non-string keys
-           R"({1:2})", R"({null:2})", R"({["a"]:2})", R"({{}:2})",
+           R"({1:2})",
+           R"({null:2})",
+           R"({["a"]:2})",
+           R"({{}:2})",
        }) {
     CAPTURE(line);
     CHECK_FALSE(accepted(line));
@@ -608,17 +677,39 @@ TEST_CASE("envelope: well-formed UTF-8 is accepted at every offset") {
 
 TEST_CASE("envelope: ill-formed UTF-8 is rejected at every offset") {
   const char* invalid[] = {
-      "\x80", "\xbf", "\x80\x80",                          // lone continuation bytes
-      "\xc3\xa9\xa9",                                      // a continuation too many
-      "\xc0\x80", "\xc0\xaf", "\xc1\xbf",                  // overlong 2-byte
-      "\xe0\x80\x80", "\xe0\x9f\xbf",                      // overlong 3-byte
-      "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",              // overlong 4-byte
-      "\xed\xa0\x80", "\xed\xbf\xbf", "\xed\xa0\xbd\xed\xb8\x80",  // encoded surrogates (CESU-8 too)
-      "\xf4\x90\x80\x80", "\xf7\xbf\xbf\xbf",              // above U+10FFFF
-      "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xfc\x84\x80\x80\x80\x80", "\xfe", "\xff",
-      "\xc3", "\xe2\x9c", "\xe2", "\xf0\x9f\x98", "\xf0\x9f", "\xf0",  // truncated, then ASCII or quote
-      "\xc3\xc3\xa9", "\xe2\xe2\x9c\x93", "\xf0\x9f\xf0\x9f\x98\x80",  // truncated, then another lead
-      "\xe2\x9c\x7f", "\xf0\x9f\x98\x20", "\xc3\xc0",  // bad continuation
+      "\x80",
+      "\xbf",
+      "\x80\x80",      // lone continuation bytes
+      "\xc3\xa9\xa9",  // a continuation too many
+      "\xc0\x80",
+      "\xc0\xaf",
+      "\xc1\xbf",  // overlong 2-byte
+      "\xe0\x80\x80",
+      "\xe0\x9f\xbf",  // overlong 3-byte
+      "\xf0\x80\x80\x80",
+      "\xf0\x8f\xbf\xbf",  // overlong 4-byte
+      "\xed\xa0\x80",
+      "\xed\xbf\xbf",
+      "\xed\xa0\xbd\xed\xb8\x80",  // encoded surrogates (CESU-8 too)
+      "\xf4\x90\x80\x80",
+      "\xf7\xbf\xbf\xbf",  // above U+10FFFF
+      "\xf5\x80\x80\x80",
+      "\xf8\x88\x80\x80\x80",
+      "\xfc\x84\x80\x80\x80\x80",
+      "\xfe",
+      "\xff",
+      "\xc3",
+      "\xe2\x9c",
+      "\xe2",
+      "\xf0\x9f\x98",
+      "\xf0\x9f",
+      "\xf0",  // truncated, then ASCII or quote
+      "\xc3\xc3\xa9",
+      "\xe2\xe2\x9c\x93",
+      "\xf0\x9f\xf0\x9f\x98\x80",  // truncated, then another lead
+      "\xe2\x9c\x7f",
+      "\xf0\x9f\x98\x20",
+      "\xc3\xc0",  // bad continuation
   };
   for (const char* seq : invalid) {
     CAPTURE(hex(seq));
@@ -633,14 +724,15 @@ TEST_CASE("envelope: ill-formed UTF-8 is rejected at every offset") {
       CAPTURE(hex(cut));
       CHECK_FALSE(accepted(cut));
     }
-    CHECK_FALSE(accepted("{\"" + std::string(seq) + "\":1}"));        // in a top-level key
+    CHECK_FALSE(accepted("{\"" + std::string(seq) + "\":1}"));          // in a top-level key
     CHECK_FALSE(accepted("{\"p\":{\"" + std::string(seq) + "\":1}}"));  // in a nested key
   }
   // Every byte from 0x80 is invalid on its own, and 0xF5..0xFF is never valid.
   for (int c = 0x80; c <= 0xff; ++c) {
     std::string byte(1, static_cast<char>(c));
     CAPTURE(c);
-    for (std::size_t before = 0; before < 16; ++before) CHECK_FALSE(accepted(at_offset(byte, before, 3)));
+    for (std::size_t before = 0; before < 16; ++before)
+      CHECK_FALSE(accepted(at_offset(byte, before, 3)));
     if (c >= 0xf5) CHECK_FALSE(accepted(at_offset(byte + "\x80\x80\x80", 3, 3)));
     if (c == 0xc0 || c == 0xc1) CHECK_FALSE(accepted(at_offset(byte + "\x80", 3, 3)));
   }
@@ -690,22 +782,27 @@ TEST_CASE("envelope: every 2-byte and 3-byte sequence agrees with the Unicode ta
 TEST_CASE("envelope: random mutations are accepted exactly when nlohmann accepts an object") {
   const std::vector<std::string> seeds = {
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
-      "\"h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 \\\"q\\\" \\\\ \\u00e9 \\/ \\ud83d\\ude00\"}],\"isError\":false}}",
+      "\"h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 \\\"q\\\" \\\\ \\u00e9 \\/ "
+      "\\ud83d\\ude00\"}],\"isError\":false}}",
       R"({"jsonrpc":"2.0","id":"req-7","method":"tools/call","params":{"name":"search","arguments":)"
       R"({"q":"a b","limit":10,"ratio":-1.5e-3,"flags":[true,false,null]}}})",
       R"({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":0,"progress":0.25,"total":1E2}})",
       R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error","data":{"line":"\t\r\n\b\f"}}})",
       " { \"id\" : 12345678901234567 , \"result\" : [ 0 , -0 , 1.0e+10 , \"\" , { } , [ ] ] }\r\n",
       "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"\xc3\xbc\xf4\x8f\xbf\xbf\","
-      "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}],\"nextCursor\":\"abcdefghijklmnop\\u0041\"}}",
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}],\"nextCursor\":"
+      "\"abcdefghijklmnop\\u0041\"}}",
   };
   // Bytes that matter to a JSON scanner, drawn half the time.
-  const std::string interesting = std::string("{}[]:,\"\\ \t\r\n0123456789-+.eEtrufalsnbu/x'") +
-                                  std::string("\x00\x01\x08\x0b\x0c\x1f\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2"
-                                              "\xc3\xdf\xe0\xe2\xed\xef\xf0\xf4\xf5\xf8\xfe\xff",
-                                              28);
-  const char* fragments[] = {"\xc3", "\xe2\x9c", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc3\xa9", "\\u", "\\ud800",
-                             "\\udc00", "true", "null", "\"id\":", "\"result\":", ",\"id\":1", "\\\\"};
+  const std::string interesting =
+      std::string("{}[]:,\"\\ \t\r\n0123456789-+.eEtrufalsnbu/x'") +
+      std::string(
+          "\x00\x01\x08\x0b\x0c\x1f\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2"
+          "\xc3\xdf\xe0\xe2\xed\xef\xf0\xf4\xf5\xf8\xfe\xff",
+          28);
+  const char* fragments[] = {"\xc3",    "\xe2\x9c",    "\xf0\x9f\x98", "\xed\xa0\x80", "\xc3\xa9",
+                             "\\u",     "\\ud800",     "\\udc00",      "true",         "null",
+                             "\"id\":", "\"result\":", ",\"id\":1",    "\\\\"};
 
   std::mt19937 rng(20240611);  // fixed: the run is reproducible
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
@@ -715,8 +812,8 @@ TEST_CASE("envelope: random mutations are accepted exactly when nlohmann accepts
   };
 
   constexpr int kPerSeed = 3000;
-  int total = 0, accepted_count = 0, rejected_count = 0, surrogate_exclusions = 0, escaped_key_exclusions = 0,
-      overflow_exclusions = 0, nul_exclusions = 0;
+  int total = 0, accepted_count = 0, rejected_count = 0, surrogate_exclusions = 0,
+      escaped_key_exclusions = 0, overflow_exclusions = 0, nul_exclusions = 0;
   std::vector<std::string> mismatches;
   for (const std::string& seed : seeds) {
     REQUIRE(accepted(seed));
@@ -798,14 +895,15 @@ TEST_CASE("envelope: random mutations are accepted exactly when nlohmann accepts
           continue;
         }
         std::string value(span.of(reference));
-        if (!span.present() || !nlohmann::json::accept(value) || nlohmann::json::parse(value) != parsed[key])
+        if (!span.present() || !nlohmann::json::accept(value) ||
+            nlohmann::json::parse(value) != parsed[key])
           mismatches.push_back(hex(s) + "  wrong span for " + key + ": " + std::string(span.of(s)));
       }
       if (duplicate != env->duplicate) mismatches.push_back(hex(s) + "  duplicate flag wrong");
     }
   }
-  MESSAGE("mutations: " << total << ", accepted: " << accepted_count << ", rejected: " << rejected_count
-                        << ", lone-surrogate exclusions: " << surrogate_exclusions
+  MESSAGE("mutations: " << total << ", accepted: " << accepted_count << ", rejected: "
+                        << rejected_count << ", lone-surrogate exclusions: " << surrogate_exclusions
                         << ", escaped-key exclusions: " << escaped_key_exclusions
                         << ", double-overflow exclusions: " << overflow_exclusions
                         << ", trailing-NUL exclusions: " << nul_exclusions);
@@ -830,12 +928,35 @@ TEST_CASE("envelope: span_integer reads plain JSON integers") {
 }
 
 TEST_CASE("envelope: span_integer rejects everything else") {
-  for (const char* t : {"01", "00", "-01", "-00", "1.0", "1.", "1e3", "1E3", "", "-", "--1", "+1", " 1", "1 ",
-                        "\"1\"", "null", "true", "0x1", "1-", "1a", "a1", "-a", "1,2", "1e+3", "-1.5",
-                        "1000000000000000000",    // 19 digits
-                        "9223372036854775807",    // INT64_MAX: 19 digits, left to the parser
-                        "-9223372036854775808",   // INT64_MIN
-                        "9223372036854775808",    // would overflow
+  for (const char* t : {"01",
+                        "00",
+                        "-01",
+                        "-00",
+                        "1.0",
+                        "1.",
+                        "1e3",
+                        "1E3",
+                        "",
+                        "-",
+                        "--1",
+                        "+1",
+                        " 1",
+                        "1 ",
+                        "\"1\"",
+                        "null",
+                        "true",
+                        "0x1",
+                        "1-",
+                        "1a",
+                        "a1",
+                        "-a",
+                        "1,2",
+                        "1e+3",
+                        "-1.5",
+                        "1000000000000000000",      // 19 digits
+                        "9223372036854775807",      // INT64_MAX: 19 digits, left to the parser
+                        "-9223372036854775808",     // INT64_MIN
+                        "9223372036854775808",      // would overflow
                         "99999999999999999999999",  // 23 digits
                         "\xef\xbc\x91"}) {
     CAPTURE(t);
@@ -859,7 +980,8 @@ TEST_CASE("envelope: an 8 MiB string value is accepted with the right spans") {
   constexpr std::size_t kSize = 8u << 20;
   // Mostly plain ASCII, with escapes and multi-byte characters sprinkled in
   // at shifting offsets so the 8-byte fast path keeps stopping and resuming.
-  const std::string chunk = "lorem ipsum dolor \\\"sit\\\" amet \xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80 \\u00e9\\n";
+  const std::string chunk =
+      "lorem ipsum dolor \\\"sit\\\" amet \xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80 \\u00e9\\n";
   std::string big;
   big.reserve(kSize + chunk.size());
   while (big.size() < kSize) {

@@ -30,7 +30,9 @@ using nlohmann::json;
 namespace {
 
 const TimePoint t0{};
-TimePoint at(long long ms) { return t0 + Milliseconds(ms); }
+TimePoint at(long long ms) {
+  return t0 + Milliseconds(ms);
+}
 
 BreakerConfig breaker_config(int failures, int successes, long long reset_ms, int probes) {
   BreakerConfig c;
@@ -347,8 +349,8 @@ TEST_CASE("histogram: small values (< 16 us) are exact") {
 }
 
 TEST_CASE("histogram: a single value is read back within 12.5% above, never below") {
-  for (std::uint64_t v : {16ULL, 17ULL, 100ULL, 999ULL, 1000ULL, 123456ULL, 1000000ULL,
-                          60000000ULL, 3600000000ULL}) {
+  for (std::uint64_t v :
+       {16ULL, 17ULL, 100ULL, 999ULL, 1000ULL, 123456ULL, 1000000ULL, 60000000ULL, 3600000000ULL}) {
     CAPTURE(v);
     LatencyHistogram h;
     h.record(v);
@@ -387,7 +389,8 @@ TEST_CASE("health: empty snapshot") {
   CHECK(s.last_error.empty());
 }
 
-TEST_CASE("health: unhealthy after exactly unhealthy_after consecutive failures; a success resets") {
+TEST_CASE(
+    "health: unhealthy after exactly unhealthy_after consecutive failures; a success resets") {
   HealthConfig c;
   c.unhealthy_after = 3;
   HealthTracker h(c);
@@ -455,9 +458,9 @@ TEST_CASE("health: a negative latency is recorded as 0") {
 // ==================================================================== retries
 
 TEST_CASE("retry_safe: exactly the safe set") {
-  for (const char* m : {"initialize", "ping", "tools/list", "prompts/list", "resources/list",
-                        "resources/templates/list", "resources/read", "prompts/get",
-                        "completion/complete"}) {
+  for (const char* m :
+       {"initialize", "ping", "tools/list", "prompts/list", "resources/list",
+        "resources/templates/list", "resources/read", "prompts/get", "completion/complete"}) {
     CAPTURE(m);
     CHECK(mcpbraid::retry_safe(m, false));
     CHECK(mcpbraid::retry_safe(m, true));
@@ -483,7 +486,7 @@ TEST_CASE("retry_backoff: doubling, full jitter in [base/2, base], capped at max
   CHECK(mcpbraid::retry_backoff(c, 2, 0.0) == Milliseconds(100));
   CHECK(mcpbraid::retry_backoff(c, 3, 0.0) == Milliseconds(200));
   CHECK(mcpbraid::retry_backoff(c, 4, 0.0) == Milliseconds(400));
-  CHECK(mcpbraid::retry_backoff(c, 5, 0.0) == Milliseconds(500));   // base capped at 1000
+  CHECK(mcpbraid::retry_backoff(c, 5, 0.0) == Milliseconds(500));  // base capped at 1000
   CHECK(mcpbraid::retry_backoff(c, 30, 0.0) == Milliseconds(500));
   CHECK(mcpbraid::retry_backoff(c, 1000, 0.0) == Milliseconds(500));  // no overflow
   // jitter 1 -> base
@@ -766,16 +769,16 @@ TEST_CASE("config: a server's failsafe overrides key by key, the rest stays top-
   CHECK(plain.restart.max_restarts == 7);
 
   CHECK(slow.failsafe.timeout == Milliseconds(500));
-  CHECK(slow.failsafe.max_timeout == Milliseconds(600000));        // default
-  CHECK(slow.failsafe.retry.max_attempts == 1);                     // own
-  CHECK(slow.failsafe.retry.initial_backoff == Milliseconds(250));  // top-level
-  CHECK(slow.failsafe.retry.max_backoff == Milliseconds(2000));     // default
-  CHECK(slow.failsafe.circuit_breaker.failure_threshold == 2);                  // own
-  CHECK(slow.failsafe.circuit_breaker.reset_timeout == Milliseconds(10000));    // top-level
-  CHECK(slow.failsafe.circuit_breaker.success_threshold == 3);                  // default
-  CHECK(slow.restart.max_restarts == 1);                       // own
-  CHECK(slow.restart.window == Milliseconds(300000));          // top-level
-  CHECK(slow.restart.initial_backoff == Milliseconds(1000));   // default
+  CHECK(slow.failsafe.max_timeout == Milliseconds(600000));                   // default
+  CHECK(slow.failsafe.retry.max_attempts == 1);                               // own
+  CHECK(slow.failsafe.retry.initial_backoff == Milliseconds(250));            // top-level
+  CHECK(slow.failsafe.retry.max_backoff == Milliseconds(2000));               // default
+  CHECK(slow.failsafe.circuit_breaker.failure_threshold == 2);                // own
+  CHECK(slow.failsafe.circuit_breaker.reset_timeout == Milliseconds(10000));  // top-level
+  CHECK(slow.failsafe.circuit_breaker.success_threshold == 3);                // default
+  CHECK(slow.restart.max_restarts == 1);                                      // own
+  CHECK(slow.restart.window == Milliseconds(300000));                         // top-level
+  CHECK(slow.restart.initial_backoff == Milliseconds(1000));                  // default
   // The top level itself is not changed by a server's overrides.
   CHECK(c.failsafe.timeout == Milliseconds(5000));
   CHECK(c.failsafe.retry.max_attempts == 4);
@@ -787,9 +790,10 @@ TEST_CASE("config: unknown keys in failsafe / restart are errors with the exact 
         "cfg.json: mcpServers.a.failsafe.retry.bogus: unknown key");
   CHECK(config_error(R"({"mcpServers":{"a":{"command":"x","failsafe":{"bogus":1}}}})") ==
         "cfg.json: mcpServers.a.failsafe.bogus: unknown key");
-  CHECK(config_error(
-            R"({"mcpServers":{"a":{"command":"x","failsafe":{"circuit_breaker":{"threshold":1}}}}})") ==
-        "cfg.json: mcpServers.a.failsafe.circuit_breaker.threshold: unknown key");
+  CHECK(
+      config_error(
+          R"({"mcpServers":{"a":{"command":"x","failsafe":{"circuit_breaker":{"threshold":1}}}}})") ==
+      "cfg.json: mcpServers.a.failsafe.circuit_breaker.threshold: unknown key");
   CHECK(config_error(R"({"mcpServers":{"a":{"command":"x","failsafe":{"health":{"x":1}}}}})") ==
         "cfg.json: mcpServers.a.failsafe.health.x: unknown key");
   CHECK(config_error(R"({"mcpServers":{"a":{"command":"x","restart":{"tries":1}}}})") ==
@@ -824,21 +828,22 @@ TEST_CASE("config: out-of-range failsafe values name the key") {
   CHECK(server(R"({"circuit_breaker":{"failure_threshold":0}})") ==
         "cfg.json: mcpServers.a.failsafe.circuit_breaker.failure_threshold: expected an integer "
         "from 1 to 1000");
-  CHECK(server(R"({"circuit_breaker":{"success_threshold":0}})").find(
-            "mcpServers.a.failsafe.circuit_breaker.success_threshold:") != std::string::npos);
+  CHECK(server(R"({"circuit_breaker":{"success_threshold":0}})")
+            .find("mcpServers.a.failsafe.circuit_breaker.success_threshold:") != std::string::npos);
   CHECK(server(R"({"circuit_breaker":{"half_open_max_requests":0}})")
             .find("mcpServers.a.failsafe.circuit_breaker.half_open_max_requests:") !=
         std::string::npos);
   CHECK(server(R"({"circuit_breaker":{"enabled":"yes"}})") ==
         "cfg.json: mcpServers.a.failsafe.circuit_breaker.enabled: expected true or false");
-  CHECK(server(R"({"health":{"unhealthy_after":0}})").find(
-            "mcpServers.a.failsafe.health.unhealthy_after:") != std::string::npos);
+  CHECK(server(R"({"health":{"unhealthy_after":0}})")
+            .find("mcpServers.a.failsafe.health.unhealthy_after:") != std::string::npos);
   CHECK(server(R"({"max_in_flight":0})").find("mcpServers.a.failsafe.max_in_flight:") !=
         std::string::npos);
   CHECK(server(R"({"timeout":"10s","max_timeout":"5s"})") ==
         "cfg.json: mcpServers.a.failsafe.max_timeout: must not be shorter than timeout");
-  CHECK(server(R"({"timeout":0})").find("mcpServers.a.failsafe.timeout: expected a positive "
-                                        "duration") != std::string::npos);
+  CHECK(server(R"({"timeout":0})")
+            .find("mcpServers.a.failsafe.timeout: expected a positive "
+                  "duration") != std::string::npos);
   CHECK(server(R"({"timeout":"soon"})").find("mcpServers.a.failsafe.timeout:") !=
         std::string::npos);
   CHECK(server(R"({"retry":{"initial_backoff":"3s","max_backoff":"1s"}})") ==

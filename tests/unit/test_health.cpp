@@ -7,13 +7,12 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/health.hpp"
 
@@ -79,7 +78,9 @@ std::string strip_ansi(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
       std::size_t j = i + 2;
-      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == ';')) ++j;
+      while (j < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == ';'))
+        ++j;
       if (j < text.size() && text[j] == 'm') {
         i = j;
         continue;
@@ -167,10 +168,10 @@ TEST_CASE("to_json: a backend in backoff carries restart_in_ms, an open circuit 
 TEST_CASE("to_json: the snapshot has mcpbraid, healthy and backends keyed by name") {
   json j = health::to_json(snapshot_of({busy_backend(), fresh_backend()}));
   CHECK(j["mcpbraid"] == json{{"pid", 31337},
-                            {"version", "0.4.0"},
-                            {"config", "/home/me/.config/mcpbraid/config.json"},
-                            {"uptime_s", 754.5},
-                            {"internal_errors", 0}});
+                              {"version", "0.4.0"},
+                              {"config", "/home/me/.config/mcpbraid/config.json"},
+                              {"uptime_s", 754.5},
+                              {"internal_errors", 0}});
   CHECK(j["healthy"] == true);
   REQUIRE(j["backends"].is_object());
   CHECK(j["backends"].size() == 2);
@@ -257,8 +258,11 @@ TEST_CASE("snapshot_from_json: fields a newer peer adds are ignored") {
 TEST_CASE("snapshot_from_json: an older peer's missing optional fields take their defaults") {
   json doc = {{"mcpbraid", {{"pid", 7}}},
               {"backends",
-               {{"old", {{"state", "ready"}, {"circuit", "closed"}, {"healthy", true},
-                         {"latency_ms", json::object()}}}}}};
+               {{"old",
+                 {{"state", "ready"},
+                  {"circuit", "closed"},
+                  {"healthy", true},
+                  {"latency_ms", json::object()}}}}}};
   Snapshot s = health::snapshot_from_json(doc);
   CHECK(s.pid == 7);
   CHECK(s.version.empty());
@@ -373,8 +377,7 @@ TEST_CASE("render_table: a ready backend's row, detail, last error and stderr li
   CHECK(row.find(" 1234 ") != std::string::npos);
   CHECK(row.find("1.2/8.5/120") != std::string::npos);  // 1 decimal under 100 ms
   CHECK(row.substr(row.size() - 3) == " 13");
-  CHECK(lines[3] ==
-        "  pid 4242  up 3h12m  restarts 2  consecutive failures 1  in flight 3");
+  CHECK(lines[3] == "  pid 4242  up 3h12m  restarts 2  consecutive failures 1  in flight 3");
   CHECK(lines[4] == "  last error: timed out after 60s");
   CHECK(lines[5] == "  stderr: Starting default (STDIO) server...");
   CHECK(lines[6] == "  stderr: Server running on stdio");
@@ -601,8 +604,10 @@ bool parse_sample(const std::string& line, Sample& out) {
     if (i >= line.size()) return false;  // unterminated value
     out.labels[key] = value;
     ++i;
-    if (i < line.size() && line[i] == ',') ++i;
-    else if (i < line.size() && line[i] != '}') return false;
+    if (i < line.size() && line[i] == ',')
+      ++i;
+    else if (i < line.size() && line[i] != '}')
+      return false;
   }
   if (i + 1 >= line.size() || line[i] != '}' || line[i + 1] != ' ') return false;
   std::string text = line.substr(i + 2);
@@ -656,7 +661,8 @@ std::vector<Snapshot> two_instances() {
 
 }  // namespace
 
-TEST_CASE("render_prometheus: HELP and TYPE once per family, before its samples, across two snapshots") {
+TEST_CASE(
+    "render_prometheus: HELP and TYPE once per family, before its samples, across two snapshots") {
   std::string text = health::render_prometheus(two_instances());
   std::map<std::string, int> help, type;
   std::set<std::string> declared;
@@ -736,16 +742,19 @@ TEST_CASE("render_prometheus: instance and server labels, and the figures' value
   CHECK(value_of(samples, "mcpbraid_backend_next_probe_seconds", flaky) == 12);
   CHECK(value_of(samples, "mcpbraid_backend_healthy", flaky) == 0);
   CHECK(value_of(samples, "mcpbraid_backend_healthy", everything) == 1);
-  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(everything, "outcome", "success")) == 1234);
-  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(everything, "outcome", "failure")) == 5);
-  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(flaky, "outcome", "success")) == 1e9);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total",
+                 with(everything, "outcome", "success")) == 1234);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total",
+                 with(everything, "outcome", "failure")) == 5);
+  CHECK(value_of(samples, "mcpbraid_backend_requests_total", with(flaky, "outcome", "success")) ==
+        1e9);
   CHECK(value_of(samples, "mcpbraid_backend_consecutive_failures", everything) == 1);
-  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.5")) ==
-        doctest::Approx(0.0012));
-  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.95")) ==
-        doctest::Approx(0.0085));
-  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds", with(everything, "quantile", "0.99")) ==
-        doctest::Approx(0.1204));
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds",
+                 with(everything, "quantile", "0.5")) == doctest::Approx(0.0012));
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds",
+                 with(everything, "quantile", "0.95")) == doctest::Approx(0.0085));
+  CHECK(value_of(samples, "mcpbraid_backend_latency_seconds",
+                 with(everything, "quantile", "0.99")) == doctest::Approx(0.1204));
   CHECK(value_of(samples, "mcpbraid_backend_restarts_total", everything) == 2);
   CHECK(value_of(samples, "mcpbraid_backend_uptime_seconds", everything) == 11520.25);
   CHECK(value_of(samples, "mcpbraid_backend_tools", everything) == 13);
@@ -824,7 +833,8 @@ TEST_CASE("render_prometheus: values keep their precision (14 days of uptime to 
   Snapshot s = snapshot_of({b}, 1);
   s.uptime_s = 11520.25;
   auto samples = samples_of(health::render_prometheus({s}));
-  CHECK(value_of(samples, "mcpbraid_backend_uptime_seconds", {{"server", "everything"}}) == 1234567.5);
+  CHECK(value_of(samples, "mcpbraid_backend_uptime_seconds", {{"server", "everything"}}) ==
+        1234567.5);
   CHECK(value_of(samples, "mcpbraid_uptime_seconds", {{"instance", "1"}}) == 11520.25);
 }
 

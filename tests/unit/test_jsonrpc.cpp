@@ -25,7 +25,8 @@ std::vector<std::string> drain(LineSplitter& splitter) {
     if (piece == Piece::line)
       lines.push_back(line);
     else
-      lines.push_back("<oversized " + std::to_string(splitter.oversized_size()) + ": " + line + ">");
+      lines.push_back("<oversized " + std::to_string(splitter.oversized_size()) + ": " + line +
+                      ">");
   }
 }
 
@@ -443,7 +444,8 @@ TEST_CASE("an invalid message keeps a readable id to echo") {
 }
 
 TEST_CASE("a NUL byte makes a line invalid JSON, whatever follows it (found by fuzz_message)") {
-  std::string line = std::string(R"({"jsonrpc":"2.0","id":1,"method":"ping"})") + '\0' + "{\"id\":2";
+  std::string line =
+      std::string(R"({"jsonrpc":"2.0","id":1,"method":"ping"})") + '\0' + "{\"id\":2";
   auto m = rpc::parse_message(line);
   CHECK(m.kind == rpc::Kind::Invalid);
   CHECK(m.error_code == rpc::kParseError);

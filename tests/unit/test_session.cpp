@@ -48,8 +48,8 @@ TEST_CASE("absent or malformed client capabilities give backends an empty object
   CHECK(mcpbraid::backend_client_capabilities(json::array()) == json::object());
   CHECK(mcpbraid::backend_client_capabilities(json::object()) == json::object());
   // A relayed capability that is not an object is dropped.
-  CHECK(mcpbraid::backend_client_capabilities(json{{"roots", true}, {"sampling", json::object()}}) ==
-        json{{"sampling", json::object()}});
+  CHECK(mcpbraid::backend_client_capabilities(json{
+            {"roots", true}, {"sampling", json::object()}}) == json{{"sampling", json::object()}});
 }
 
 TEST_CASE("with no backends the gateway still offers a tool list") {
@@ -62,9 +62,9 @@ TEST_CASE("merged capabilities are the union of the backends, always with listCh
       {"notes", json{{"prompts", {{"listChanged", false}}}, {"logging", json::object()}}, ""},
   };
   CHECK(mcpbraid::merge_capabilities(ready, false) == json{{"tools", {{"listChanged", true}}},
-                                                         {"prompts", {{"listChanged", true}}},
-                                                         {"resources", {{"listChanged", true}}},
-                                                         {"logging", json::object()}});
+                                                           {"prompts", {{"listChanged", true}}},
+                                                           {"resources", {{"listChanged", true}}},
+                                                           {"logging", json::object()}});
 }
 
 TEST_CASE("resource subscribe and completions are advertised when any backend has them") {
@@ -114,6 +114,7 @@ TEST_CASE("instructions are combined as one section per backend, in order") {
 
 TEST_CASE("no instructions from any backend combine to an empty string") {
   CHECK(mcpbraid::combine_instructions({}) == "");
-  CHECK(mcpbraid::combine_instructions({{"a", json::object(), ""}, {"b", json::object(), ""}}) == "");
+  CHECK(mcpbraid::combine_instructions({{"a", json::object(), ""}, {"b", json::object(), ""}}) ==
+        "");
   CHECK(mcpbraid::combine_instructions({{"only", json::object(), "Hi."}}) == "## only\nHi.");
 }

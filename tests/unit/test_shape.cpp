@@ -23,9 +23,10 @@ TEST_CASE("initialize results: an object whose known members have their types") 
   CHECK(shape::initialize_result(nullptr) == "result is null, expected an object");
   CHECK(shape::initialize_result(json::array()) == "result is an array, expected an object");
   CHECK_FALSE(shape::initialize_result(json::object()));
-  CHECK_FALSE(shape::initialize_result(
-      json{{"protocolVersion", "2025-11-25"}, {"capabilities", json::object()},
-           {"serverInfo", {{"name", "x"}}}, {"instructions", "hi"}}));
+  CHECK_FALSE(shape::initialize_result(json{{"protocolVersion", "2025-11-25"},
+                                            {"capabilities", json::object()},
+                                            {"serverInfo", {{"name", "x"}}},
+                                            {"instructions", "hi"}}));
   CHECK(shape::initialize_result(json{{"capabilities", "all"}}) ==
         "result.capabilities is a string, expected an object");
   CHECK(shape::initialize_result(json{{"protocolVersion", 2025}}) ==
@@ -42,8 +43,7 @@ TEST_CASE("list pages and entries") {
   CHECK_FALSE(shape::list_item("tools", tool));
   json task = tool;
   task["execution"] = {{"taskSupport", 1}};
-  CHECK(shape::list_item("tools", task) ==
-        "execution.taskSupport is a number, expected a string");
+  CHECK(shape::list_item("tools", task) == "execution.taskSupport is a number, expected a string");
   CHECK(shape::list_item("tools", json{{"inputSchema", json::object()}}) == "name is missing");
   CHECK(shape::list_item("tools", json{{"name", ""}}) == "name is empty");
   CHECK(shape::list_item("tools", json{{"name", "t"}, {"inputSchema", "x"}}) ==

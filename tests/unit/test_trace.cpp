@@ -3,7 +3,6 @@
 // text and JSON form (JSON lines stay valid JSON whatever bytes a backend
 // writes). Lines are captured by pointing fd 2 at a temporary file.
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,19 +11,18 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/trace.hpp"
 
 namespace trace = mcpbraid::trace;
+using nlohmann::json;
 using trace::Level;
 using trace::LevelSpec;
-using nlohmann::json;
 
 namespace {
 
@@ -139,9 +137,8 @@ TEST_CASE("parse_level_spec: 'warn,stderr=off' and several components in order")
 
   spec = spec_ok("circuit=trace,error,request=debug,control=warn");
   CHECK(spec.base == Level::error);
-  CHECK(spec.components == Components{{"circuit", Level::trace},
-                                      {"request", Level::debug},
-                                      {"control", Level::warn}});
+  CHECK(spec.components ==
+        Components{{"circuit", Level::trace}, {"request", Level::debug}, {"control", Level::warn}});
 }
 
 TEST_CASE("parse_level_spec: every listed component is accepted") {
@@ -283,12 +280,12 @@ TEST_CASE("lines written follow the component levels (a debug component under a 
 // ========================================================= stderr relaying
 
 TEST_CASE("classify_stderr: lines that read like errors") {
-  for (const char* line : {"Error: x", "error: cannot open /tmp/x", "npm ERR! code ENOENT",
-                           "Traceback (most recent call last):", "FATAL: out of memory",
-                           "panic: runtime error: index out of range", "ERROR something broke",
-                           "[error] connection lost", "Exception in thread \"main\"",
-                           "CRITICAL disk full", "level=error msg=\"oops\"",
-                           "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'x'"}) {
+  for (const char* line :
+       {"Error: x", "error: cannot open /tmp/x", "npm ERR! code ENOENT",
+        "Traceback (most recent call last):", "FATAL: out of memory",
+        "panic: runtime error: index out of range", "ERROR something broke",
+        "[error] connection lost", "Exception in thread \"main\"", "CRITICAL disk full",
+        "level=error msg=\"oops\"", "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'x'"}) {
     INFO(line);
     CHECK(trace::classify_stderr(line) == Level::error);
   }
@@ -307,9 +304,10 @@ TEST_CASE("classify_stderr: an error word wins over a warning word") {
 }
 
 TEST_CASE("classify_stderr: ordinary chatter, and the words inside other words, are debug") {
-  for (const char* line : {"0 errors", "terror", "Server running on stdio",
-                           "Starting default (STDIO) server...", "stderr is a terminal",
-                           "interrupted", "forewarned", "errno 0", "", "Knowledge Graph MCP Server"}) {
+  for (const char* line :
+       {"0 errors", "terror", "Server running on stdio", "Starting default (STDIO) server...",
+        "stderr is a terminal", "interrupted", "forewarned", "errno 0", "",
+        "Knowledge Graph MCP Server"}) {
     INFO("[" << line << "]");
     CHECK(trace::classify_stderr(line) == Level::debug);
   }
@@ -391,10 +389,11 @@ TEST_CASE("JSON lines: bytes that are not UTF-8 become U+FFFD, the line stays va
 
 TEST_CASE("JSON lines: overlong forms, surrogates and code points past U+10FFFF are replaced") {
   RestoreTrace restore;
-  for (const char* bad : {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF0\x80\x80\xAF",
-                          "\xF4\x90\x80\x80", "\x80", "\xBF\xBF"}) {
+  for (const char* bad : {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                          "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80", "\x80", "\xBF\xBF"}) {
     INFO("bytes: " << json(std::string(bad)).dump(-1, ' ', false, json::error_handler_t::replace));
-    json doc = one_json_line([&] { trace::error("stderr").kv("line", std::string("<") + bad + ">"); });
+    json doc =
+        one_json_line([&] { trace::error("stderr").kv("line", std::string("<") + bad + ">"); });
     std::string value = doc["line"].get<std::string>();
     CHECK(value.front() == '<');
     CHECK(value.back() == '>');
@@ -406,8 +405,10 @@ TEST_CASE("JSON lines: overlong forms, surrogates and code points past U+10FFFF 
 TEST_CASE("JSON lines: lead bytes F5..FF are never UTF-8") {
   RestoreTrace restore;
   for (const char* bad : {"\xF5\x80\x80", "\xF8\x88\x80", "\xFF\x80\x80\x80"}) {
-    json doc = one_json_line([&] { trace::error("stderr").kv("line", std::string("<") + bad + ">"); });
-    if (doc.is_object()) CHECK(doc["line"].get<std::string>().find(kReplacement) != std::string::npos);
+    json doc =
+        one_json_line([&] { trace::error("stderr").kv("line", std::string("<") + bad + ">"); });
+    if (doc.is_object())
+      CHECK(doc["line"].get<std::string>().find(kReplacement) != std::string::npos);
   }
 }
 
