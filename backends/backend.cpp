@@ -9,22 +9,6 @@
 
 namespace mcpbraid {
 
-const char* to_string(BackendState state) {
-  switch (state) {
-    case BackendState::starting:
-      return "starting";
-    case BackendState::ready:
-      return "ready";
-    case BackendState::backoff:
-      return "backoff";
-    case BackendState::failed:
-      return "failed";
-    case BackendState::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& events)
     : io_(io),
       config_(std::move(config)),
@@ -435,7 +419,7 @@ void Backend::on_stdout_eof() {
   if (!child_ || child_->stopping) return;
   // The child closed its stdout: it is exiting or broken. Give it a moment to
   // be reaped so the error can say how it ended, then fail what is pending.
-  poll_exit(std::chrono::steady_clock::now(), [this] {
+  poll_exit(Clock::now(), [this] {
     if (running()) last_error_ = "closed its stdout";
     std::string reason = last_error_;
     trace::warn("backend.exit")
@@ -475,15 +459,14 @@ bool Backend::reap(const std::shared_ptr<Child>& child) {
   return true;
 }
 
-void Backend::poll_exit(std::chrono::steady_clock::time_point started,
-                        std::function<void()> on_gone) {
+void Backend::poll_exit(TimePoint started, std::function<void()> on_gone) {
   if (running()) reap(child_);
-  auto waited = std::chrono::steady_clock::now() - started;
+  auto waited = Clock::now() - started;
   if (!running() || waited >= std::chrono::milliseconds(100)) {
     on_gone();
     return;
   }
-  exit_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+  exit_timer_ = std::make_unique<Timer>(io_, std::chrono::milliseconds(5));
   exit_timer_->async_wait(
       [this, started, on_gone = std::move(on_gone), alive = alive_](asio::error_code) mutable {
         if (*alive) poll_exit(started, std::move(on_gone));
@@ -501,13 +484,12 @@ void Backend::stop(std::function<void()> on_stopped) {
   if (child->stopping) return;
   child->stopping = true;
   if (child->in) child->in->close();  // rung 1: EOF on its stdin
-  ladder_step(child, 1, std::chrono::steady_clock::now());
+  ladder_step(child, 1, Clock::now());
 }
 
 // One look at the child being stopped, every 5 ms: reaped, or time for the
 // next rung. Only ever this child's pid, and only while it is not reaped.
-void Backend::ladder_step(std::weak_ptr<Child> weak, int rung,
-                          std::chrono::steady_clock::time_point started) {
+void Backend::ladder_step(std::weak_ptr<Child> weak, int rung, TimePoint started) {
   std::shared_ptr<Child> child = weak.lock();
   if (!child) return;
   bool was_current = current(child.get());
@@ -520,7 +502,7 @@ void Backend::ladder_step(std::weak_ptr<Child> weak, int rung,
         .kv("how", was_current ? last_error_ : std::string("stopped after a restart"));
     return;
   }
-  auto waited = std::chrono::steady_clock::now() - started;
+  auto waited = Clock::now() - started;
   if (rung == 1 && waited >= kStopGrace) {
     trace::info("backend.sigterm")
         .kv("server", name())
@@ -534,7 +516,7 @@ void Backend::ladder_step(std::weak_ptr<Child> weak, int rung,
     signal_group(child->pid, SIGKILL);
     rung = 3;
   }
-  child->ladder_timer = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+  child->ladder_timer = std::make_unique<Timer>(io_, std::chrono::milliseconds(5));
   child->ladder_timer->async_wait(
       [this, weak = std::move(weak), rung, started, alive = alive_](asio::error_code) {
         if (*alive) ladder_step(weak, rung, started);

@@ -5,7 +5,6 @@
 
 #include <array>
 #include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -18,16 +17,16 @@
 #include <vector>
 
 #include "backends/stream.hpp"
+#include "backends/timer.hpp"
 #include "core/config.hpp"
 #include "core/envelope.hpp"
 #include "core/failsafe.hpp"
 #include "core/health.hpp"
 #include "core/jsonrpc.hpp"
+#include "core/lifecycle.hpp"
+#include "core/list_kind.hpp"
 
 namespace mcpbraid {
-
-enum class BackendState { starting, ready, backoff, failed, stopped };
-const char* to_string(BackendState state);
 
 // The outcome of one request we sent to a backend. Exactly one per request.
 struct Reply {
@@ -56,10 +55,6 @@ class BackendEvents {
   // An exception escaped the handling of one of its lines (a bug).
   virtual void on_backend_internal_error(Backend& backend, const std::string& what) = 0;
 };
-
-// The four lists a backend publishes, cached after draining their pages.
-enum class ListKind { tools, prompts, resources, resource_templates };
-inline constexpr std::size_t kListKinds = 4;
 
 struct ListCache {
   std::optional<std::vector<json>> items;  // exposed form (names already prefixed)
@@ -165,7 +160,7 @@ class Backend {
     std::unique_ptr<LineWriter> in;
     std::unique_ptr<LineReader> out;
     std::unique_ptr<LineReader> err;
-    std::unique_ptr<asio::steady_timer> ladder_timer;
+    std::unique_ptr<Timer> ladder_timer;
     std::vector<std::function<void()>> on_gone;
   };
   struct Pending {
@@ -195,11 +190,10 @@ class Backend {
   void on_deadline_timer();
   void on_deadline(std::int64_t id);
   void record_failure(const std::string& reason);
-  void poll_exit(std::chrono::steady_clock::time_point started, std::function<void()> on_gone);
+  void poll_exit(TimePoint started, std::function<void()> on_gone);
   // Reaps `child` if it exited; true when it is gone.
   bool reap(const std::shared_ptr<Child>& child);
-  void ladder_step(std::weak_ptr<Child> weak, int rung,
-                   std::chrono::steady_clock::time_point started);
+  void ladder_step(std::weak_ptr<Child> weak, int rung, TimePoint started);
   bool current(const Child* child) const { return child_.get() == child; }
 
   asio::io_context& io_;
@@ -212,7 +206,7 @@ class Backend {
   std::vector<std::shared_ptr<Child>> children_;
   std::deque<std::string> stderr_tail_;
   std::unordered_map<std::int64_t, Pending> pending_;
-  asio::steady_timer deadline_timer_;
+  Timer deadline_timer_;
   std::optional<TimePoint> deadline_armed_;  // when the timer fires, if armed
   std::int64_t next_id_ = 1;
   json capabilities_ = json::object();
@@ -227,7 +221,7 @@ class Backend {
   std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
   int starts_ = 0;
-  std::unique_ptr<asio::steady_timer> exit_timer_;  // waiting to reap after EOF
+  std::unique_ptr<Timer> exit_timer_;  // waiting to reap after EOF
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
  public:

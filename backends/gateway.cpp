@@ -28,45 +28,6 @@ constexpr std::size_t kSplitAbove = 64 * 1024;
 constexpr std::size_t kLargeMessage = 1 << 20;
 constexpr std::chrono::seconds kTrimAfter{2};
 
-const char* list_method(ListKind kind) {
-  switch (kind) {
-    case ListKind::tools:
-      return "tools/list";
-    case ListKind::prompts:
-      return "prompts/list";
-    case ListKind::resources:
-      return "resources/list";
-    case ListKind::resource_templates:
-      return "resources/templates/list";
-  }
-  return "";
-}
-
-const char* list_key(ListKind kind) {
-  switch (kind) {
-    case ListKind::tools:
-      return "tools";
-    case ListKind::prompts:
-      return "prompts";
-    case ListKind::resources:
-      return "resources";
-    case ListKind::resource_templates:
-      return "resourceTemplates";
-  }
-  return "";
-}
-
-const char* list_changed_method(ListKind kind) {
-  switch (kind) {
-    case ListKind::tools:
-      return "notifications/tools/list_changed";
-    case ListKind::prompts:
-      return "notifications/prompts/list_changed";
-    default:
-      return "notifications/resources/list_changed";
-  }
-}
-
 unsigned bit(ListKind kind) {
   return 1u << static_cast<unsigned>(kind);
 }
@@ -404,8 +365,7 @@ void Gateway::handle_request(rpc::Message& message) {
 }
 
 void Gateway::open_request(const json& id, const std::string& key, const std::string& method) {
-  OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "",
-                   std::chrono::steady_clock::now()};
+  OpenRequest open{id, method, "r" + std::to_string(next_request_number_++), "", Clock::now()};
   trace::debug("request.start")
       .kv("request_id", open.request_id)
       .kv("method", method)
@@ -489,7 +449,7 @@ void Gateway::close_request(const json& id, bool error) {
   auto it = open_.find(rpc::id_key(id));
   if (it == open_.end()) return;
   if (trace::enabled(trace::Level::debug, "request")) {
-    auto elapsed = std::chrono::steady_clock::now() - it->second.started;
+    auto elapsed = Clock::now() - it->second.started;
     trace::debug("request.done")
         .kv("request_id", it->second.request_id)
         .kv("method", it->second.method)
@@ -519,7 +479,7 @@ void Gateway::respond_line(const json& id, std::string head, std::string body,
 }
 
 void Gateway::schedule_trim() {
-  if (!trim_timer_) trim_timer_ = std::make_unique<asio::steady_timer>(io_);
+  if (!trim_timer_) trim_timer_ = std::make_unique<Timer>(io_);
   trim_timer_->expires_after(kTrimAfter);  // re-arming cancels the previous wait
   trim_timer_->async_wait([](asio::error_code ec) {
     if (!ec) ::malloc_trim(0);
@@ -628,7 +588,7 @@ void Gateway::begin_initialization() {
   if (protocol_version_.empty()) protocol_version_ = kLatestProtocolVersion;
   for (auto& backend : backends_)
     if (backend->running()) initialize_backend(*backend);
-  init_timer_ = std::make_unique<asio::steady_timer>(io_, config_.initialize_timeout);
+  init_timer_ = std::make_unique<Timer>(io_, config_.initialize_timeout);
   init_timer_->async_wait([this](asio::error_code ec) {
     if (ec) return;
     if (!settled()) {
@@ -652,12 +612,10 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
               {"capabilities", backend_client_capabilities(client_capabilities_)},
               {"clientInfo", info}};
   backend.initialize_sent = true;
-  auto started = std::chrono::steady_clock::now();
+  auto started = Clock::now();
   backend.request(
       "initialize", std::move(params), [this, &backend, started, attempt](Reply&& reply) {
-        double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count();
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
         HandlingScope scope(*this, Handling{nullptr, "initialize", backend.name()});
         if (reply.ok()) {
           if (auto problem = shape::initialize_result(reply.value)) {
@@ -677,7 +635,7 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
                 .kv("server", backend.name())
                 .kv("attempt", attempt + 1)
                 .kv("reason", reply.reason);
-            auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+            auto timer = std::make_shared<Timer>(io_, delay);
             timer->async_wait([this, &backend, attempt, timer](asio::error_code ec) {
               if (!ec && !finishing_ && backend.running()) initialize_backend(backend, attempt + 1);
             });
@@ -961,7 +919,7 @@ void Gateway::schedule_list_changed(ListKind kind) {
   if (kind == ListKind::resource_templates) kind = ListKind::resources;
   list_changed_pending_ |= bit(kind);
   if (list_changed_timer_) return;
-  list_changed_timer_ = std::make_unique<asio::steady_timer>(io_, kListChangedCoalesce);
+  list_changed_timer_ = std::make_unique<Timer>(io_, kListChangedCoalesce);
   list_changed_timer_->async_wait([this](asio::error_code) {
     unsigned pending = list_changed_pending_;
     list_changed_pending_ = 0;
@@ -1203,7 +1161,7 @@ void Gateway::on_call_reply(const std::shared_ptr<Call>& call, Reply&& reply) {
         .kv("attempt", call->attempt + 1)
         .kv("delay_ms", static_cast<std::int64_t>(delay.count()))
         .kv("reason", reply.reason);
-    call->retry_timer = std::make_unique<asio::steady_timer>(io_, delay);
+    call->retry_timer = std::make_unique<Timer>(io_, delay);
     call->retry_timer->async_wait([this, call](asio::error_code ec) {
       if (ec || call->cancelled || !call->retry_timer) return;
       call->retry_timer.reset();
@@ -1392,7 +1350,7 @@ void Gateway::schedule_restart(Backend& backend) {
       .kv("exits_in_window", backend.restart_policy().restarts_in_window())
       .kv("max_restarts", backend.config().restart.max_restarts);
   auto& timer = restart_timers_[&backend];
-  timer = std::make_unique<asio::steady_timer>(io_, *delay);
+  timer = std::make_unique<Timer>(io_, *delay);
   timer->async_wait([this, &backend](asio::error_code ec) {
     if (ec || finishing_) return;
     if (!backend.start()) return drop_from_lists(backend);
@@ -1530,7 +1488,7 @@ void Gateway::finish() {
   auto remaining = std::make_shared<std::size_t>(1);
   auto done = [this, remaining] {
     if (--*remaining != 0) return;
-    wait_for_output(std::chrono::steady_clock::now() + kFlushLimit);
+    wait_for_output(Clock::now() + kFlushLimit);
   };
   for (auto& backend : backends_) {
     ++*remaining;
@@ -1539,14 +1497,13 @@ void Gateway::finish() {
   done();
 }
 
-void Gateway::wait_for_output(std::chrono::steady_clock::time_point until) {
-  if (!client_out_ || client_out_->idle() || client_out_->broken() ||
-      std::chrono::steady_clock::now() >= until) {
+void Gateway::wait_for_output(TimePoint until) {
+  if (!client_out_ || client_out_->idle() || client_out_->broken() || Clock::now() >= until) {
     signals_.cancel();
     io_.stop();
     return;
   }
-  flush_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(2));
+  flush_timer_ = std::make_unique<Timer>(io_, std::chrono::milliseconds(2));
   flush_timer_->async_wait([this, until](asio::error_code) { wait_for_output(until); });
 }
 

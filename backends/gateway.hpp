@@ -5,7 +5,6 @@
 #include <array>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,6 +19,7 @@
 #include "backends/backend.hpp"
 #include "backends/control.hpp"
 #include "backends/stream.hpp"
+#include "backends/timer.hpp"
 #include "core/catalog.hpp"
 #include "core/config.hpp"
 #include "core/health.hpp"
@@ -52,7 +52,7 @@ class Gateway : public BackendEvents {
     std::string method;
     std::string request_id;  // short id for trace lines
     std::string server;
-    std::chrono::steady_clock::time_point started;
+    TimePoint started;
   };
   // A client request forwarded to a backend, across its retries.
   struct Call {
@@ -66,7 +66,7 @@ class Gateway : public BackendEvents {
     bool cancelled = false;
     std::int64_t backend_id = -1;
     std::int64_t progress_token = 0;
-    std::unique_ptr<asio::steady_timer> retry_timer;
+    std::unique_ptr<Timer> retry_timer;
   };
   struct ProgressRoute {
     Backend* backend;
@@ -210,7 +210,7 @@ class Gateway : public BackendEvents {
   void on_signal(int signo);
   void check_drained();
   void finish();
-  void wait_for_output(std::chrono::steady_clock::time_point until);
+  void wait_for_output(TimePoint until);
 
   Backend* find_backend(const std::string& name);
   bool has_capability(const Backend& backend, ListKind kind) const;
@@ -232,7 +232,7 @@ class Gateway : public BackendEvents {
   bool implicit_session_ = false;    // served before any initialize (a pipe)
   bool init_started_ = false;
   bool init_wait_over_ = false;
-  std::unique_ptr<asio::steady_timer> init_timer_;
+  std::unique_ptr<Timer> init_timer_;
   std::vector<std::function<void()>> settle_waiters_;
   std::optional<std::string> log_level_;
 
@@ -249,16 +249,16 @@ class Gateway : public BackendEvents {
   std::uint64_t next_request_number_ = 1;
 
   unsigned list_changed_pending_ = 0;  // bit per ListKind
-  std::unique_ptr<asio::steady_timer> list_changed_timer_;
+  std::unique_ptr<Timer> list_changed_timer_;
 
   bool draining_ = false;   // client EOF: finish what is in flight
   bool finishing_ = false;  // stopping children
-  std::unique_ptr<asio::steady_timer> flush_timer_;
+  std::unique_ptr<Timer> flush_timer_;
   // Returns the heap to the OS a while after the last large message.
   void schedule_trim();
-  std::unique_ptr<asio::steady_timer> trim_timer_;
+  std::unique_ptr<Timer> trim_timer_;
   int exit_code_ = 0;
-  std::unordered_map<Backend*, std::unique_ptr<asio::steady_timer>> restart_timers_;
+  std::unordered_map<Backend*, std::unique_ptr<Timer>> restart_timers_;
   std::mt19937_64 random_{std::random_device{}()};
 };
 

@@ -13,11 +13,9 @@
 #include <string>
 #include <string_view>
 
-namespace mcpbraid {
+#include "core/clock.hpp"
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-using Milliseconds = std::chrono::milliseconds;
+namespace mcpbraid {
 
 struct RetryConfig {
   int max_attempts = 3;  // total attempts, the first included

@@ -1,0 +1,60 @@
+#pragma once
+// How a Backend talks to its server: lines out, lines in, and an end. One
+// Transport object per connection (for a child process: per spawn). A
+// restart makes a new one; the old one finishes stopping on its own.
+//
+// Implementations: ChildProcess (backends/child_process.hpp, a local server
+// over pipes); tests use a FakeTransport (tests/unit/fake_transport.hpp).
+// Issue 12's HTTP transport is the next one: nothing above this interface
+// knows which kind it talks to.
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+
+namespace mcpbraid {
+
+struct TransportEvents {
+  // One protocol line from the server (without its newline).
+  std::function<void(std::string& line)> on_line;
+  // A line longer than the server's max_line: its head and its size.
+  std::function<void(std::string& head, std::size_t size)> on_oversized;
+  // The server's side ended (a child closed its stdout and exited):
+  // `reason` says how ("exited with status 1", "closed its stdout"). Called
+  // at most once; not called after stop().
+  std::function<void(const std::string& reason)> on_closed;
+  // A line of diagnostics (a child's stderr).
+  std::function<void(std::string& line)> on_diagnostic;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Connects (spawns). False with `error` set when it could not.
+  virtual bool start(std::string* error) = 0;
+  // Queues one line; `line` ends with '\n'. Dropped when not running.
+  virtual void send(std::string line) = 0;
+  // Connected and not yet gone (a child: spawned and not reaped).
+  virtual bool running() const = 0;
+  // Backpressure: stop delivering lines until resume() (diagnostics go on).
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+  // Ends the connection (a child: the stop ladder) and calls `on_stopped`
+  // once it is gone, at once when it already is. May be called again; every
+  // callback runs. Events stop with the call (except on_diagnostic).
+  virtual void stop(std::function<void()> on_stopped) = 0;
+  // For health: the child's pid (-1 when none) and when it started.
+  virtual pid_t pid() const { return -1; }
+  virtual TimePoint started_at() const = 0;
+};
+
+using TransportFactory =
+    std::function<std::unique_ptr<Transport>(const ServerConfig& config, TransportEvents events)>;
+
+}  // namespace mcpbraid
