@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/jsonrpc.hpp"
+#include "core/utf8.hpp"
 
 namespace mcpbraid::rpc {
 
@@ -254,22 +255,12 @@ class Scanner {
     return true;
   }
 
-  // One well-formed UTF-8 sequence (no overlongs, surrogates or > U+10FFFF).
+  // One well-formed UTF-8 sequence (core/utf8.hpp).
   bool utf8() {
-    unsigned char c = p_[pos_];
-    std::size_t len = c >= 0xF0 && c <= 0xF4   ? 4
-                      : c >= 0xE0 && c <= 0xEF ? 3
-                      : c >= 0xC2 && c <= 0xDF ? 2
-                                               : 0;
-    if (len == 0 || n_ - pos_ < len) return false;
-    for (std::size_t k = 1; k < len; ++k)
-      if ((p_[pos_ + k] & 0xC0) != 0x80) return false;
-    unsigned char d = p_[pos_ + 1];
-    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d >= 0xA0) || (c == 0xF0 && d < 0x90) ||
-        (c == 0xF4 && d >= 0x90))
-      return false;
+    std::size_t len =
+        utf8_sequence_length(std::string_view(reinterpret_cast<const char*>(p_), n_), pos_);
     pos_ += len;
-    return true;
+    return len != 0;
   }
 
   const unsigned char* p_;

@@ -77,11 +77,6 @@ void CircuitBreaker::record_failure(TimePoint now, std::string_view reason) {
   }
 }
 
-void CircuitBreaker::reset(TimePoint now, std::string_view reason) {
-  consecutive_failures_ = 0;
-  move_to(CircuitState::closed, now, std::string(reason));
-}
-
 CircuitState CircuitBreaker::state(TimePoint now) const {
   if (state_ == CircuitState::open && now - opened_at_ >= config_.reset_timeout)
     return CircuitState::half_open;  // will become so on the next admit

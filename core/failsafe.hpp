@@ -74,8 +74,6 @@ class CircuitBreaker {
   void release(TimePoint now);
   void record_success(TimePoint now);
   void record_failure(TimePoint now, std::string_view reason);
-  // Back to closed (an explicit restart, a fresh process).
-  void reset(TimePoint now, std::string_view reason);
 
   CircuitState state(TimePoint now) const;
   // How long until the next probe is admitted (0 when closed).
@@ -187,10 +185,6 @@ class RestartPolicy {
   std::optional<Milliseconds> on_exit(TimePoint now, double jitter);
   // The backend ran long enough (a successful initialize): reset the backoff.
   void on_healthy() { attempt_ = 0; }
-  void reset() {
-    attempt_ = 0;
-    exits_.clear();
-  }
   int restarts_in_window() const { return static_cast<int>(exits_.size()); }
 
  private:
@@ -206,16 +200,12 @@ class RestartPolicy {
 class Deadline {
  public:
   Deadline(TimePoint start, Milliseconds timeout, Milliseconds max_timeout)
-      : start_(start),
-        timeout_(timeout),
-        hard_(start + std::max(timeout, max_timeout)),
-        due_(start + timeout) {}
+      : timeout_(timeout), hard_(start + std::max(timeout, max_timeout)), due_(start + timeout) {}
   void on_progress(TimePoint now) { due_ = std::min(hard_, std::max(due_, now + timeout_)); }
   TimePoint due() const { return due_; }
   bool expired(TimePoint now) const { return now >= due_; }
 
  private:
-  TimePoint start_;
   Milliseconds timeout_;
   TimePoint hard_;
   TimePoint due_;

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/utf8.hpp"
+
 namespace mcpbraid::trace {
 
 namespace {
@@ -39,24 +41,6 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
-// Length of the valid UTF-8 sequence at text[i], 0 if it is not one.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char c = byte(i);
-  std::size_t n = c >= 0xF0 && c <= 0xF4   ? 4
-                  : c >= 0xE0 && c <= 0xEF ? 3
-                  : c >= 0xC2 && c <= 0xDF ? 2
-                                           : 0;
-  if (n == 0 || i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 3 && c == 0xE0 && byte(i + 1) < 0xA0) return 0;   // overlong
-  if (n == 3 && c == 0xED && byte(i + 1) >= 0xA0) return 0;  // surrogate
-  if (n == 4 && c == 0xF0 && byte(i + 1) < 0x90) return 0;   // overlong
-  if (n == 4 && c == 0xF4 && byte(i + 1) >= 0x90) return 0;  // past U+10FFFF
-  return n;
-}
-
 // Escapes for a quoted value; bytes that are not UTF-8 (a backend's stderr
 // may hold anything) become U+FFFD so JSON lines stay valid JSON.
 void append_escaped(std::string& out, std::string_view v) {
@@ -85,7 +69,7 @@ void append_escaped(std::string& out, std::string_view v) {
           out += buf;
         } else if (static_cast<unsigned char>(c) < 0x80) {
           out += c;
-        } else if (std::size_t n = utf8_length(v, i)) {
+        } else if (std::size_t n = utf8_sequence_length(v, i)) {
           out.append(v.substr(i, n));
           i += n - 1;
         } else {

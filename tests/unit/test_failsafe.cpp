@@ -289,40 +289,6 @@ TEST_CASE("breaker: transitions are reported in order with from, to and reason")
   CHECK(rec.seen[4].reason == "1 successful probes");
 }
 
-TEST_CASE("breaker: reset() closes it, reports the reason, and clears the failures") {
-  Recorder rec;
-  CircuitBreaker b(breaker_config(2, 3, 10000, 1), rec.callback());
-  trip(b, at(0));
-  REQUIRE(b.state(at(5)) == CircuitState::open);
-  b.reset(at(5), "restarted");
-  CHECK(b.state(at(5)) == CircuitState::closed);
-  CHECK(b.consecutive_failures() == 0);
-  CHECK(b.retry_after(at(5)) == Milliseconds(0));
-  CHECK(b.admit(at(5)));
-  REQUIRE(rec.seen.size() == 2);
-  CHECK(rec.seen[1].from == CircuitState::open);
-  CHECK(rec.seen[1].to == CircuitState::closed);
-  CHECK(rec.seen[1].reason == "restarted");
-  // Reset of a closed breaker: no transition reported, failures cleared.
-  b.record_failure(at(6), "x");
-  b.reset(at(6), "again");
-  CHECK(b.consecutive_failures() == 0);
-  CHECK(rec.seen.size() == 2);
-  // It needs the full threshold again.
-  b.record_failure(at(7), "x");
-  CHECK(b.state(at(7)) == CircuitState::closed);
-}
-
-TEST_CASE("breaker: reset() from half-open closes it") {
-  CircuitBreaker b(breaker_config(1, 3, 10, 1));
-  trip(b, at(0));
-  REQUIRE(b.admit(at(10)));
-  b.reset(at(11), "manual");
-  CHECK(b.state(at(11)) == CircuitState::closed);
-  CHECK(b.admit(at(11)));
-  CHECK(b.admit(at(11)));
-}
-
 TEST_CASE("breaker: state names") {
   CHECK(std::string(mcpbraid::to_string(CircuitState::closed)) == "closed");
   CHECK(std::string(mcpbraid::to_string(CircuitState::open)) == "open");
@@ -637,19 +603,6 @@ TEST_CASE("restart: on_healthy resets the backoff but not the window count") {
   CHECK(p.on_exit(at(4), 0.0) == Milliseconds(1000));
   CHECK_FALSE(p.on_exit(at(5), 0.0).has_value());
 }
-
-TEST_CASE("restart: reset() clears both the backoff and the exits") {
-  RestartPolicy p(restart_config(1000, 30000, 2, 60000));
-  CHECK(p.on_exit(at(0), 0.0) == Milliseconds(500));
-  CHECK(p.on_exit(at(1), 0.0) == Milliseconds(1000));
-  p.reset();
-  CHECK(p.restarts_in_window() == 0);
-  CHECK(p.on_exit(at(2), 0.0) == Milliseconds(500));
-  CHECK(p.on_exit(at(3), 0.0) == Milliseconds(1000));
-  CHECK_FALSE(p.on_exit(at(4), 0.0).has_value());
-}
-
-// ================================================================== deadlines
 
 TEST_CASE("deadline: due at start + timeout, expired from then on") {
   Deadline d(at(1000), Milliseconds(500), Milliseconds(5000));
