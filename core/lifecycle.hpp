@@ -11,11 +11,16 @@ enum class BackendState { starting, ready, backoff, failed, stopped };
 
 inline const char* to_string(BackendState state) {
   switch (state) {
-    case BackendState::starting: return "starting";
-    case BackendState::ready: return "ready";
-    case BackendState::backoff: return "backoff";
-    case BackendState::failed: return "failed";
-    case BackendState::stopped: return "stopped";
+    case BackendState::starting:
+      return "starting";
+    case BackendState::ready:
+      return "ready";
+    case BackendState::backoff:
+      return "backoff";
+    case BackendState::failed:
+      return "failed";
+    case BackendState::stopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -11,10 +11,14 @@ inline constexpr ListKind kAllListKinds[] = {ListKind::tools, ListKind::prompts,
 
 inline const char* list_method(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "tools/list";
-    case ListKind::prompts: return "prompts/list";
-    case ListKind::resources: return "resources/list";
-    case ListKind::resource_templates: return "resources/templates/list";
+    case ListKind::tools:
+      return "tools/list";
+    case ListKind::prompts:
+      return "prompts/list";
+    case ListKind::resources:
+      return "resources/list";
+    case ListKind::resource_templates:
+      return "resources/templates/list";
   }
   return "";
 }
@@ -22,10 +26,14 @@ inline const char* list_method(ListKind kind) {
 // The member of the list result that holds the items.
 inline const char* list_key(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "tools";
-    case ListKind::prompts: return "prompts";
-    case ListKind::resources: return "resources";
-    case ListKind::resource_templates: return "resourceTemplates";
+    case ListKind::tools:
+      return "tools";
+    case ListKind::prompts:
+      return "prompts";
+    case ListKind::resources:
+      return "resources";
+    case ListKind::resource_templates:
+      return "resourceTemplates";
   }
   return "";
 }
@@ -33,9 +41,12 @@ inline const char* list_key(ListKind kind) {
 // Templates change with resources: one notification covers both.
 inline const char* list_changed_method(ListKind kind) {
   switch (kind) {
-    case ListKind::tools: return "notifications/tools/list_changed";
-    case ListKind::prompts: return "notifications/prompts/list_changed";
-    default: return "notifications/resources/list_changed";
+    case ListKind::tools:
+      return "notifications/tools/list_changed";
+    case ListKind::prompts:
+      return "notifications/prompts/list_changed";
+    default:
+      return "notifications/resources/list_changed";
   }
 }
 
