@@ -55,7 +55,7 @@ bool Backend::start() {
         .kv("error", spawned.error);
     return false;
   }
-  const ChildProcess& spawned_child = *spawned.child;
+  const SpawnedChild& spawned_child = *spawned.child;
   auto child = std::make_shared<Child>();
   Child* c = child.get();
   child->pid = spawned_child.pid;

@@ -176,7 +176,7 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
   }
   for (int fd : {in.write, out.read, err.read}) set_nonblocking(fd);
   for (int fd : {in.write, out.read}) fcntl(fd, F_SETPIPE_SZ, kProtocolPipeSize);
-  result.child = ChildProcess{pid, in.write, out.read, err.read};
+  result.child = SpawnedChild{pid, in.write, out.read, err.read};
   return result;
 }
 

@@ -16,7 +16,7 @@ struct SpawnSpec {
   std::string cwd;                                       // empty: inherit
 };
 
-struct ChildProcess {
+struct SpawnedChild {
   pid_t pid = -1;
   int stdin_fd = -1;   // we write
   int stdout_fd = -1;  // we read
@@ -24,7 +24,7 @@ struct ChildProcess {
 };
 
 struct SpawnResult {
-  std::optional<ChildProcess> child;
+  std::optional<SpawnedChild> child;
   std::string error;  // set when child is empty: why it could not start
 };
 
