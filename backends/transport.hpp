@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -47,11 +48,15 @@ class Transport {
   virtual void resume() = 0;
   // Ends the connection (a child: the stop ladder) and calls `on_stopped`
   // once it is gone, at once when it already is. May be called again; every
-  // callback runs. Events stop with the call (except on_diagnostic).
+  // callback runs. on_closed is not called after it; lines may still come
+  // until the end (a child closing down may answer what it had in hand).
   virtual void stop(std::function<void()> on_stopped) = 0;
   // For health: the child's pid (-1 when none) and when it started.
   virtual pid_t pid() const { return -1; }
   virtual TimePoint started_at() const = 0;
+  // How it ended, once it has ("exited with status 0"): the Backend's
+  // last_error after a stop. Empty while running, or when nothing is known.
+  virtual std::optional<std::string> exit_description() const { return std::nullopt; }
 };
 
 using TransportFactory =
