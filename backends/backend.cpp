@@ -1,18 +1,21 @@
 #include "backends/backend.hpp"
 
-#include <signal.h>
-#include <unistd.h>
+#include <asio/post.hpp>
 
-#include "backends/process.hpp"
+#include "backends/child_process.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
 
-Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& events)
+static_assert(Backend::kStopGrace == ChildProcess::kStopGrace);
+
+Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& events,
+                 TransportFactory transport)
     : io_(io),
       config_(std::move(config)),
       events_(events),
+      make_transport_(transport ? std::move(transport) : child_process_factory(io)),
       deadline_timer_(io),
       breaker_(config_.failsafe.circuit_breaker,
                [this](const CircuitBreaker::Transition& t) {
@@ -29,14 +32,10 @@ Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& event
 
 Backend::~Backend() {
   *alive_ = false;
-  // The gateway stops children before destroying backends; this is the
-  // last resort so that nothing is left running.
-  for (auto& child : children_) {
-    if (child->reaped) continue;
-    signal_group(child->pid, SIGKILL);
-    while (!try_reap(child->pid)) ::usleep(1000);
-    child->reaped = true;
-  }
+  // Their events point here: they go first. A child still running is
+  // killed and reaped by its destructor, the last resort.
+  retiring_.clear();
+  transport_.reset();
 }
 
 bool Backend::start() {
@@ -44,48 +43,45 @@ bool Backend::start() {
   state_ = BackendState::starting;
   initialize_sent = false;
   initialized_sent = false;
-  SpawnSpec spec{config_.command, config_.args, config_.env, config_.cwd};
-  SpawnResult spawned = spawn_process(spec);
-  if (!spawned.child) {
-    set_failed(spawned.error);
-    record_failure(spawned.error);
-    trace::error("backend.spawn_failed")
-        .kv("server", name())
-        .kv("command", config_.command)
-        .kv("error", spawned.error);
+  if (transport_) retire(std::move(transport_));
+  gone_seen_ = false;
+  transport_ = make_transport_(config_, transport_events(starts_));
+  std::string error;
+  if (!transport_->start(&error)) {
+    set_failed(error);
+    record_failure(error);
     return false;
   }
-  const SpawnedChild& spawned_child = *spawned.child;
-  auto child = std::make_shared<Child>();
-  Child* c = child.get();
-  child->pid = spawned_child.pid;
-  child->started_at = Clock::now();
-  child->in = std::make_unique<LineWriter>(io_, spawned_child.stdin_fd);
-  // A child being stopped after a restart may still write: only the
-  // current child's stdout is protocol.
-  child->out = std::make_unique<LineReader>(
-      io_, spawned_child.stdout_fd,
-      [this, c](std::string& line) {
-        if (current(c)) on_stdout_line(line);
-      },
-      [this, c] {
-        if (current(c)) on_stdout_eof();
-      },
-      config_.max_line,
-      [this, c](std::string& head, std::size_t size) {
-        if (current(c)) on_stdout_oversized(head, size);
-      });
-  child->err = std::make_unique<LineReader>(
-      io_, spawned_child.stderr_fd, [this](std::string& line) { on_stderr_line(line); }, nullptr);
-  child_ = child;
-  children_.push_back(child);
-  child->out->start();
-  child->err->start();
-  trace::info("backend.spawn")
-      .kv("server", name())
-      .kv("pid", static_cast<std::int64_t>(c->pid))
-      .kv("command", config_.command);
   return true;
+}
+
+TransportEvents Backend::transport_events(int spawn) {
+  // The transport lives no longer than this Backend: `this` is safe here.
+  TransportEvents events;
+  events.on_line = [this, spawn](std::string& line) {
+    if (current(spawn)) on_stdout_line(line);
+  };
+  events.on_oversized = [this, spawn](std::string& head, std::size_t size) {
+    if (current(spawn)) on_stdout_oversized(head, size);
+  };
+  events.on_closed = [this, spawn](const std::string& reason) {
+    if (current(spawn)) on_transport_closed(reason);
+  };
+  // Every transport's diagnostics are the server's: all go to the ring.
+  events.on_diagnostic = [this](std::string& line) { on_stderr_line(line); };
+  return events;
+}
+
+// Destroyed from the loop once stopped, never inside its own callback.
+void Backend::retire(std::unique_ptr<Transport> transport) {
+  Transport* raw = transport.get();
+  retiring_.push_back(std::move(transport));
+  raw->stop([this, raw, alive = alive_] {
+    asio::post(io_, [this, raw, alive] {
+      if (!*alive) return;
+      std::erase_if(retiring_, [raw](const auto& t) { return t.get() == raw; });
+    });
+  });
 }
 
 std::int64_t Backend::request(std::string_view method, json params, Done done,
@@ -110,12 +106,12 @@ std::int64_t Backend::request_raw(std::string_view method, std::string_view para
     line += params_json;
   }
   line += "}\n";
-  if (child_ && child_->in) child_->in->send(std::move(line));
+  transport_->send(std::move(line));
   return id;
 }
 
 // The id for a new request, its pending entry made and its deadline armed;
-// the negated id when the child is not running (`done` already called).
+// the negated id when the backend is not running (`done` already called).
 std::int64_t Backend::add_pending(std::string_view method, Done done, std::string_view request_id,
                                   bool raw_result) {
   std::int64_t id = next_id_++;
@@ -206,16 +202,15 @@ void Backend::notify(std::string_view method, json params) {
 }
 
 void Backend::send(const json& message) {
-  if (!running() || !child_->in) return;
-  child_->in->send(rpc::to_line(message));
+  if (running()) transport_->send(rpc::to_line(message));
 }
 
 void Backend::pause_output() {
-  if (running() && child_->out) child_->out->pause();
+  if (running()) transport_->pause();
 }
 
 void Backend::resume_output() {
-  if (running() && child_->out) child_->out->resume();
+  if (running()) transport_->resume();
 }
 
 void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
@@ -403,8 +398,8 @@ health::BackendStatus Backend::status(TimePoint now) const {
   s.p99_ms = h.p99_ms;
   s.restarts = restarts();
   if (running()) {
-    s.pid = child_->pid;
-    s.uptime_s = std::chrono::duration<double>(now - child_->started_at).count();
+    s.pid = transport_->pid();
+    s.uptime_s = std::chrono::duration<double>(now - transport_->started_at()).count();
   }
   const auto& tools = lists_[static_cast<std::size_t>(ListKind::tools)].items;
   if (tools) s.tools = static_cast<std::int64_t>(tools->size());
@@ -415,112 +410,51 @@ health::BackendStatus Backend::status(TimePoint now) const {
   return s;
 }
 
-void Backend::on_stdout_eof() {
-  if (!child_ || child_->stopping) return;
-  // The child closed its stdout: it is exiting or broken. Give it a moment to
-  // be reaped so the error can say how it ended, then fail what is pending.
-  poll_exit(Clock::now(), [this] {
-    if (running()) last_error_ = "closed its stdout";
-    std::string reason = last_error_;
-    trace::warn("backend.exit")
-        .kv("server", name())
-        .kv("reason", last_error_)
-        .kv("pending", static_cast<std::int64_t>(pending_.size()));
-    record_failure(reason);
-    fail_pending(reason);
-    state_ = BackendState::failed;
-    if (running()) stop(nullptr);  // still alive without stdout: take it down
-    events_.on_backend_exit(*this);
-  });
+// The server's side ended (a child closed its stdout; the transport gave
+// it a moment to be reaped so that `reason` says how): fail what is pending.
+void Backend::on_transport_closed(const std::string& reason) {
+  last_error_ = reason;
+  if (!transport_->running()) {
+    gone_seen_ = true;
+    cancel_deadline_timer();
+  }
+  trace::warn("backend.exit")
+      .kv("server", name())
+      .kv("reason", reason)
+      .kv("pending", static_cast<std::int64_t>(pending_.size()));
+  record_failure(reason);
+  fail_pending(reason);
+  state_ = BackendState::failed;
+  if (running()) stop(nullptr);  // still alive without stdout: take it down
+  events_.on_backend_exit(*this);
 }
 
-// Reaps the child if it exited: closes its pipes and, for the current child,
-// records how it ended. Runs its on_gone callbacks. True when it is gone.
-bool Backend::reap(const std::shared_ptr<Child>& child) {
-  if (!child->reaped) {
-    auto status = try_reap(child->pid);
-    if (!status) return false;
-    child->reaped = true;
-    if (child->in) child->in->close();
-    if (child->out) child->out->close();
-    if (child->err) child->err->close();
-    if (current(child.get())) {
-      // Nothing can be pending once the child is gone; an armed timer would
-      // keep the loop alive for a whole timeout.
-      deadline_timer_.cancel();
-      deadline_armed_.reset();
-      last_error_ = describe_exit(*status);
-    }
-    std::erase(children_, child);
-  }
-  auto callbacks = std::move(child->on_gone);
-  child->on_gone.clear();
-  for (auto& cb : callbacks) cb();
-  return true;
-}
-
-void Backend::poll_exit(TimePoint started, std::function<void()> on_gone) {
-  if (running()) reap(child_);
-  auto waited = Clock::now() - started;
-  if (!running() || waited >= std::chrono::milliseconds(100)) {
-    on_gone();
-    return;
-  }
-  exit_timer_ = std::make_unique<Timer>(io_, std::chrono::milliseconds(5));
-  exit_timer_->async_wait(
-      [this, started, on_gone = std::move(on_gone), alive = alive_](asio::error_code) mutable {
-        if (*alive) poll_exit(started, std::move(on_gone));
-      });
+void Backend::cancel_deadline_timer() {
+  deadline_timer_.cancel();
+  deadline_armed_.reset();
 }
 
 void Backend::stop(std::function<void()> on_stopped) {
-  std::shared_ptr<Child> child = child_;
-  if (!child || child->reaped) {
+  if (!running()) {
     state_ = state_ == BackendState::failed ? state_ : BackendState::stopped;
     if (on_stopped) on_stopped();
     return;
   }
-  if (on_stopped) child->on_gone.push_back(std::move(on_stopped));
-  if (child->stopping) return;
-  child->stopping = true;
-  if (child->in) child->in->close();  // rung 1: EOF on its stdin
-  ladder_step(child, 1, Clock::now());
+  // The transport owns the stop: a restart meanwhile starts another.
+  transport_->stop([this, spawn = starts_, on_stopped = std::move(on_stopped)] {
+    on_transport_stopped(spawn);
+    if (on_stopped) on_stopped();
+  });
 }
 
-// One look at the child being stopped, every 5 ms: reaped, or time for the
-// next rung. Only ever this child's pid, and only while it is not reaped.
-void Backend::ladder_step(std::weak_ptr<Child> weak, int rung, TimePoint started) {
-  std::shared_ptr<Child> child = weak.lock();
-  if (!child) return;
-  bool was_current = current(child.get());
-  if (reap(child)) {
-    if (was_current && current(child.get()) && state_ != BackendState::failed)
-      state_ = BackendState::stopped;
-    trace::info("backend.stopped")
-        .kv("server", name())
-        .kv("pid", static_cast<std::int64_t>(child->pid))
-        .kv("how", was_current ? last_error_ : std::string("stopped after a restart"));
-    return;
-  }
-  auto waited = Clock::now() - started;
-  if (rung == 1 && waited >= kStopGrace) {
-    trace::info("backend.sigterm")
-        .kv("server", name())
-        .kv("pid", static_cast<std::int64_t>(child->pid));
-    signal_group(child->pid, SIGTERM);
-    rung = 2;
-  } else if (rung == 2 && waited >= 2 * kStopGrace) {
-    trace::warn("backend.sigkill")
-        .kv("server", name())
-        .kv("pid", static_cast<std::int64_t>(child->pid));
-    signal_group(child->pid, SIGKILL);
-    rung = 3;
-  }
-  child->ladder_timer = std::make_unique<Timer>(io_, std::chrono::milliseconds(5));
-  child->ladder_timer->async_wait(
-      [this, weak = std::move(weak), rung, started, alive = alive_](asio::error_code) {
-        if (*alive) ladder_step(weak, rung, started);
-      });
+// Once per transport, before the first of its stop callbacks: they may set
+// another last error (the gateway's set_failed) that must stay.
+void Backend::on_transport_stopped(int spawn) {
+  if (!current(spawn) || gone_seen_) return;
+  gone_seen_ = true;
+  cancel_deadline_timer();
+  if (auto how = transport_->exit_description()) last_error_ = *how;
+  if (state_ != BackendState::failed) state_ = BackendState::stopped;
 }
 
 void Backend::set_ready(json result) {

@@ -1,6 +1,7 @@
 #pragma once
-// One configured MCP server: its child process, pipes, lifecycle state and
-// the table of requests we sent it that await an answer.
+// One configured MCP server: its lifecycle state, the table of requests we
+// sent it that await an answer, and the Transport it talks over (a child
+// process per start, see backends/child_process.hpp).
 #include <sys/types.h>
 
 #include <array>
@@ -16,8 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "backends/stream.hpp"
 #include "backends/timer.hpp"
+#include "backends/transport.hpp"
 #include "core/config.hpp"
 #include "core/envelope.hpp"
 #include "core/failsafe.hpp"
@@ -69,7 +70,9 @@ class Backend {
   using Done = std::function<void(Reply&&)>;
   static constexpr std::size_t kStderrTailLines = 50;
 
-  Backend(asio::io_context& io, ServerConfig config, BackendEvents& events);
+  // `transport` makes one Transport per start; empty: a ChildProcess.
+  Backend(asio::io_context& io, ServerConfig config, BackendEvents& events,
+          TransportFactory transport = {});
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
@@ -77,13 +80,14 @@ class Backend {
   const std::string& name() const { return config_.name; }
   const ServerConfig& config() const { return config_; }
   BackendState state() const { return state_; }
-  bool running() const { return child_ && !child_->reaped; }
-  pid_t pid() const { return child_ ? child_->pid : -1; }
+  bool running() const { return transport_ && transport_->running(); }
+  pid_t pid() const { return transport_ ? transport_->pid() : -1; }
   const std::string& last_error() const { return last_error_; }
   const std::deque<std::string>& stderr_tail() const { return stderr_tail_; }
   std::size_t pending_count() const { return pending_.size(); }
 
-  // Spawns the child. On failure the state is `failed` with last_error set.
+  // Starts a new transport (spawns the child). On failure the state is
+  // `failed` with last_error set.
   bool start();
 
   // Sends a request; `done` runs exactly once: with the answer, with a
@@ -109,9 +113,9 @@ class Backend {
   // Completes every pending request with a failure.
   void fail_pending(const std::string& reason);
 
-  // The stop ladder: close stdin, wait, SIGTERM the group, wait, SIGKILL;
-  // always reaps. `on_stopped` runs once the child is gone. The ladder owns
-  // the child it stops: a restart meanwhile starts another, untouched.
+  // Stops the current transport (a child: the stop ladder, close stdin,
+  // wait, SIGTERM the group, wait, SIGKILL; always reaps). `on_stopped` runs
+  // once it is gone. A restart meanwhile starts another, untouched.
   void stop(std::function<void()> on_stopped);
 
   // Lifecycle, driven by the gateway (the supervisor).
@@ -148,21 +152,10 @@ class Backend {
   ListCache& list(ListKind kind) { return lists_[static_cast<std::size_t>(kind)]; }
   void invalidate_lists();
 
-  static constexpr Milliseconds kStopGrace{2000};  // per rung of the ladder
+  // Per rung of a child's stop ladder (ChildProcess::kStopGrace).
+  static constexpr Milliseconds kStopGrace{2000};
 
  private:
-  // One spawned child: its pid and pipes, for as long as it is not reaped.
-  struct Child {
-    pid_t pid = -1;
-    bool reaped = false;
-    bool stopping = false;
-    TimePoint started_at{};
-    std::unique_ptr<LineWriter> in;
-    std::unique_ptr<LineReader> out;
-    std::unique_ptr<LineReader> err;
-    std::unique_ptr<Timer> ladder_timer;
-    std::vector<std::function<void()>> on_gone;
-  };
   struct Pending {
     std::string method;
     std::string request_id;
@@ -179,7 +172,14 @@ class Backend {
   // Fails the pending request `id` (if it is one) because its answer was bad.
   bool fail_bad_answer(const json& id, const std::string& what);
   void on_stderr_line(std::string& line);
-  void on_stdout_eof();
+  // The current transport's server side ended on its own.
+  void on_transport_closed(const std::string& reason);
+  // A stop of the current transport is done: how it ended is the last error.
+  void on_transport_stopped(int spawn);
+  // The transport's events, for the `spawn`th start.
+  TransportEvents transport_events(int spawn);
+  // Stops a transport that is no longer current and drops it once gone.
+  void retire(std::unique_ptr<Transport> transport);
   void complete(std::int64_t id, Reply&& reply, bool record = true);
   std::int64_t add_pending(std::string_view method, Done done, std::string_view request_id,
                            bool raw_result);
@@ -190,20 +190,23 @@ class Backend {
   void on_deadline_timer();
   void on_deadline(std::int64_t id);
   void record_failure(const std::string& reason);
-  void poll_exit(TimePoint started, std::function<void()> on_gone);
-  // Reaps `child` if it exited; true when it is gone.
-  bool reap(const std::shared_ptr<Child>& child);
-  void ladder_step(std::weak_ptr<Child> weak, int rung, TimePoint started);
-  bool current(const Child* child) const { return child_.get() == child; }
+  // Only the current transport's lines are protocol: one being stopped
+  // after a restart may still write.
+  bool current(int spawn) const { return spawn == starts_; }
+  // Nothing can be pending once the transport is gone; an armed timer would
+  // keep the loop alive for a whole timeout.
+  void cancel_deadline_timer();
 
   asio::io_context& io_;
   ServerConfig config_;
   BackendEvents& events_;
   BackendState state_ = BackendState::starting;
   std::string last_error_;
-  std::shared_ptr<Child> child_;  // the current child (maybe reaped)
-  // Every child not yet reaped: the current one and any still being stopped.
-  std::vector<std::shared_ptr<Child>> children_;
+  TransportFactory make_transport_;
+  std::unique_ptr<Transport> transport_;  // the current one (maybe gone)
+  bool gone_seen_ = false;                // its end is recorded in last_error_
+  // Earlier ones still being stopped after a restart; dropped once gone.
+  std::vector<std::unique_ptr<Transport>> retiring_;
   std::deque<std::string> stderr_tail_;
   std::unordered_map<std::int64_t, Pending> pending_;
   Timer deadline_timer_;
@@ -220,12 +223,11 @@ class Backend {
   RetryBudget retry_budget_;
   std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
-  int starts_ = 0;
-  std::unique_ptr<Timer> exit_timer_;  // waiting to reap after EOF
+  int starts_ = 0;  // start() calls: also the serial of the current transport
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
  public:
-  // Backpressure from the gateway: stop reading stdout (stderr goes on).
+  // Backpressure from the gateway: stop reading its lines (stderr goes on).
   void pause_output();
   void resume_output();
 };
