@@ -41,7 +41,6 @@ Backend::~Backend() {
 bool Backend::start() {
   ++starts_;
   state_ = BackendState::starting;
-  initialize_sent = false;
   initialized_sent = false;
   if (transport_) retire(std::move(transport_));
   gone_seen_ = false;

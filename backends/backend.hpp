@@ -146,7 +146,6 @@ class Backend {
   const std::string& instructions() const { return instructions_; }
   const json& server_info() const { return server_info_; }
   const std::string& protocol_version() const { return protocol_version_; }
-  bool initialize_sent = false;
   bool initialized_sent = false;
 
   ListCache& list(ListKind kind) { return lists_[static_cast<std::size_t>(kind)]; }

@@ -611,7 +611,6 @@ void Gateway::initialize_backend(Backend& backend, int attempt) {
   json params{{"protocolVersion", protocol_version_},
               {"capabilities", backend_client_capabilities(client_capabilities_)},
               {"clientInfo", info}};
-  backend.initialize_sent = true;
   auto started = Clock::now();
   backend.request(
       "initialize", std::move(params), [this, &backend, started, attempt](Reply&& reply) {
