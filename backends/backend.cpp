@@ -27,8 +27,7 @@ Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& event
                      .kv("failures", breaker_.consecutive_failures())
                      .kv("threshold", config_.failsafe.circuit_breaker.failure_threshold);
                }),
-      health_(config_.failsafe.health),
-      restart_policy_(config_.restart) {}
+      health_(config_.failsafe.health) {}
 
 Backend::~Backend() {
   *alive_ = false;
@@ -41,7 +40,6 @@ Backend::~Backend() {
 bool Backend::start() {
   ++starts_;
   state_ = BackendState::starting;
-  initialized_sent = false;
   if (transport_) retire(std::move(transport_));
   gone_seen_ = false;
   transport_ = make_transport_(config_, transport_events(starts_));
@@ -400,8 +398,7 @@ health::BackendStatus Backend::status(TimePoint now) const {
     s.pid = transport_->pid();
     s.uptime_s = std::chrono::duration<double>(now - transport_->started_at()).count();
   }
-  const auto& tools = lists_[static_cast<std::size_t>(ListKind::tools)].items;
-  if (tools) s.tools = static_cast<std::int64_t>(tools->size());
+  // s.tools: the gateway adds it (list_sync holds the lists).
   s.in_flight = static_cast<std::int64_t>(pending_.size());
   s.last_error = last_error_;
   if (s.last_error.empty()) s.last_error = h.last_error;
@@ -478,13 +475,6 @@ void Backend::set_backoff(TimePoint restart_at) {
 void Backend::set_failed(std::string reason) {
   last_error_ = std::move(reason);
   state_ = BackendState::failed;
-}
-
-void Backend::invalidate_lists() {
-  for (auto& cache : lists_) {
-    cache.items.reset();
-    ++cache.generation;
-  }
 }
 
 }  // namespace mcpbraid

@@ -4,7 +4,6 @@
 // process per start, see backends/child_process.hpp).
 #include <sys/types.h>
 
-#include <array>
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -14,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "backends/timer.hpp"
@@ -25,7 +23,6 @@
 #include "core/health.hpp"
 #include "core/jsonrpc.hpp"
 #include "core/lifecycle.hpp"
-#include "core/list_kind.hpp"
 
 namespace mcpbraid {
 
@@ -55,14 +52,6 @@ class BackendEvents {
   virtual void on_backend_exit(Backend& backend) = 0;
   // An exception escaped the handling of one of its lines (a bug).
   virtual void on_backend_internal_error(Backend& backend, const std::string& what) = 0;
-};
-
-struct ListCache {
-  std::optional<std::vector<json>> items;  // exposed form (names already prefixed)
-  std::vector<std::function<void()>> waiters;
-  bool fetching = false;
-  std::uint64_t generation = 0;  // bumped on invalidation; stale fetches are discarded
-  std::uint64_t stamp = 0;       // unique per stored list (never reused), for the rendered cache
 };
 
 class Backend {
@@ -136,20 +125,13 @@ class Backend {
   const FailsafeConfig& failsafe() const { return config_.failsafe; }
   CircuitBreaker& breaker() { return breaker_; }
   const HealthTracker& health() const { return health_; }
-  RestartPolicy& restart_policy() { return restart_policy_; }
   RetryBudget& retry_budget() { return retry_budget_; }
-  // Tools whose annotations make a retry safe (readOnlyHint/idempotentHint).
-  std::unordered_set<std::string>& retry_safe_tools() { return retry_safe_tools_; }
 
   // What the backend said in its initialize result.
   const json& capabilities() const { return capabilities_; }
   const std::string& instructions() const { return instructions_; }
   const json& server_info() const { return server_info_; }
   const std::string& protocol_version() const { return protocol_version_; }
-  bool initialized_sent = false;
-
-  ListCache& list(ListKind kind) { return lists_[static_cast<std::size_t>(kind)]; }
-  void invalidate_lists();
 
   // Per rung of a child's stop ladder (ChildProcess::kStopGrace).
   static constexpr Milliseconds kStopGrace{2000};
@@ -215,12 +197,9 @@ class Backend {
   std::string instructions_;
   json server_info_;
   std::string protocol_version_;
-  std::array<ListCache, kListKinds> lists_;
   CircuitBreaker breaker_;
   HealthTracker health_;
-  RestartPolicy restart_policy_;
   RetryBudget retry_budget_;
-  std::unordered_set<std::string> retry_safe_tools_;
   TimePoint restart_at_{};
   int starts_ = 0;  // start() calls: also the serial of the current transport
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

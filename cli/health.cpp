@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "backends/backend.hpp"
 #include "backends/control.hpp"
+#include "backends/gateway.hpp"
 #include "core/config.hpp"
 #include "core/health.hpp"
 #include "core/session.hpp"
@@ -82,102 +82,72 @@ std::optional<health::Snapshot> query(const std::string& path, std::chrono::mill
 
 // ------------------------------------------------------------------- probing
 
-// Starts one server, initializes it, lists its tools, pings it, and records
-// what it saw; the backends do the timing and the health bookkeeping.
-class Probe : public BackendEvents {
+// The gateway's own parts without a client: every server started and
+// initialized (handshake), its tools listed (list_sync), then pinged; what
+// they recorded is the snapshot. No restarts, one initialize attempt, and
+// no step waits longer than the timeout.
+class Probe {
  public:
-  Probe(asio::io_context& io, const Config& config, std::chrono::milliseconds timeout) {
-    for (ServerConfig server : config.servers) {
-      if (server.disabled) continue;
-      // A probe waits no longer than the initialize bound for any step.
-      server.failsafe.timeout = server.failsafe.max_timeout = timeout;
-      backends_.push_back(std::make_unique<Backend>(io, std::move(server), *this));
-    }
-    statuses_.resize(backends_.size());
-  }
+  Probe(asio::io_context& io, Config config, std::chrono::milliseconds timeout)
+      : gateway_(io, for_probe(std::move(config), timeout), GatewayOptions{{}, 0, false}) {}
 
   void run() {
-    for (std::size_t i = 0; i < backends_.size(); ++i) {
-      if (backends_[i]->start())
-        initialize(i);
-      else
-        finish(i);
-    }
+    gateway_.start(-1, -1);
+    gateway_.session().on_initialize(
+        {{"protocolVersion", kLatestProtocolVersion},
+         {"capabilities", json::object()},
+         {"clientInfo", {{"name", "mcpbraid-health"}, {"version", MCPBRAID_VERSION}}}});
+    gateway_.session().on_initialized();
+    gateway_.handshake().begin();
+    gateway_.handshake().when_settled(
+        [this] { gateway_.lists().collect(ListKind::tools, [this] { ping_all(); }); });
   }
 
-  std::vector<health::BackendStatus>& statuses() { return statuses_; }
-
-  void on_backend_message(Backend& backend, rpc::Message& message) override {
-    if (message.kind == rpc::Kind::Request)  // ping, roots/list...: nobody asks here
-      backend.send(message.method == "ping"
-                       ? rpc::make_result(message.body["id"], json::object())
-                       : rpc::make_error(message.body["id"], rpc::kMethodNotFound,
-                                         "mcpbraid health --probe: not supported"));
-  }
-  void on_backend_exit(Backend&) override {}
-  void on_backend_internal_error(Backend& backend, const std::string& what) override {
-    trace::error("probe.internal_error").kv("server", backend.name()).kv("error", what);
-  }
+  const health::Snapshot& snapshot() const { return snapshot_; }
 
  private:
-  void initialize(std::size_t i) {
-    json params{{"protocolVersion", kLatestProtocolVersion},
-                {"capabilities", json::object()},
-                {"clientInfo", {{"name", "mcpbraid-health"}, {"version", MCPBRAID_VERSION}}}};
-    backends_[i]->request("initialize", std::move(params), [this, i](Reply&& reply) {
-      if (!step_ok(i, reply, "initialize")) return;
-      backends_[i]->set_ready(std::move(reply.value));
-      backends_[i]->notify("notifications/initialized");
-      list_tools(i, 0, nullptr);
-    });
-  }
-
-  void list_tools(std::size_t i, std::int64_t count, json cursor) {
-    Backend& backend = *backends_[i];
-    if (!backend.capabilities().contains("tools")) {
-      backend.list(ListKind::tools).items.emplace();
-      return ping(i);
+  static Config for_probe(Config config, std::chrono::milliseconds timeout) {
+    for (ServerConfig& server : config.servers) {
+      server.failsafe.timeout = server.failsafe.max_timeout = timeout;
+      server.failsafe.retry.max_attempts = 1;
     }
-    json params = json::object();
-    if (!cursor.is_null()) params["cursor"] = cursor;
-    backend.request("tools/list", std::move(params), [this, i, count](Reply&& reply) mutable {
-      if (!step_ok(i, reply, "tools/list")) return;
-      auto tools = reply.value.find("tools");
-      if (tools != reply.value.end() && tools->is_array())
-        count += static_cast<std::int64_t>(tools->size());
-      auto next = reply.value.find("nextCursor");
-      if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty())
-        return list_tools(i, count, *next);
-      // Only the count is shown; keep placeholders of that size.
-      backends_[i]->list(ListKind::tools).items.emplace(static_cast<std::size_t>(count));
-      ping(i);
-    });
+    // Every initialize ends (answer or deadline) before the bounded wait.
+    config.initialize_timeout = 2 * timeout + std::chrono::seconds(1);
+    return config;
   }
 
-  void ping(std::size_t i) {
-    backends_[i]->request("ping", json::object(), [this, i](Reply&& reply) {
-      if (step_ok(i, reply, "ping")) finish(i);
-    });
+  void ping_all() {
+    auto remaining = std::make_shared<std::size_t>(1);
+    auto done = [this, remaining] {
+      if (--*remaining == 0) finish();
+    };
+    for (auto& backend : gateway_.backends()) {
+      if (backend->state() != BackendState::ready) continue;
+      const std::string& list_error = gateway_.lists().error(*backend, ListKind::tools);
+      if (!list_error.empty()) {
+        backend->set_failed("tools/list failed: " + list_error);
+        continue;
+      }
+      ++*remaining;
+      Backend* b = backend.get();
+      b->request("ping", json::object(), [b, done](Reply&& reply) {
+        if (!reply.ok())
+          b->set_failed("ping failed: " + (reply.kind == Reply::Kind::error
+                                               ? reply.value.value("message", std::string("error"))
+                                               : reply.reason));
+        done();
+      });
+    }
+    done();
   }
 
-  // False (and the backend done, as failed) when a step got no good answer.
-  bool step_ok(std::size_t i, const Reply& reply, const char* step) {
-    if (reply.ok()) return true;
-    std::string why = reply.kind == Reply::Kind::error
-                          ? reply.value.value("message", std::string("error"))
-                          : reply.reason;
-    backends_[i]->set_failed(std::string(step) + " failed: " + why);
-    finish(i);
-    return false;
+  void finish() {
+    snapshot_ = gateway_.snapshot();
+    gateway_.stop();
   }
 
-  void finish(std::size_t i) {
-    statuses_[i] = backends_[i]->status(Clock::now());
-    backends_[i]->stop(nullptr);
-  }
-
-  std::vector<std::unique_ptr<Backend>> backends_;
-  std::vector<health::BackendStatus> statuses_;
+  Gateway gateway_;
+  health::Snapshot snapshot_;
 };
 
 int probe(const HealthOptions& options, std::vector<health::Snapshot>& out) {
@@ -197,12 +167,10 @@ int probe(const HealthOptions& options, std::vector<health::Snapshot>& out) {
   Probe probe(io, config, timeout);
   probe.run();
   io.run();  // returns once every child is stopped and reaped
-  health::Snapshot snapshot;
+  health::Snapshot snapshot = probe.snapshot();
   snapshot.pid = ::getpid();
-  snapshot.version = MCPBRAID_VERSION;
   snapshot.config = path;
   snapshot.uptime_s = std::chrono::duration<double>(Clock::now() - started).count();
-  snapshot.backends = std::move(probe.statuses());
   out.push_back(std::move(snapshot));
   return 0;
 }

@@ -1,0 +1,213 @@
+#include "backends/calls.hpp"
+
+#include "backends/gateway.hpp"
+#include "core/call_policy.hpp"
+#include "core/rewrite.hpp"
+#include "core/trace.hpp"
+
+namespace mcpbraid {
+
+std::optional<CallHandle> CallRunner::prepare(Backend& backend, CallHandle h,
+                                              const std::string& tool) {
+  CallRecord* call = g_.calls().get(h);
+  if (!call) return std::nullopt;
+  call->server = backend.name();
+  AdmissionView view{backend.state(),         backend.running(),
+                     backend.last_error(),    backend.restart_in(Clock::now()),
+                     backend.pending_count(), backend.failsafe().max_in_flight};
+  if (auto why = admit(view, backend.breaker(), Clock::now())) {
+    g_.client().refuse(call->id, call->method, backend.name(), *why);
+    return std::nullopt;
+  }
+  call->backend = g_.index_of(backend);
+  bool safe_tool = call->method == "tools/call" && g_.lists().retry_safe(backend, tool);
+  call->retry_safe = retry_safe(call->method, safe_tool);
+  return h;
+}
+
+void CallRunner::forward(CallSpec spec) {
+  auto found = g_.calls().find(rpc::id_key(spec.id));
+  if (!found) return;  // answered meanwhile (shutdown)
+  auto h = prepare(spec.backend, *found, spec.tool);
+  if (!h) return;
+  CallRecord* call = g_.calls().get(*h);
+  json& params = spec.params;
+  auto meta = params.find("_meta");
+  if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
+    // Tokens are only unique per requester: give the backend one of ours.
+    call->progress_token = progress_.add(call->backend, (*meta)["progressToken"], *h);
+    (*meta)["progressToken"] = call->progress_token;
+  }
+  call->params = params.dump(-1, ' ', false, json::error_handler_t::replace);
+  launch(*h);
+}
+
+bool CallRunner::fast_tool_call(const std::string& line) {
+  auto raw = scan_tool_call(line, g_.config().max_json_depth);
+  if (!raw) return false;
+  if (g_.config().gateway_tools && GatewayTools::is_method(raw->name_text)) return false;
+  auto route = g_.catalog().tools.find(raw->name_text);
+  if (!route) return false;
+  Backend* backend = g_.find_backend(route->server);
+  if (!backend || g_.calls().contains(raw->key)) return false;
+
+  g_.session().on_backend_request();
+  auto h = g_.calls().open(raw->id, raw->key, "tools/call", Clock::now());
+  if (!h) return false;
+  if (trace::enabled(trace::Level::debug, "request"))
+    trace::debug("request.start")
+        .kv("request_id", g_.calls().get(*h)->request_id)
+        .kv("method", "tools/call")
+        .kv("id", raw->key);
+  if (!prepare(*backend, *h, route->name)) return true;
+  g_.calls().get(*h)->params = with_name(raw->params, raw->name, route->name);
+  launch(*h);
+  return true;
+}
+
+void CallRunner::launch(CallHandle h) {
+  CallRecord* call = g_.calls().get(h);
+  g_.backends()[call->backend]->retry_budget().on_request();
+  send_attempt(h);
+}
+
+void CallRunner::send_attempt(CallHandle h) {
+  CallRecord* call = g_.calls().get(h);
+  ++call->attempt;
+  call->waiting_retry = false;
+  Backend& backend = *g_.backends()[call->backend];
+  call->backend_id = backend.request_raw(
+      call->method, call->params, [this, h](Reply&& reply) { on_reply(h, std::move(reply)); },
+      call->request_id, /*raw_result=*/true);
+}
+
+void CallRunner::on_reply(CallHandle h, Reply&& reply) {
+  CallRecord* call = g_.calls().get(h);
+  if (!call || call->backend < 0) return;  // already answered or abandoned
+  Backend& backend = *g_.backends()[call->backend];
+  Gateway::HandlingScope scope(g_, Gateway::Handling{call->id, call->method, backend.name()});
+  RetryView view{reply.kind == Reply::Kind::failure,
+                 reply.bad_answer,
+                 call->retry_safe,
+                 call->cancelled,
+                 g_.session().draining(),
+                 call->attempt};
+  if (auto delay =
+          retry_delay(view, backend.failsafe().retry, backend.retry_budget(), g_.jitter())) {
+    trace::info("request.retry")
+        .kv("request_id", call->request_id)
+        .kv("server", backend.name())
+        .kv("method", call->method)
+        .kv("attempt", call->attempt + 1)
+        .kv("delay_ms", static_cast<std::int64_t>(delay->count()))
+        .kv("reason", reply.reason);
+    return retry_later(h, *delay);
+  }
+  finish(h);
+  ClientChannel& client = g_.client();
+  json id = call->id;
+  switch (reply.kind) {
+    case Reply::Kind::result: {
+      if (reply.raw.empty()) return client.reply(id, std::move(reply.value));
+      // Forwarded as it came, only the id rewritten: no DOM.
+      std::string line = std::move(reply.raw);
+      line += '\n';
+      RewrittenLine out = rewrite_response_id(std::move(line), reply.id, id.dump(), kSplitAbove);
+      return client.respond_line(id, std::move(out.head), std::move(out.body), out.body_offset);
+    }
+    case Reply::Kind::error: {
+      json message{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(reply.value)}};
+      return client.respond(id, std::move(message));
+    }
+    case Reply::Kind::failure: {
+      std::optional<Milliseconds> retry_after;
+      if (backend.state() == BackendState::backoff) retry_after = backend.restart_in(Clock::now());
+      return client.reply_unavailable(id, call->method, backend.name(), reply.reason, retry_after,
+                                      reply.bad_answer);
+    }
+    case Reply::Kind::cancelled:
+      // The client withdrew it: by the spec it expects no answer.
+      g_.calls().close(h);
+      return g_.check_drained();
+  }
+}
+
+void CallRunner::retry_later(CallHandle h, Milliseconds delay) {
+  CallRecord* call = g_.calls().get(h);
+  call->waiting_retry = true;
+  auto& timer = retry_timers_[h.index];
+  timer = std::make_unique<Timer>(g_.io(), delay);
+  timer->async_wait([this, h](asio::error_code ec) {
+    if (ec) return;
+    retry_timers_.erase(h.index);
+    CallRecord* call = g_.calls().get(h);
+    if (!call || call->cancelled || !call->waiting_retry) return;
+    Backend& backend = *g_.backends()[call->backend];
+    AdmissionView view{backend.state(),         backend.running(),
+                       backend.last_error(),    backend.restart_in(Clock::now()),
+                       backend.pending_count(), backend.failsafe().max_in_flight};
+    if (auto why = admit(view, backend.breaker(), Clock::now())) {
+      json id = call->id;
+      std::string method = call->method;
+      finish(h);
+      return g_.client().refuse(id, method, backend.name(), *why);
+    }
+    send_attempt(h);
+  });
+}
+
+void CallRunner::finish(CallHandle h) {
+  CallRecord* call = g_.calls().get(h);
+  if (!call) return;
+  if (call->progress_token) progress_.erase(call->progress_token);
+  call->progress_token = 0;
+  call->backend = -1;
+  call->waiting_retry = false;
+  if (auto it = retry_timers_.find(h.index); it != retry_timers_.end()) {
+    it->second->cancel();
+    retry_timers_.erase(it);
+  }
+}
+
+void CallRunner::cancel(const std::string& key, const std::string& reason) {
+  auto h = g_.calls().find(key);
+  CallRecord* call = h ? g_.calls().get(*h) : nullptr;
+  if (!call || call->backend < 0) {
+    trace::debug("client.cancel_unknown").kv("id", key);
+    return;
+  }
+  Backend& backend = *g_.backends()[call->backend];
+  trace::debug("client.cancel").kv("id", key).kv("server", backend.name());
+  call->cancelled = true;
+  if (call->waiting_retry) {
+    // Between attempts: nothing is at the backend; just drop it.
+    finish(*h);
+    g_.calls().close(*h);
+    return g_.check_drained();
+  }
+  backend.cancel(call->backend_id, reason);
+}
+
+void CallRunner::abandon(const std::string& key) {
+  auto h = g_.calls().find(key);
+  CallRecord* call = h ? g_.calls().get(*h) : nullptr;
+  if (!call || call->backend < 0) return;
+  Backend& backend = *g_.backends()[call->backend];
+  std::int64_t backend_id = call->waiting_retry ? -1 : call->backend_id;
+  finish(*h);
+  if (backend_id > 0) backend.cancel(backend_id, "mcpbraid: internal error");
+}
+
+const ProgressRoute* CallRunner::on_progress(Backend& backend, std::int64_t token) {
+  const ProgressRoute* route = progress_.find(token);
+  if (!route || route->backend != g_.index_of(backend)) return nullptr;
+  if (const CallRecord* call = g_.calls().get(route->call))
+    backend.extend_deadline(call->backend_id);
+  return route;
+}
+
+void CallRunner::cancel_timers() {
+  for (auto& [index, timer] : retry_timers_) timer->cancel();
+}
+
+}  // namespace mcpbraid

@@ -1,0 +1,122 @@
+#include "backends/client_channel.hpp"
+
+#include "backends/gateway.hpp"
+#include "core/trace.hpp"
+
+namespace mcpbraid {
+
+void ClientChannel::open(int in_fd, int out_fd) {
+  out_ = std::make_unique<LineWriter>(g_.io(), out_fd);
+  Dispatcher& dispatch = g_.dispatcher();
+  in_ = std::make_unique<LineReader>(
+      g_.io(), in_fd, [&dispatch](std::string& line) { dispatch.on_line(line); },
+      [this] { g_.on_client_eof(); }, g_.config().max_line,
+      [&dispatch](std::string& head, std::size_t size) { dispatch.on_oversized(head, size); });
+  in_->start();
+}
+
+void ClientChannel::close_input() {
+  if (in_) in_->close();
+}
+
+void ClientChannel::send(const json& message) {
+  if (!out_) return;
+  out_->send(rpc::to_line(message));
+  check_backpressure();
+}
+
+void ClientChannel::close_request(const json& id, bool error) {
+  CallTable& calls = g_.calls();
+  auto handle = calls.find(rpc::id_key(id));
+  if (!handle) return;
+  if (trace::enabled(trace::Level::debug, "request")) {
+    const CallRecord* call = calls.get(*handle);
+    auto elapsed = Clock::now() - call->started;
+    trace::debug("request.done")
+        .kv("request_id", call->request_id)
+        .kv("method", call->method)
+        .kv("server", call->server)
+        .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
+        .kv("outcome", error ? "error" : "ok");
+  }
+  calls.close(*handle);
+}
+
+void ClientChannel::respond(const json& id, json message) {
+  close_request(id, message.contains("error"));
+  send(message);
+  g_.check_drained();
+}
+
+void ClientChannel::respond_line(const json& id, std::string head, std::string body,
+                                 std::size_t body_offset) {
+  close_request(id, false);
+  g_.trimmer().after_message(body.size());
+  if (out_) {
+    out_->send(std::move(head));
+    if (!body.empty()) out_->send(std::move(body), body_offset);
+    check_backpressure();
+  }
+  g_.check_drained();
+}
+
+void ClientChannel::reply(const json& id, json result) {
+  respond(id, rpc::make_result(id, std::move(result)));
+}
+
+void ClientChannel::reply_error(const json& id, int code, std::string_view text, json data) {
+  respond(id, rpc::make_error(id, code, text, std::move(data)));
+}
+
+void ClientChannel::reply_unavailable(const json& id, const std::string& method,
+                                      const std::string& server, const std::string& reason,
+                                      std::optional<Milliseconds> retry_after, bool bad_answer) {
+  // A malformed answer is not unavailability: say what the server did
+  // (its reason reads "bad answer: ...").
+  std::string text =
+      "mcpbraid: server '" + server + (bad_answer ? "' sent a " : "' is unavailable: ") + reason;
+  if (retry_after) text += "; retry in " + std::to_string(retry_after->count()) + " ms";
+  json data{{"server", server},
+            {"reason", reason},
+            {"retry_after_ms", retry_after ? json(retry_after->count()) : json(nullptr)}};
+  if (method == "tools/call") {
+    // A tool error the model can read and act on, not a protocol error.
+    json result{{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+    return reply(id, std::move(result));
+  }
+  reply_error(id, rpc::kInternalError, text, std::move(data));
+}
+
+void ClientChannel::refuse(const json& id, const std::string& method, const std::string& server,
+                           const Refusal& why) {
+  trace::debug("request.refused")
+      .kv("server", server)
+      .kv("method", method)
+      .kv("reason", why.reason);
+  reply_unavailable(id, method, server, why.reason, why.retry_after);
+}
+
+void ClientChannel::check_backpressure() {
+  if (!out_) return;
+  std::size_t queued = out_->queued_bytes();
+  std::size_t limit = g_.config().max_output_queue;
+  if (!output_paused_ && queued > limit) {
+    output_paused_ = true;
+    trace::info("client.backpressure")
+        .kv("state", "on")
+        .kv("queued_bytes", static_cast<std::int64_t>(queued));
+    for (auto& backend : g_.backends()) backend->pause_output();
+    if (in_) in_->pause();
+    out_->set_on_written([this] { check_backpressure(); });
+  } else if (output_paused_ && queued <= limit / 2) {
+    output_paused_ = false;
+    trace::info("client.backpressure")
+        .kv("state", "off")
+        .kv("queued_bytes", static_cast<std::int64_t>(queued));
+    out_->set_on_written(nullptr);
+    for (auto& backend : g_.backends()) backend->resume_output();
+    if (in_) in_->resume();
+  }
+}
+
+}  // namespace mcpbraid

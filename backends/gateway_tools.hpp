@@ -1,0 +1,35 @@
+#pragma once
+// The gateway's own tools (gateway_list_servers, gateway_health), listed
+// after the backends' tools when `gateway_tools` is on, the same answers as
+// bare methods, and the control socket's answers (`mcpbraid health`).
+#include <string>
+
+#include "core/jsonrpc.hpp"
+
+namespace mcpbraid {
+
+class Gateway;
+
+class GatewayTools {
+ public:
+  static constexpr const char* kListServers = "gateway_list_servers";
+  static constexpr const char* kHealth = "gateway_health";
+  static constexpr std::size_t kSnapshotStderrLines = 20;
+
+  explicit GatewayTools(const Gateway& gateway) : g_(gateway) {}
+
+  // Their definitions, as tools/list shows them.
+  static json definitions();
+  // One of the gateway's own names (as a bare method, or a tool name).
+  static bool is_method(std::string_view name) { return name == kListServers || name == kHealth; }
+  // A tools/call of one of them (and they are on).
+  bool is_tool_call(const json& message) const;
+  json method_result(const std::string& name) const;
+  json tool_result(const json& message) const;
+  json answer_control(const std::string& method) const;
+
+ private:
+  const Gateway& g_;
+};
+
+}  // namespace mcpbraid

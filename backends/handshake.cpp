@@ -1,0 +1,219 @@
+#include "backends/handshake.hpp"
+
+#include <algorithm>
+
+#include "backends/gateway.hpp"
+#include "core/session.hpp"
+#include "core/shape.hpp"
+#include "core/trace.hpp"
+
+namespace mcpbraid {
+
+namespace {
+
+std::string string_field(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+void Handshake::on_client_initialize(rpc::Message& message) {
+  const json& id = message.body["id"];
+  auto params_it = message.body.find("params");
+  json params =
+      params_it != message.body.end() && params_it->is_object() ? *params_it : json::object();
+  ClientSession& session = g_.session();
+  if (!session.on_initialize(params))
+    return g_.client().reply_error(id, rpc::kInvalidRequest,
+                                   "Invalid Request: initialize was already received");
+  auto info = params.value("clientInfo", json::object());
+  trace::info("client.initialize")
+      .kv("client", info.is_object() ? string_field(info, "name") : std::string())
+      .kv("requested", params.value("protocolVersion", json()).dump())
+      .kv("version", session.protocol_version());
+  begin();
+  when_settled([this, id] {
+    std::vector<BackendView> ready;
+    bool some_pending = false;
+    for (auto& backend : g_.backends()) {
+      if (backend->state() == BackendState::ready)
+        ready.push_back({backend->name(), backend->capabilities(), backend->instructions()});
+      else if (backend->state() == BackendState::starting && backend->running())
+        some_pending = true;
+    }
+    json result{{"protocolVersion", g_.session().protocol_version()},
+                {"capabilities", merge_capabilities(ready, some_pending)},
+                {"serverInfo", {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}}}};
+    std::string instructions = combine_instructions(ready);
+    if (!instructions.empty()) result["instructions"] = instructions;
+    g_.client().reply(id, std::move(result));
+  });
+}
+
+void Handshake::on_client_initialized() {
+  if (!g_.session().on_initialized()) return;
+  for (auto& backend : g_.backends())
+    if (backend->state() == BackendState::ready) send_initialized(*backend);
+}
+
+void Handshake::begin() {
+  if (!g_.session().begin()) return;
+  for (auto& backend : g_.backends())
+    if (backend->running()) initialize_backend(*backend);
+  Milliseconds wait = g_.config().initialize_timeout;
+  timer_ = std::make_unique<Timer>(g_.io(), wait);
+  timer_->async_wait([this, wait](asio::error_code ec) {
+    if (ec) return;
+    if (!all_answered()) {
+      for (auto& backend : g_.backends())
+        if (backend->state() == BackendState::starting && backend->running())
+          trace::warn("backend.slow_initialize")
+              .kv("server", backend->name())
+              .kv("waited_ms", static_cast<std::int64_t>(wait.count()));
+    }
+    g_.session().settle();
+    run_settle_waiters();
+  });
+  run_settle_waiters();  // nothing to wait for if no backend is running
+}
+
+void Handshake::initialize_backend(Backend& backend, int attempt) {
+  json params{{"protocolVersion", g_.session().protocol_version()},
+              {"capabilities", backend_client_capabilities(g_.session().capabilities())},
+              {"clientInfo", g_.session().client_info()}};
+  std::erase(initialized_sent_, backend.name());
+  TimePoint started = Clock::now();
+  backend.request("initialize", std::move(params),
+                  [this, &backend, started, attempt](Reply&& reply) {
+                    on_initialize_reply(backend, attempt, started, std::move(reply));
+                  });
+}
+
+void Handshake::on_initialize_reply(Backend& backend, int attempt, TimePoint started,
+                                    Reply&& reply) {
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  Gateway::HandlingScope scope(g_, Gateway::Handling{nullptr, "initialize", backend.name()});
+  if (reply.ok()) {
+    if (auto problem = shape::initialize_result(reply.value)) {
+      reply.kind = Reply::Kind::failure;
+      reply.reason = "bad answer: " + *problem;
+      reply.bad_answer = true;
+    }
+  }
+  bool finishing = g_.session().finishing();
+  if (reply.kind == Reply::Kind::failure && !reply.bad_answer && backend.running() && !finishing) {
+    // No answer in time from a live child: a slow start. initialize is
+    // safe to send again; past the attempts, restart it like a crash.
+    if (auto delay = initialize_retry_delay(attempt, backend.failsafe().retry, g_.jitter())) {
+      trace::warn("backend.initialize_retry")
+          .kv("server", backend.name())
+          .kv("attempt", attempt + 1)
+          .kv("reason", reply.reason);
+      auto timer = std::make_shared<Timer>(g_.io(), *delay);
+      timer->async_wait([this, &backend, attempt, timer](asio::error_code ec) {
+        if (!ec && !g_.session().finishing() && backend.running())
+          initialize_backend(backend, attempt + 1);
+      });
+      return;
+    }
+    backend.set_failed("initialize failed: " + reply.reason);
+    trace::error("backend.initialize_failed")
+        .kv("server", backend.name())
+        .kv("reason", backend.last_error());
+    std::string why = backend.last_error();
+    backend.stop([this, &backend, why] {
+      if (g_.session().finishing()) return;
+      backend.set_failed(why);
+      g_.supervisor().schedule_restart(backend);
+      run_settle_waiters();
+    });
+    return;
+  }
+  if (!reply.ok()) {
+    // A live backend that refuses to initialize will not do better later.
+    std::string reason = reply.kind == Reply::Kind::error
+                             ? "initialize failed: " + string_field(reply.value, "message")
+                             : "initialize failed: " + reply.reason;
+    backend.set_failed(reason);
+    trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
+    backend.stop(nullptr);
+    run_settle_waiters();
+    return;
+  }
+  backend.set_ready(std::move(reply.value));
+  on_ready(backend, ms);
+}
+
+// The move to ready: tell it the client is initialized, replay setLevel,
+// and either refresh its lists (a restart) or announce it (a late join).
+void Handshake::on_ready(Backend& backend, double latency_ms) {
+  const std::string& version = g_.session().protocol_version();
+  trace::info("backend.ready")
+      .kv("server", backend.name())
+      .kv("name", string_field(backend.server_info(), "name"))
+      .kv("protocol", backend.protocol_version())
+      .kv("latency_ms", latency_ms);
+  if (!backend.protocol_version().empty() && backend.protocol_version() != version)
+    trace::info("backend.version_differs")
+        .kv("server", backend.name())
+        .kv("client", version)
+        .kv("backend", backend.protocol_version());
+  if (g_.session().backends_may_be_initialized()) send_initialized(backend);
+  bool restarted = backend.restarts() > 0;
+  if (restarted) {
+    g_.supervisor().on_healthy(backend);
+    g_.lists().refresh_after_restart(backend);
+  }
+  g_.router().replay_log_level(backend);
+  // A first start that missed the client's initialize answer.
+  bool late = g_.session().settled() && !restarted;
+  run_settle_waiters();
+  if (late) {
+    trace::info("backend.late_join").kv("server", backend.name());
+    g_.lists().announce_all();
+  }
+}
+
+void Handshake::send_initialized(Backend& backend) {
+  if (std::find(initialized_sent_.begin(), initialized_sent_.end(), backend.name()) !=
+      initialized_sent_.end())
+    return;
+  initialized_sent_.push_back(backend.name());
+  backend.notify("notifications/initialized");
+}
+
+bool Handshake::all_answered() const {
+  for (const auto& backend : g_.backends())
+    if (backend->state() == BackendState::starting && backend->running()) return false;
+  return true;
+}
+
+void Handshake::when_settled(std::function<void()> fn) {
+  if (g_.session().settled() || all_answered()) return fn();
+  waiters_.push_back(std::move(fn));
+}
+
+void Handshake::run_settle_waiters() {
+  bool answered = all_answered();
+  if (!(g_.session().settled() || answered)) return;
+  if (answered) {
+    if (timer_) timer_->cancel();
+    g_.session().settle();
+  }
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto& fn : waiters) fn();
+}
+
+void Handshake::release_waiters() {
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto& fn : waiters) fn();
+}
+
+void Handshake::cancel() {
+  if (timer_) timer_->cancel();
+}
+
+}  // namespace mcpbraid

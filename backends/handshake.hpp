@@ -1,0 +1,52 @@
+#pragma once
+// initialize on both sides. The client's initialize is answered once every
+// backend answered its own (or initialize_timeout passed): the merged
+// capabilities and instructions of those that are ready. A backend is
+// initialized with the client's capabilities (what we relay of them);
+// a slow one is asked again (initialize is safe to repeat), then restarted
+// like a crash; one that refuses is failed. A backend that is ready after
+// the client's answer joins late: the client hears list_changed.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backends/timer.hpp"
+#include "core/jsonrpc.hpp"
+
+namespace mcpbraid {
+
+class Backend;
+class Gateway;
+struct Reply;
+
+class Handshake {
+ public:
+  explicit Handshake(Gateway& gateway) : g_(gateway) {}
+
+  void on_client_initialize(rpc::Message& message);
+  void on_client_initialized();
+  // Starts initializing every running backend (once) and the bounded wait.
+  void begin();
+  // Initializes one backend (after begin(): a restarted one too).
+  void initialize_backend(Backend& backend, int attempt = 1);
+  // Runs fn once backends settled (at once when they have).
+  void when_settled(std::function<void()> fn);
+  // Re-checks after a backend changed state: runs the waiters once settled.
+  void run_settle_waiters();
+  // Shutdown: stop waiting, run every waiter now.
+  void release_waiters();
+  void cancel();
+
+ private:
+  bool all_answered() const;
+  void on_initialize_reply(Backend& backend, int attempt, TimePoint started, Reply&& reply);
+  void on_ready(Backend& backend, double latency_ms);
+  void send_initialized(Backend& backend);
+
+  Gateway& g_;
+  std::unique_ptr<Timer> timer_;
+  std::vector<std::function<void()>> waiters_;
+  std::vector<std::string> initialized_sent_;  // backends told notifications/initialized
+};
+
+}  // namespace mcpbraid

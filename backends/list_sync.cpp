@@ -1,0 +1,252 @@
+#include "backends/list_sync.hpp"
+
+#include "backends/gateway.hpp"
+#include "core/shape.hpp"
+#include "core/trace.hpp"
+
+namespace mcpbraid {
+
+namespace {
+
+unsigned bit(ListKind kind) {
+  return 1u << static_cast<unsigned>(kind);
+}
+
+// Whose lists are merged: a backend that is restarting keeps its place.
+bool in_merge(const Backend& backend) {
+  return backend.state() == BackendState::ready || backend.state() == BackendState::backoff;
+}
+
+bool has_capability(const Backend& backend, ListKind kind) {
+  const json& caps = backend.capabilities();
+  switch (kind) {
+    case ListKind::tools:
+      return caps.contains("tools");
+    case ListKind::prompts:
+      return caps.contains("prompts");
+    default:
+      return caps.contains("resources");
+  }
+}
+
+}  // namespace
+
+ListSync::ListSync(Gateway& gateway) : g_(gateway), per_backend_(gateway.backends().size()) {}
+
+ListSync::Cache& ListSync::cache(const Backend& backend, ListKind kind) {
+  return per_backend_[g_.index_of(backend)].lists[static_cast<std::size_t>(kind)];
+}
+
+const ListSync::Cache& ListSync::cache(const Backend& backend, ListKind kind) const {
+  return per_backend_[g_.index_of(backend)].lists[static_cast<std::size_t>(kind)];
+}
+
+const std::optional<std::vector<json>>& ListSync::items(const Backend& backend,
+                                                        ListKind kind) const {
+  return cache(backend, kind).items;
+}
+
+bool ListSync::retry_safe(const Backend& backend, const std::string& tool) const {
+  return per_backend_[g_.index_of(backend)].retry_safe.count(tool) > 0;
+}
+
+void ListSync::collect(ListKind kind, std::function<void()> done) {
+  auto remaining = std::make_shared<std::size_t>(1);
+  auto finish_one = [remaining, done] {
+    if (--*remaining == 0) done();
+  };
+  for (auto& backend : g_.backends()) {
+    if (backend->state() != BackendState::ready) continue;
+    ++*remaining;
+    fetch(*backend, kind, finish_one);
+  }
+  finish_one();
+}
+
+void ListSync::fetch(Backend& backend, ListKind kind, std::function<void()> done) {
+  Cache& c = cache(backend, kind);
+  if (c.items) return done();
+  if (!has_capability(backend, kind)) {
+    store(backend, kind, {});
+    return done();
+  }
+  c.waiters.push_back(std::move(done));
+  if (c.fetching) return;
+  c.fetching = true;
+  c.error.clear();
+  fetch_page(backend, kind, {}, nullptr, 0, 0);
+}
+
+void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> items, json cursor,
+                          int restarts, int pages) {
+  json params = json::object();
+  if (!cursor.is_null()) params["cursor"] = cursor;
+  std::uint64_t generation = cache(backend, kind).generation;
+  backend.request(
+      list_method(kind), std::move(params),
+      [this, &backend, kind, items = std::move(items), restarts, pages,
+       generation](Reply&& reply) mutable {
+        if (cache(backend, kind).generation != generation && restarts < kMaxListRestarts) {
+          // list_changed arrived while we were paging: start over.
+          return fetch_page(backend, kind, {}, nullptr, restarts + 1, 0);
+        }
+        Gateway::HandlingScope scope(g_,
+                                     Gateway::Handling{nullptr, list_method(kind), backend.name()});
+        shape::Problem problem;
+        if (reply.ok()) problem = shape::list_page(list_key(kind), reply.value);
+        if (!reply.ok() || problem) {
+          std::string reason = problem                            ? "bad answer: " + *problem
+                               : reply.kind == Reply::Kind::error ? reply.value.dump()
+                                                                  : reply.reason;
+          trace::warn("backend.list_failed")
+              .kv("server", backend.name())
+              .kv("method", list_method(kind))
+              .kv("reason", reason);
+          cache(backend, kind).error = std::move(reason);
+          return store(backend, kind, std::move(items));
+        }
+        auto page = reply.value.find(list_key(kind));
+        if (page != reply.value.end()) {
+          for (auto& item : *page) {
+            if (auto bad = shape::list_item(list_key(kind), item)) {
+              trace::warn("backend.bad_list_entry")
+                  .kv("server", backend.name())
+                  .kv("method", list_method(kind))
+                  .kv("error", *bad)
+                  .kv("entry",
+                      item.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 200));
+              continue;
+            }
+            items.push_back(std::move(item));
+          }
+        }
+        auto next = reply.value.find("nextCursor");
+        if (next != reply.value.end() && next->is_string() && !next->get<std::string>().empty() &&
+            pages + 1 < kMaxPages)
+          return fetch_page(backend, kind, std::move(items), *next, restarts, pages + 1);
+        store(backend, kind, std::move(items));
+      });
+}
+
+void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
+  PerBackend& mine = per_backend_[g_.index_of(backend)];
+  items = expose_list(kind, backend.name(), std::move(items), g_.catalog(),
+                      kind == ListKind::tools ? &mine.retry_safe : nullptr);
+  trace::debug("backend.list")
+      .kv("server", backend.name())
+      .kv("method", list_method(kind))
+      .kv("items", static_cast<std::int64_t>(items.size()));
+  Cache& c = mine.lists[static_cast<std::size_t>(kind)];
+  c.items = std::move(items);
+  c.stamp = next_stamp_++;
+  c.fetching = false;
+  auto waiters = std::move(c.waiters);
+  c.waiters.clear();
+  for (auto& fn : waiters) fn();
+}
+
+void ListSync::invalidate(Backend& backend, ListKind kind) {
+  Cache& c = cache(backend, kind);
+  c.items.reset();
+  ++c.generation;
+}
+
+void ListSync::on_client_list(rpc::Message& message, ListKind kind) {
+  json id = message.body["id"];
+  auto params = message.body.find("params");
+  if (params != message.body.end() && params->is_object()) {
+    // We always answer with the whole list, so we never hand out cursors.
+    if (auto cursor = params->find("cursor"); cursor != params->end() && !cursor->is_null())
+      return g_.client().reply_error(id, rpc::kInvalidParams, "Invalid params: unknown cursor");
+  }
+  collect(kind, [this, id, kind] {
+    const std::string& list = rendered(kind);
+    std::string id_text = id.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string line;
+    line.reserve(64 + id_text.size() + list.size());
+    line += R"({"jsonrpc":"2.0","id":)";
+    line += id_text;
+    line += R"(,"result":{")";
+    line += list_key(kind);
+    line += "\":";
+    line += list;
+    line += "}}\n";
+    g_.client().respond_line(id, std::move(line));
+  });
+}
+
+const std::string& ListSync::rendered(ListKind kind) {
+  std::vector<std::uint64_t> signature;
+  std::vector<const std::vector<json>*> lists;
+  signature.reserve(g_.backends().size());
+  for (auto& backend : g_.backends()) {
+    const Cache& c = cache(*backend, kind);
+    bool in = in_merge(*backend) && c.items;
+    signature.push_back(in ? c.stamp : 0);
+    lists.push_back(in ? &*c.items : nullptr);
+  }
+  MergedList& merged = merged_[static_cast<std::size_t>(kind)];
+  if (merged.fresh(signature)) return merged.text();
+  json extra = kind == ListKind::tools && g_.config().gateway_tools ? GatewayTools::definitions()
+                                                                    : json::array();
+  return merged.render(std::move(signature), lists, extra);
+}
+
+void ListSync::on_backend_list_changed(Backend& backend, const std::string& method) {
+  std::vector<ListKind> kinds;
+  if (method == "notifications/tools/list_changed")
+    kinds = {ListKind::tools};
+  else if (method == "notifications/prompts/list_changed")
+    kinds = {ListKind::prompts};
+  else
+    kinds = {ListKind::resources, ListKind::resource_templates};
+  for (ListKind kind : kinds) {
+    invalidate(backend, kind);
+    schedule_list_changed(kind);
+  }
+  trace::debug("backend.list_changed").kv("server", backend.name()).kv("method", method);
+}
+
+void ListSync::refresh_after_restart(Backend& backend) {
+  for (ListKind kind : kAllListKinds) {
+    Cache& c = cache(backend, kind);
+    auto before = std::make_shared<std::optional<std::vector<json>>>(std::move(c.items));
+    invalidate(backend, kind);
+    fetch(backend, kind, [this, &backend, kind, before] {
+      const auto& after = cache(backend, kind).items;
+      if (!*before || !after || **before != *after) schedule_list_changed(kind);
+    });
+  }
+}
+
+void ListSync::drop(Backend& backend) {
+  for (ListKind kind : kAllListKinds) invalidate(backend, kind);
+  if (g_.session().settled()) announce_all();
+}
+
+void ListSync::announce_all() {
+  schedule_list_changed(ListKind::tools);
+  schedule_list_changed(ListKind::prompts);
+  schedule_list_changed(ListKind::resources);
+}
+
+void ListSync::schedule_list_changed(ListKind kind) {
+  if (kind == ListKind::resource_templates) kind = ListKind::resources;
+  list_changed_pending_ |= bit(kind);
+  if (list_changed_timer_) return;
+  list_changed_timer_ = std::make_unique<Timer>(g_.io(), kListChangedCoalesce);
+  list_changed_timer_->async_wait([this](asio::error_code) {
+    unsigned pending = list_changed_pending_;
+    list_changed_pending_ = 0;
+    list_changed_timer_.reset();
+    if (!g_.session().may_notify_list_changed()) return;
+    for (ListKind k : {ListKind::tools, ListKind::prompts, ListKind::resources})
+      if (pending & bit(k)) g_.client().send(rpc::make_notification(list_changed_method(k)));
+  });
+}
+
+void ListSync::cancel() {
+  if (list_changed_timer_) list_changed_timer_->cancel();
+}
+
+}  // namespace mcpbraid

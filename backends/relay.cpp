@@ -1,0 +1,140 @@
+#include "backends/relay.hpp"
+
+#include "backends/gateway.hpp"
+#include "core/shape.hpp"
+#include "core/trace.hpp"
+
+namespace mcpbraid {
+
+namespace {
+
+// The capability a backend-originated request needs from the client.
+const char* required_client_capability(const std::string& method) {
+  if (method == "roots/list") return "roots";
+  if (method == "sampling/createMessage") return "sampling";
+  if (method == "elicitation/create") return "elicitation";
+  return nullptr;
+}
+
+}  // namespace
+
+void Relay::on_backend_message(Backend& backend, rpc::Message& message) {
+  Gateway::HandlingScope scope(g_, Gateway::Handling{nullptr, message.method, backend.name()});
+  if (message.kind == rpc::Kind::Request) return on_request(backend, message);
+  on_notification(backend, message);
+}
+
+void Relay::on_request(Backend& backend, rpc::Message& message) {
+  const std::string& method = message.method;
+  const json& id = message.body["id"];
+  if (auto problem = shape::server_request(method, message.body)) {
+    trace::warn("backend.bad_request")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("error", *problem);
+    return backend.send(rpc::make_error(id, rpc::kInvalidParams, "mcpbraid: " + *problem));
+  }
+  if (method == "ping") return backend.send(rpc::make_result(id, json::object()));
+  const char* capability = required_client_capability(method);
+  bool draining = g_.session().draining();
+  if (draining || (capability && !g_.session().capabilities().contains(capability))) {
+    std::string why = draining ? "the client closed the connection"
+                               : std::string("the client does not support ") + capability;
+    trace::debug("upstream.refused")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("why", why);
+    return backend.send(rpc::make_error(id, rpc::kMethodNotFound, "mcpbraid: " + why));
+  }
+  std::int64_t upstream_id = upstream_.add(g_.index_of(backend), id, method);
+  message.body["id"] = upstream_id;
+  trace::debug("upstream.request")
+      .kv("server", backend.name())
+      .kv("method", method)
+      .kv("upstream_id", upstream_id);
+  g_.client().send(message.body);
+}
+
+void Relay::on_notification(Backend& backend, rpc::Message& message) {
+  const std::string& method = message.method;
+  if (auto problem = shape::notification(method, message.body)) {
+    trace::warn("backend.bad_notification")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("error", *problem);
+    return;
+  }
+  // Never add params that were not sent: "params": null is not JSON-RPC.
+  json no_params = json::object();
+  auto found = message.body.find("params");
+  json& params = found != message.body.end() ? *found : no_params;
+  if (method == "notifications/progress") {
+    auto token = params.find("progressToken");
+    const ProgressRoute* route = token != params.end() && token->is_number_integer()
+                                     ? g_.runner().on_progress(backend, token->get<std::int64_t>())
+                                     : nullptr;
+    if (!route) {
+      // After completion or cancellation: dropped.
+      trace::debug("backend.stray_progress").kv("server", backend.name());
+      return;
+    }
+    *token = route->client_token;
+    return g_.client().send(message.body);
+  }
+  if (method == "notifications/cancelled") {
+    auto ours = upstream_.find_by_backend(g_.index_of(backend), params["requestId"]);
+    if (!ours) return;
+    upstream_.take(*ours);
+    params["requestId"] = *ours;
+    return g_.client().send(message.body);
+  }
+  if (method == "notifications/tools/list_changed" ||
+      method == "notifications/prompts/list_changed" ||
+      method == "notifications/resources/list_changed")
+    return g_.lists().on_backend_list_changed(backend, method);
+  if (method == "notifications/message" && !params.contains("logger"))
+    params["logger"] = backend.name();
+  g_.client().send(message.body);
+}
+
+void Relay::on_client_response(rpc::Message& message) {
+  const json& id = message.body["id"];
+  std::optional<UpstreamRoute> up;
+  if (id.is_number_integer()) up = upstream_.take(id.get<std::int64_t>());
+  if (!up) {
+    trace::warn("client.unknown_response").kv("id", id.dump());
+    return;
+  }
+  Backend& backend = *g_.backends()[up->backend];
+  shape::Problem problem;
+  if (auto r = message.body.find("result"); r != message.body.end())
+    problem = shape::result_object(*r);
+  else
+    problem = shape::error_object(message.body["error"]);
+  if (problem) {
+    trace::warn("client.bad_answer")
+        .kv("server", backend.name())
+        .kv("method", up->method)
+        .kv("error", *problem);
+    backend.send(rpc::make_error(up->backend_id, rpc::kInternalError,
+                                 "mcpbraid: the client sent a bad answer: " + *problem));
+    return;
+  }
+  message.body["id"] = up->backend_id;
+  trace::debug("upstream.answered").kv("server", backend.name()).kv("method", up->method);
+  backend.send(message.body);
+}
+
+void Relay::on_backend_exit(Backend& backend) {
+  for (auto& [ours, route] : upstream_.take_all(g_.index_of(backend)))
+    g_.client().send(rpc::make_notification(
+        "notifications/cancelled",
+        {{"requestId", ours}, {"reason", "server " + backend.name() + " exited"}}));
+}
+
+void Relay::refuse_all(const std::string& why) {
+  for (auto& [ours, route] : upstream_.take_all())
+    g_.backends()[route.backend]->send(rpc::make_error(route.backend_id, rpc::kInternalError, why));
+}
+
+}  // namespace mcpbraid

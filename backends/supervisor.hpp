@@ -1,0 +1,42 @@
+#pragma once
+// Restarts. A backend that exits is restarted after a backoff (exponential
+// with jitter, reset once it initializes again); past max_restarts within
+// the window it is failed and leaves the lists. Its tools stay listed while
+// it waits, and calls to it fail fast with retry_after_ms.
+//
+// A restarted backend keeps its circuit breaker and health counters: the
+// breaker describes the server's recent answers, and a restart does not
+// prove it healthy; the half-open probe after reset_timeout does.
+#include <memory>
+#include <vector>
+
+#include "backends/timer.hpp"
+#include "core/failsafe.hpp"
+
+namespace mcpbraid {
+
+class Backend;
+class Gateway;
+
+class Supervisor {
+ public:
+  // `enabled` false: an exited backend stays failed (the probe).
+  Supervisor(Gateway& gateway, bool enabled);
+
+  // The backend exited (or failed to initialize and was stopped).
+  void schedule_restart(Backend& backend);
+  // It initialized after a restart: the backoff starts over.
+  void on_healthy(Backend& backend);
+  void cancel();
+
+ private:
+  struct PerBackend {
+    RestartPolicy policy;
+    std::unique_ptr<Timer> timer;
+  };
+  Gateway& g_;
+  bool enabled_;
+  std::vector<PerBackend> per_backend_;  // by backend index
+};
+
+}  // namespace mcpbraid

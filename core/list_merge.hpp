@@ -1,0 +1,57 @@
+#pragma once
+// Per-server lists -> the merged list the client sees. Pure: the routing
+// tables it fills (core/catalog.hpp) and the cache of the rendered text
+// are plain values; fetching and paging live in backends/list_sync.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/catalog.hpp"
+#include "core/list_kind.hpp"
+
+namespace mcpbraid {
+
+using json = nlohmann::json;
+
+// Where a name or a URI goes: filled as lists are stored.
+struct Catalog {
+  explicit Catalog(const std::string& separator) : tools(separator), prompts(separator) {}
+  NameTable tools;
+  NameTable prompts;
+  ResourceTable resources;
+  NameTable& names(ListKind kind) { return kind == ListKind::tools ? tools : prompts; }
+};
+
+// A server's drained list in exposed form: tools that can only run as tasks
+// and nameless tools/prompts are dropped (they cannot be called through
+// us); names are prefixed through `catalog` (which then routes them back);
+// resource URIs and templates are registered for routing. `retry_safe`
+// (tools only) gets the server's own names of tools whose annotations say
+// readOnlyHint or idempotentHint.
+std::vector<json> expose_list(ListKind kind, const std::string& server, std::vector<json> items,
+                              Catalog& catalog, std::unordered_set<std::string>* retry_safe);
+
+// The merged list serialized, reused until some server's list or its place
+// in the merge changes: a tools/list of 10,000 tools is then one copy.
+class MergedList {
+ public:
+  // `signature`: per server in config order, the stamp of its stored list,
+  // 0 when it is left out. True when the cached text is for this signature.
+  bool fresh(const std::vector<std::uint64_t>& signature) const {
+    return valid_ && signature == signature_;
+  }
+  // The JSON array of every list in order, then `extra` (the gateway's own
+  // tools); cached under `signature`.
+  const std::string& render(std::vector<std::uint64_t> signature,
+                            const std::vector<const std::vector<json>*>& lists, const json& extra);
+  const std::string& text() const { return text_; }
+
+ private:
+  std::vector<std::uint64_t> signature_;
+  std::string text_;
+  bool valid_ = false;
+};
+
+}  // namespace mcpbraid
