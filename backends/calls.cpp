@@ -52,13 +52,15 @@ bool CallRunner::fast_tool_call(const std::string& line) {
   if (!backend || g_.calls().contains(raw->key)) return false;
 
   g_.session().on_backend_request();
-  auto h = g_.calls().open(raw->id, raw->key, "tools/call", Clock::now());
+  auto h = g_.calls().open(std::move(raw->id), std::move(raw->key), "tools/call", Clock::now());
   if (!h) return false;
-  if (trace::enabled(trace::Level::debug, "request"))
+  if (trace::enabled(trace::Level::debug, "request")) {
+    const CallRecord* call = g_.calls().get(*h);
     trace::debug("request.start")
-        .kv("request_id", g_.calls().get(*h)->request_id)
+        .kv("request_id", call->request_id)
         .kv("method", "tools/call")
-        .kv("id", raw->key);
+        .kv("id", call->key);
+  }
   if (!prepare(*backend, *h, route->name)) return true;
   g_.calls().get(*h)->params = with_name(raw->params, raw->name, route->name);
   launch(*h);
@@ -113,7 +115,7 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
       std::string line = std::move(reply.raw);
       line += '\n';
       RewrittenLine out = rewrite_response_id(std::move(line), reply.id, id.dump(), kSplitAbove);
-      return client.respond_line(id, std::move(out.head), std::move(out.body), out.body_offset);
+      return client.respond_line(h, std::move(out.head), std::move(out.body), out.body_offset);
     }
     case Reply::Kind::error: {
       json message{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(reply.value)}};

@@ -26,11 +26,14 @@ void ClientChannel::send(const json& message) {
 }
 
 void ClientChannel::close_request(const json& id, bool error) {
+  if (auto handle = g_.calls().find(rpc::id_key(id))) close_request(*handle, error);
+}
+
+void ClientChannel::close_request(CallHandle handle, bool error) {
   CallTable& calls = g_.calls();
-  auto handle = calls.find(rpc::id_key(id));
-  if (!handle) return;
+  const CallRecord* call = calls.get(handle);
+  if (!call) return;
   if (trace::enabled(trace::Level::debug, "request")) {
-    const CallRecord* call = calls.get(*handle);
     auto elapsed = Clock::now() - call->started;
     trace::debug("request.done")
         .kv("request_id", call->request_id)
@@ -39,7 +42,7 @@ void ClientChannel::close_request(const json& id, bool error) {
         .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
         .kv("outcome", error ? "error" : "ok");
   }
-  calls.close(*handle);
+  calls.close(handle);
 }
 
 void ClientChannel::respond(const json& id, json message) {
@@ -50,7 +53,18 @@ void ClientChannel::respond(const json& id, json message) {
 
 void ClientChannel::respond_line(const json& id, std::string head, std::string body,
                                  std::size_t body_offset) {
-  close_request(id, false);
+  if (auto handle = g_.calls().find(rpc::id_key(id)))
+    return respond_line(*handle, std::move(head), std::move(body), body_offset);
+  write_line(std::move(head), std::move(body), body_offset);
+}
+
+void ClientChannel::respond_line(CallHandle call, std::string head, std::string body,
+                                 std::size_t body_offset) {
+  close_request(call, false);
+  write_line(std::move(head), std::move(body), body_offset);
+}
+
+void ClientChannel::write_line(std::string head, std::string body, std::size_t body_offset) {
   g_.trimmer().after_message(body.size());
   if (out_) {
     out_->send(std::move(head));

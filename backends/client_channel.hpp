@@ -11,6 +11,7 @@
 
 #include "backends/stream.hpp"
 #include "core/call_policy.hpp"
+#include "core/call_table.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpbraid {
@@ -35,6 +36,9 @@ class ClientChannel {
   // `head`, then body[body_offset..] when there is a body.
   void respond_line(const json& id, std::string head, std::string body = {},
                     std::size_t body_offset = 0);
+  // The same for a call whose handle is at hand (no lookup by id).
+  void respond_line(CallHandle call, std::string head, std::string body = {},
+                    std::size_t body_offset = 0);
   void reply(const json& id, json result);
   void reply_error(const json& id, int code, std::string_view text, json data = nullptr);
   // The server cannot answer (or answered badly): a tools/call gets an
@@ -53,6 +57,8 @@ class ClientChannel {
 
  private:
   void close_request(const json& id, bool error);
+  void close_request(CallHandle call, bool error);
+  void write_line(std::string head, std::string body, std::size_t body_offset);
   // The client-bound queue over max_output_queue pauses the backends'
   // stdout and the client's stdin until it drains to half.
   void check_backpressure();
