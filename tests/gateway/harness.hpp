@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/gateway.hpp"
+#include "backends/timer.hpp"
 #include "backends/transport.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -36,11 +37,26 @@ struct FakeServer {
   TimePoint started_at{};
 
   // What the server says to a request: a result (answered on the next poll)
-  // or nullopt (held: answer later with reply()). Default: initialize with
-  // tools, tools/list with `tools`, ping {}; everything else held.
+  // or nullopt (held: answer later with reply()). Default (default_answer):
+  // initialize with `capabilities`, tools/list with `tools`, prompts/list
+  // with `prompts`, ping {}; everything else held. A custom on_request may
+  // hold or change some requests and return default_answer() for the rest.
   std::function<std::optional<json>(FakeServer&, const json& request)> on_request;
   json capabilities = {{"tools", {{"listChanged", true}}}};
   json tools = json::array();
+  json prompts = json::array();  // listed only if `capabilities` has "prompts"
+
+  std::optional<json> default_answer(const json& request) const {
+    std::string method = request.value("method", "");
+    if (method == "initialize")
+      return json{{"protocolVersion", "2025-11-25"},
+                  {"capabilities", capabilities},
+                  {"serverInfo", {{"name", name}, {"version", "1"}}}};
+    if (method == "tools/list") return json{{"tools", tools}};
+    if (method == "prompts/list") return json{{"prompts", prompts}};
+    if (method == "ping") return json::object();
+    return std::nullopt;
+  }
 
   // Requests received with this method, in order.
   std::vector<json> requests(const std::string& method) const {
@@ -119,8 +135,8 @@ class FakeTransport final : public Transport {
     json message = json::parse(line);
     server_->received.push_back(message);
     if (!message.contains("id") || !message.contains("method")) return;
-    std::optional<json> result =
-        server_->on_request ? server_->on_request(*server_, message) : default_answer(message);
+    std::optional<json> result = server_->on_request ? server_->on_request(*server_, message)
+                                                     : server_->default_answer(message);
     if (!result) return;
     // Answers come on a later poll, as from a real pipe: never inside send().
     std::weak_ptr<FakeServer> weak = server_;
@@ -144,16 +160,6 @@ class FakeTransport final : public Transport {
   }
 
  private:
-  std::optional<json> default_answer(const json& request) {
-    std::string method = request.value("method", "");
-    if (method == "initialize")
-      return json{{"protocolVersion", "2025-11-25"},
-                  {"capabilities", server_->capabilities},
-                  {"serverInfo", {{"name", server_->name}, {"version", "1"}}}};
-    if (method == "tools/list") return json{{"tools", server_->tools}};
-    if (method == "ping") return json::object();
-    return std::nullopt;
-  }
   FakeWorld& world_;
   std::shared_ptr<FakeServer> server_;
 };
@@ -176,6 +182,14 @@ inline json tool(const std::string& name, bool read_only = false) {
   json t{{"name", name}, {"inputSchema", {{"type", "object"}}}};
   if (read_only) t["annotations"] = {{"readOnlyHint", true}};
   return t;
+}
+
+// The text of a tools/call answer's first content item ("" when there is none).
+inline std::string tool_text(const json& answer) {
+  const json& result = answer.value("result", json::object());
+  const json& content = result.value("content", json::array());
+  if (!content.is_array() || content.empty()) return "";
+  return content[0].value("text", "");
 }
 
 // The gateway on a config (the JSON text of a config file; each server
@@ -212,9 +226,16 @@ class Harness {
   // Runs every handler that is ready (the client's lines, fake answers,
   // due timers) until nothing is left to do now.
   void pump() {
-    for (int idle = 0, rounds = 0; idle < 3 && rounds < 100000; ++rounds) {
+    auto since = std::chrono::steady_clock::now();
+    for (int idle = 0, rounds = 0; (idle < 3 || *kick_pending_) && rounds < 100000; ++rounds) {
       if (io_.stopped()) break;
       idle = io_.poll() > 0 ? 0 : idle + 1;
+      if (*kick_pending_) {
+        // The timerfd fires a moment after it is armed: poll until it has.
+        rounds = 0;
+        if (std::chrono::steady_clock::now() - since > std::chrono::seconds(5))
+          throw std::runtime_error("harness: the reactor never checked its timers");
+      }
     }
     drain_output();
   }
@@ -224,8 +245,34 @@ class Harness {
       Milliseconds d = std::min(by, step);
       Clock::advance(d);
       by -= d;
+      kick_timers();
       pump();
     }
+  }
+  // Makes the reactor look at its timer queue; pump() waits until it has.
+  // The build's ASIO_DISABLE_TIMERFD is not known to every Asio (1.22.1 has
+  // no such switch): with a timerfd, the reactor checks timers only when the
+  // timerfd fires, and it was armed for the real time left, so time moved by
+  // hand would go unseen. A timer due long ago is the earliest: scheduling it
+  // re-arms the timerfd to fire at once, and that check runs every timer due
+  // by Clock::now() along with it. Without a timerfd it fires on the next poll.
+  void kick_timers() {
+    auto kick = std::make_shared<Timer>(io_);
+    *kick_pending_ = true;
+    kick->expires_at(TimePoint{});
+    kick->async_wait([kick, pending = kick_pending_](asio::error_code) { *pending = false; });
+  }
+  // Moves the clock in steps of `step` until done() holds (checked before
+  // each step), at most `limit`: the time it took. To find when something
+  // happens (a retry, a restart) to the millisecond.
+  Milliseconds advance_until(const std::function<bool()>& done, Milliseconds limit,
+                             Milliseconds step = Milliseconds(1)) {
+    Milliseconds taken(0);
+    while (!done() && taken < limit) {
+      advance(step, step);
+      taken += step;
+    }
+    return taken;
   }
   // A line from the client.
   void send(const json& message) { send_line(message.dump()); }
@@ -311,6 +358,7 @@ class Harness {
   int to_gateway_[2] = {-1, -1};
   int from_gateway_[2] = {-1, -1};
   std::unique_ptr<Gateway> gateway_;
+  std::shared_ptr<bool> kick_pending_ = std::make_shared<bool>(false);
   std::string pending_;
   std::deque<json> received_;
 };
