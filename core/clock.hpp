@@ -3,9 +3,9 @@
 // through Clock::now(), and every timer is a Timer on this clock
 // (backends/timer.hpp), so tests can stop time and move it by hand:
 // Clock::set_manual(t), Clock::advance(d), Clock::set_real(). In manual
-// mode, timers fire on the next poll of the io_context after time passed
-// their expiry (the build disables Asio's timerfd, so every poll checks
-// the timer queue against Clock::now()).
+// mode Asio's reactor still sleeps on a timerfd armed in real time, so a
+// test makes it look at its timer queue after moving time (the gateway
+// harness schedules a timer due long ago: tests/gateway/harness.hpp).
 #include <atomic>
 #include <chrono>
 
