@@ -1,19 +1,10 @@
 #include "backends/dispatch.hpp"
 
 #include "backends/gateway.hpp"
+#include "core/json_fields.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
-
-namespace {
-
-json params_of(const json& message) {
-  auto it = message.find("params");
-  if (it == message.end() || !it->is_object()) return json::object();
-  return *it;
-}
-
-}  // namespace
 
 void Dispatcher::on_line(std::string& line) {
   g_.guarded([this, &line] { handle_line(line); });

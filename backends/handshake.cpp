@@ -3,20 +3,12 @@
 #include <algorithm>
 
 #include "backends/gateway.hpp"
+#include "core/json_fields.hpp"
 #include "core/session.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
-
-namespace {
-
-std::string string_field(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-}  // namespace
 
 void Handshake::on_client_initialize(rpc::Message& message) {
   const json& id = message.body["id"];

@@ -5,28 +5,18 @@
 #include <memory>
 
 #include "backends/gateway.hpp"
+#include "core/json_fields.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
 
 namespace {
 
-json params_of(const json& message) {
-  auto it = message.find("params");
-  if (it == message.end() || !it->is_object()) return json::object();
-  return *it;
-}
-
 // The params of a message about to be forwarded, moved out (no copy).
 json take_params(json& message) {
   auto it = message.find("params");
   if (it == message.end() || !it->is_object()) return json::object();
   return std::move(*it);
-}
-
-std::string string_field(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace

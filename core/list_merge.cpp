@@ -1,13 +1,9 @@
 #include "core/list_merge.hpp"
 
+#include "core/json_fields.hpp"
 namespace mcpbraid {
 
 namespace {
-
-std::string string_field(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 bool hint(const json& annotations, const char* key) {
   auto it = annotations.find(key);
