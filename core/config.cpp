@@ -12,6 +12,20 @@ namespace mcpbraid {
 
 using json = nlohmann::json;
 
+const char* to_string(TransportType type) {
+  switch (type) {
+    case TransportType::stdio:
+      return "stdio";
+    case TransportType::http:
+      return "http";
+    case TransportType::sse:
+      return "sse";
+    case TransportType::http_or_sse:
+      return "http-or-sse";
+  }
+  return "?";
+}
+
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {

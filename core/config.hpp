@@ -22,8 +22,26 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How a server is reached (README "Remote servers").
+enum class TransportType {
+  stdio,        // a child process over pipes (`command`)
+  http,         // Streamable HTTP (`"type": "http"`)
+  sse,          // the 2024-11-05 HTTP+SSE transport (`"type": "sse"`)
+  http_or_sse,  // `url` without `type`: Streamable HTTP, SSE on a 4xx to initialize
+};
+const char* to_string(TransportType type);
+inline bool is_remote(TransportType type) {
+  return type != TransportType::stdio;
+}
+
 struct ServerConfig {
   std::string name;
+  TransportType type = TransportType::stdio;
+  // Remote servers: the URL (http or https; `serverUrl` is an alias) and
+  // headers sent with every request, ${VAR} expanded. Values are secrets:
+  // never logged.
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string command;
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
