@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${MCPBRAID_BUILD_DIR:-$root/build}
 
 packages=(g++ cmake make pkg-config python3 libcli11-dev nlohmann-json3-dev libspdlog-dev
-          doctest-dev libasio-dev python3-hypothesis clang-format)
+          doctest-dev libasio-dev libcurl4-openssl-dev python3-hypothesis clang-format)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

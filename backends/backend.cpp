@@ -3,6 +3,7 @@
 #include <asio/post.hpp>
 
 #include "backends/child_process.hpp"
+#include "core/envelope.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
@@ -15,7 +16,7 @@ Backend::Backend(asio::io_context& io, ServerConfig config, BackendEvents& event
     : io_(io),
       config_(std::move(config)),
       events_(events),
-      make_transport_(transport ? std::move(transport) : child_process_factory(io)),
+      make_transport_(transport ? std::move(transport) : default_transport_factory(io)),
       deadline_timer_(io),
       breaker_(config_.failsafe.circuit_breaker,
                [this](const CircuitBreaker::Transition& t) {
@@ -39,6 +40,7 @@ Backend::~Backend() {
 
 bool Backend::start() {
   ++starts_;
+  permanent_failure_ = false;
   state_ = BackendState::starting;
   if (transport_) retire(std::move(transport_));
   gone_seen_ = false;
@@ -66,6 +68,13 @@ TransportEvents Backend::transport_events(int spawn) {
   };
   // Every transport's diagnostics are the server's: all go to the ring.
   events.on_diagnostic = [this](std::string& line) { on_stderr_line(line); };
+  events.on_request_failed = [this, spawn](std::string_view id, const std::string& reason,
+                                           bool server_fault) {
+    if (current(spawn)) on_request_failed(id, reason, server_fault);
+  };
+  events.on_session_renewed = [this, spawn] {
+    if (current(spawn)) events_.on_backend_session_renewed(*this);
+  };
   return events;
 }
 
@@ -369,6 +378,26 @@ void Backend::on_stdout_oversized(std::string& head, std::size_t size) {
   fail_bad_answer(rpc::peek_id(head), what);
 }
 
+// A remote server's transport knows a request will get no answer line.
+void Backend::on_request_failed(std::string_view id_token, const std::string& reason,
+                                bool server_fault) {
+  auto id = rpc::span_integer(id_token);
+  if (!id || !pending_.count(*id)) return;
+  Reply reply;
+  if (server_fault) {
+    reply.reason = reason;
+  } else {
+    // The server's own refusal (an HTTP 4xx): an answer, not a failure.
+    reply.kind = Reply::Kind::error;
+    reply.value = {{"code", rpc::kInternalError}, {"message", reason}};
+  }
+  trace::warn("backend.request_failed")
+      .kv("server", name())
+      .kv("backend_id", *id)
+      .kv("reason", reason);
+  complete(*id, std::move(reply));
+}
+
 void Backend::on_stderr_line(std::string& line) {
   // Relayed as it comes when it reads like a warning or an error; the rest
   // only with `stderr=debug`. All of it is kept in the ring for `health`.
@@ -394,8 +423,13 @@ health::BackendStatus Backend::status(TimePoint now) const {
   s.p95_ms = h.p95_ms;
   s.p99_ms = h.p99_ms;
   s.restarts = restarts();
+  s.transport = to_string(config_.type);
+  if (is_remote(config_.type)) {
+    s.origin = transport_ ? transport_->origin() : std::string();
+    s.session = running() ? transport_->session_state() : std::string("closed");
+  }
   if (running()) {
-    s.pid = transport_->pid();
+    if (transport_->pid() > 0) s.pid = transport_->pid();
     s.uptime_s = std::chrono::duration<double>(now - transport_->started_at()).count();
   }
   // s.tools: the gateway adds it (list_sync holds the lists).
@@ -419,6 +453,7 @@ void Backend::on_transport_closed(const std::string& reason) {
       .kv("reason", reason)
       .kv("pending", static_cast<std::int64_t>(pending_.size()));
   record_failure(reason);
+  permanent_failure_ = transport_->permanent_failure();
   fail_pending(reason);
   state_ = BackendState::failed;
   if (running()) stop(nullptr);  // still alive without stdout: take it down

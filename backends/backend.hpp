@@ -52,6 +52,8 @@ class BackendEvents {
   virtual void on_backend_exit(Backend& backend) = 0;
   // An exception escaped the handling of one of its lines (a bug).
   virtual void on_backend_internal_error(Backend& backend, const std::string& what) = 0;
+  // A remote server's session was replaced by a new one (it expired).
+  virtual void on_backend_session_renewed(Backend&) {}
 };
 
 class Backend {
@@ -72,6 +74,9 @@ class Backend {
   bool running() const { return transport_ && transport_->running(); }
   pid_t pid() const { return transport_ ? transport_->pid() : -1; }
   const std::string& last_error() const { return last_error_; }
+  // It failed for a reason a restart will not fix (a remote server's HTTP
+  // 401/403): the supervisor leaves it failed.
+  bool permanently_failed() const { return permanent_failure_; }
   const std::deque<std::string>& stderr_tail() const { return stderr_tail_; }
   std::size_t pending_count() const { return pending_.size(); }
 
@@ -153,6 +158,7 @@ class Backend {
   // Fails the pending request `id` (if it is one) because its answer was bad.
   bool fail_bad_answer(const json& id, const std::string& what);
   void on_stderr_line(std::string& line);
+  void on_request_failed(std::string_view id, const std::string& reason, bool server_fault);
   // The current transport's server side ended on its own.
   void on_transport_closed(const std::string& reason);
   // A stop of the current transport is done: how it ended is the last error.
@@ -186,6 +192,7 @@ class Backend {
   TransportFactory make_transport_;
   std::unique_ptr<Transport> transport_;  // the current one (maybe gone)
   bool gone_seen_ = false;                // its end is recorded in last_error_
+  bool permanent_failure_ = false;
   // Earlier ones still being stopped after a restart; dropped once gone.
   std::vector<std::unique_ptr<Transport>> retiring_;
   std::deque<std::string> stderr_tail_;

@@ -142,8 +142,23 @@ void Gateway::on_backend_exit(Backend& backend) {
   // What it asked the client can no longer be answered: withdraw it.
   relay_.on_backend_exit(backend);
   if (session_.finishing()) return;
-  supervisor_.schedule_restart(backend);
+  if (backend.permanently_failed()) {
+    // A remote server that refused our credentials: a restart would only
+    // be refused again. It stays failed, with the reason, until fixed.
+    trace::error("backend.failed").kv("server", backend.name()).kv("reason", backend.last_error());
+    lists_.drop(backend);
+  } else {
+    supervisor_.schedule_restart(backend);
+  }
   handshake_.run_settle_waiters();
+}
+
+void Gateway::on_backend_session_renewed(Backend& backend) {
+  // A new session of the same server: the log level again, and its lists
+  // fetched again (list_changed only for those that differ).
+  trace::info("backend.session_renewed").kv("server", backend.name());
+  router_.replay_log_level(backend);
+  lists_.refresh_after_restart(backend);
 }
 
 void Gateway::on_backend_internal_error(Backend& backend, const std::string& what) {

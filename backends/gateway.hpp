@@ -77,6 +77,7 @@ class Gateway : public BackendEvents {
   void on_backend_message(Backend& backend, rpc::Message& message) override;
   void on_backend_exit(Backend& backend) override;
   void on_backend_internal_error(Backend& backend, const std::string& what) override;
+  void on_backend_session_renewed(Backend& backend) override;
 
   // The parts, for each other.
   asio::io_context& io() { return io_; }

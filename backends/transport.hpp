@@ -4,9 +4,10 @@
 // restart makes a new one; the old one finishes stopping on its own.
 //
 // Implementations: ChildProcess (backends/child_process.hpp, a local server
-// over pipes); tests use a FakeTransport (tests/unit/fake_transport.hpp).
-// Issue 12's HTTP transport is the next one: nothing above this interface
-// knows which kind it talks to.
+// over pipes) and HttpTransport (backends/http_transport.hpp, a remote one
+// over Streamable HTTP or SSE); tests use a FakeTransport
+// (tests/gateway/harness.hpp). Nothing above this interface knows which
+// kind it talks to.
 #include <sys/types.h>
 
 #include <cstddef>
@@ -14,6 +15,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include <asio/io_context.hpp>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -31,6 +35,15 @@ struct TransportEvents {
   std::function<void(const std::string& reason)> on_closed;
   // A line of diagnostics (a child's stderr).
   std::function<void(std::string& line)> on_diagnostic;
+  // Remote servers. The request whose id token is `id` ("7") will get no
+  // answer line: `server_fault` (connection lost, HTTP 5xx) is a failure of
+  // the server; otherwise (HTTP 4xx) it is the server's refusal, an error
+  // to the client and no health failure.
+  std::function<void(std::string_view id, const std::string& reason, bool server_fault)>
+      on_request_failed;
+  // The server's session was replaced by a new one (it expired): what it
+  // lists may have changed.
+  std::function<void()> on_session_renewed;
 };
 
 class Transport {
@@ -57,9 +70,21 @@ class Transport {
   // How it ended, once it has ("exited with status 0"): the Backend's
   // last_error after a stop. Empty while running, or when nothing is known.
   virtual std::optional<std::string> exit_description() const { return std::nullopt; }
+  // It closed for a reason a restart will not fix (HTTP 401/403): the
+  // server stays failed instead of restarting.
+  virtual bool permanent_failure() const { return false; }
+  // Remote servers, for health: "https://host:443", and the session state
+  // ("active", "none", "renewing", "connecting"). Empty for a child.
+  virtual std::string origin() const { return {}; }
+  virtual std::string session_state() const { return {}; }
 };
+
 
 using TransportFactory =
     std::function<std::unique_ptr<Transport>(const ServerConfig& config, TransportEvents events)>;
+
+// The Backend's default: a ChildProcess for a stdio server, an
+// HttpTransport for a remote one.
+TransportFactory default_transport_factory(asio::io_context& io);
 
 }  // namespace mcpbraid

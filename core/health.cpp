@@ -98,7 +98,9 @@ std::string circuit_text(const BackendStatus& b) {
 }
 
 std::string detail_line(const BackendStatus& b) {
-  std::string line = "  pid " + (b.pid ? std::to_string(*b.pid) : std::string("-"));
+  // A remote server has an origin and a session where a child has a pid.
+  std::string line = b.origin ? "  " + *b.origin + "  session " + b.session.value_or("-")
+                              : "  pid " + (b.pid ? std::to_string(*b.pid) : std::string("-"));
   line += "  up " + (b.uptime_s ? format_duration_ms(*b.uptime_s * 1000) : std::string("-"));
   line += "  restarts " + std::to_string(b.restarts);
   line += "  consecutive failures " + std::to_string(b.consecutive_failures);
@@ -174,6 +176,9 @@ json to_json(const BackendStatus& b) {
           {"consecutive_failures", b.consecutive_failures},
           {"latency_ms", {{"p50", b.p50_ms}, {"p95", b.p95_ms}, {"p99", b.p99_ms}}},
           {"restarts", b.restarts},
+          {"transport", b.transport},
+          {"origin", optional_json(b.origin)},
+          {"session", optional_json(b.session)},
           {"pid", optional_json(b.pid)},
           {"uptime_s", optional_json(b.uptime_s)},
           {"tools", optional_json(b.tools)},
@@ -219,6 +224,9 @@ Snapshot snapshot_from_json(const json& doc) {
     s.p95_ms = latency.value("p95", 0.0);
     s.p99_ms = latency.value("p99", 0.0);
     s.restarts = b.value("restarts", 0);
+    s.transport = b.value("transport", std::string("stdio"));
+    s.origin = optional_from<std::string>(b, "origin");
+    s.session = optional_from<std::string>(b, "session");
     s.pid = optional_from<std::int64_t>(b, "pid");
     s.uptime_s = optional_from<double>(b, "uptime_s");
     s.tools = optional_from<std::int64_t>(b, "tools");

@@ -25,6 +25,9 @@ struct BackendStatus {
   int consecutive_failures = 0;
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
   int restarts = 0;
+  std::string transport = "stdio";     // stdio, http, sse, http-or-sse
+  std::optional<std::string> origin;   // a remote server's scheme://host:port
+  std::optional<std::string> session;  // a remote server's: active, none, renewing, ...
   std::optional<std::int64_t> pid;    // none when no child runs
   std::optional<double> uptime_s;     // since the running child started
   std::optional<std::int64_t> tools;  // none until its tools were listed
