@@ -31,7 +31,8 @@ CORPUS = os.path.join(HERE, "corpus")
 INTEROP = os.path.join(ROOT, "tests", "interop")
 MODULES = os.path.join(INTEROP, "node_modules", "@modelcontextprotocol")
 JSON_TARGETS = ["fuzz_envelope", "fuzz_id_rewriter", "fuzz_message"]
-ALL_TARGETS = JSON_TARGETS + ["fuzz_line_splitter", "fuzz_config", "fuzz_uri_template"]
+ALL_TARGETS = JSON_TARGETS + ["fuzz_line_splitter", "fuzz_config", "fuzz_uri_template",
+                              "fuzz_sse"]
 TRAFFIC_PREFIX = "traffic-"
 
 
@@ -338,6 +339,62 @@ def splitter_seeds(traffic_lines):
     return seeds
 
 
+def sse_seeds(traffic):
+    """Header (max_event selector, end() rate, 2 seed bytes) + SSE streams.
+
+    Server-to-client lines of server-everything framed as the TypeScript
+    SDK's transports write them: HTTP+SSE (an endpoint event, then `event:
+    message`) and Streamable HTTP (a priming event with id and retry, ids on
+    messages, keepalive comments); then line-ending, BOM, id, retry and size
+    cases."""
+    messages = [line for name, line in traffic
+                if name.startswith(TRAFFIC_PREFIX + "everything-s2c-") and len(line) < 1500][:10]
+    messages = [m.encode() for m in messages] or [b'{"jsonrpc":"2.0","id":1,"result":{}}']
+
+    def uuid(i):
+        h = hashlib.sha1(b"sse-%d" % i).hexdigest()
+        return ("%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:32])).encode()
+
+    endpoint = b"event: endpoint\ndata: /message?sessionId=" + uuid(0) + b"\n\n"
+    sse = endpoint + b"".join(b"event: message\ndata: " + m + b"\n\n" for m in messages)
+    streamable = b"id: " + uuid(1) + b"\nretry: 1000\ndata: \n\n"
+    for i, m in enumerate(messages):
+        streamable += b"event: message\nid: " + uuid(2 + i) + b"\ndata: " + m + b"\n\n"
+        if i % 3 == 2:
+            streamable += b": keepalive\n\n"
+    small = b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n'
+    whatwg = (b"data: YHOO\ndata: +2\ndata: 10\n\n"
+              b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\n"
+              b"data:  third event\n\n"
+              b"data\n\ndata\ndata\n\ndata:\n\ndata:test\n\ndata: test\n\n"
+              b"event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent:\ndata: x\n\n"
+              b"data:")
+    seeds = {
+        "sse-transport-session": b"\x07\x00\x01\x00" + sse,
+        "sse-endpoint": b"\x07\x00\x02\x00" + endpoint,
+        "streamable-session": b"\x06\x00\x03\x00" + streamable,
+        "streamable-session-crlf": b"\x07\x01\x04\x00" + streamable.replace(b"\n", b"\r\n"),
+        "streamable-session-cr": b"\x06\x00\x05\x00" + streamable.replace(b"\n", b"\r"),
+        "whatwg-examples": b"\x05\x00\x06\x00" + whatwg,
+        "bom-restarted": b"\x07\x03\x07\x00" + (b"\xef\xbb\xbf" + small) * 4,
+        "bom-broken": b"\x07\x00\x08\x00" + b"\xef\xbb" + small + b"\xef\xbb\xbf\xef\xbb\xbf" + small,
+        "comments-keepalive": b"\x04\x00\x09\x00" + b": keepalive\n\n:\n: \r\n:data: x\n\n" + small
+                              + b":comment\rdata: after\r\r",
+        "retry-id": b"\x07\x00\x0a\x00" + b"retry: 3000\nretry: 30a0\nretry:\nretry: -1\n"
+                    b"retry: 99999999999999999999999\nretry: 9223372036854775807\n"
+                    b"id: 5\ndata: a\n\nid: 6\x00x\ndata: b\n\nid:\ndata: c\n\nid: 7\n\ndata: d\n\n",
+        "mixed-endings": b"\x03\x00\x0b\x00" + b"data: a\r\n\r\ndata: b\r\rdata: c\n\r\ndata: d\n\r\r\n",
+        "oversized-data": b"\x03\x00\x0c\x00" + b"data: 0123456789abcdef\n\ndata: 0123456789abcdefg\n\n"
+                          b"data: 01234567\ndata: 01234567\n\n" + small,
+        "overlong-lines": b"\x00\x00\x0d\x00" + b":" + b"c" * 1100 + b"\nid: " + b"i" * 1100
+                          + b"\ndata\n\nevent: " + b"e" * 1030 + b"\r\n\r\n" + b"x" * 1100
+                          + b"\ndata\n\ndata: " + b"d" * 1100 + b"\n\ndata\n\n",
+        "end-mid-event": b"\x07\x02\x0e\x00" + b"id: 1\nevent: a\ndata: one\n\nid: 2\nevent: b\ndata: two"
+                         + b"\r" + b"\ndata: three\n\n" * 6,
+    }
+    return seeds
+
+
 def config_seeds():
     with open(os.path.join(ROOT, "examples", "mcpbraid.json"), "rb") as f:
         example = f.read()
@@ -481,6 +538,8 @@ def main():
         write("fuzz_line_splitter", name, data)
     for name, data in config_seeds().items():
         write("fuzz_config", name, data)
+    for name, data in sse_seeds(traffic).items():
+        write("fuzz_sse", name, data)
 
     templates, uris = [], []
     for line in lines:

@@ -16,7 +16,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 all_targets=(fuzz_line_splitter fuzz_envelope fuzz_id_rewriter fuzz_message fuzz_config
-             fuzz_uri_template)
+             fuzz_uri_template fuzz_sse)
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then
   echo "usage: $0 SECONDS [TARGET...]   (targets: ${all_targets[*]})" >&2
