@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "core/url.hpp"
 
 namespace mcpbraid {
 
@@ -28,11 +31,13 @@ const char* to_string(TransportType type) {
 
 namespace {
 
-const std::set<std::string> kTopLevelKeys = {
-    "mcpServers",    "separator",    "initialize_timeout", "failsafe",       "restart",
-    "gateway_tools", "busy_poll_us", "max_line",           "max_json_depth", "max_output_queue"};
-const std::set<std::string> kServerKeys = {"command",  "args", "env",      "cwd",
-                                           "disabled", "type", "failsafe", "restart"};
+const std::set<std::string> kTopLevelKeys = {"mcpServers",         "servers",         "separator",
+                                             "initialize_timeout", "failsafe",        "restart",
+                                             "gateway_tools",      "busy_poll_us",    "max_line",
+                                             "max_json_depth",     "max_output_queue"};
+const std::set<std::string> kServerKeys = {"command", "args",      "env",     "cwd",
+                                           "url",     "serverUrl", "headers", "disabled",
+                                           "type",    "failsafe",  "restart"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
@@ -54,31 +59,41 @@ Milliseconds require_duration(const json& v, const std::string& path, const std:
   return *d;
 }
 
-ServerConfig parse_server(const std::string& name, const json& entry, const Config& config,
-                          const EnvLookup& lookup, std::vector<std::string>& warnings) {
-  const std::string& path = config.path;
-  const std::string where = "mcpServers." + name;
-  if (!valid_server_name(name)) fail(path, where, "server names must match [A-Za-z0-9_-]+");
-  // `<server><sep><name>` must split back at exactly one place: the name may
-  // neither contain the separator nor end in a way that runs into it
-  // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
-  if ((name + config.separator).find(config.separator) != name.size())
-    fail(path, where,
-         "server name must not contain or end into the separator \"" + config.separator + "\"");
-  if (!entry.is_object()) fail(path, where, "expected an object, got " + type_name(entry));
+// RFC 7230 tchar: the characters of a header name.
+bool is_tchar(unsigned char c) {
+  return (c < 0x80 && std::isalnum(c)) || (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c));
+}
 
-  ServerConfig server;
-  server.name = name;
-  for (const auto& [key, value] : entry.items()) {
-    if (!kServerKeys.count(key)) warnings.push_back(where + "." + key + ": unknown key ignored");
-  }
-  if (auto type = entry.find("type"); type != entry.end()) {
-    if (require_string(*type, path, where + ".type") != "stdio")
-      fail(path, where + ".type", "only \"stdio\" servers are supported");
-  }
-  auto command = entry.find("command");
-  if (command == entry.end()) fail(path, where + ".command", "missing (the program to run)");
-  server.command = expand_env(require_string(*command, path, where + ".command"), lookup);
+bool valid_header_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), is_tchar);
+}
+
+// `name` for a message, cut before its first character that is not a tchar:
+// a whole header line pasted as a name ("Authorization: Bearer ...") must not
+// bring its value into the message.
+std::string header_name_for_message(const std::string& name) {
+  auto bad = std::find_if_not(name.begin(), name.end(), is_tchar);
+  return std::string(name.begin(), bad);
+}
+
+std::string lower_ascii(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The accepted values of a server's `type`.
+std::optional<TransportType> parse_type(const std::string& type) {
+  if (type == "stdio") return TransportType::stdio;
+  if (type == "http" || type == "streamable-http" || type == "streamableHttp")
+    return TransportType::http;
+  if (type == "sse") return TransportType::sse;
+  return std::nullopt;
+}
+
+void parse_stdio(ServerConfig& server, const json& entry, const std::string& path,
+                 const std::string& where, const EnvLookup& lookup) {
+  server.command =
+      expand_env(require_string(entry.at("command"), path, where + ".command"), lookup);
   if (server.command.empty()) fail(path, where + ".command", "must not be empty");
 
   if (auto args = entry.find("args"); args != entry.end()) {
@@ -104,6 +119,134 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
       server.cwd =
           (std::filesystem::absolute(path).parent_path() / dir).lexically_normal().string();
   }
+}
+
+// `url` (or `serverUrl`) and `headers` of a remote server. Neither the URL
+// (its query may hold a token) nor any header value appears in a message.
+void parse_remote(ServerConfig& server, const json& entry, const std::string& url_key,
+                  const std::string& path, const std::string& where, const EnvLookup& lookup) {
+  for (const char* key : {"args", "env", "cwd"})
+    if (entry.contains(key))
+      fail(path, where + "." + key,
+           "only stdio servers (with \"command\") take \"" + std::string(key) +
+               "\"; this one is remote (\"" + url_key + "\")");
+
+  const std::string url_where = where + "." + url_key;
+  std::string text = require_string(entry.at(url_key), path, url_where);
+  try {
+    server.url = expand_env(text, lookup);
+  } catch (const ConfigError&) {
+    fail(path, url_where, "unterminated \"${\"");
+  }
+  if (server.url.empty()) fail(path, url_where, "must not be empty");
+  std::string error;
+  if (!url::parse(server.url, &error))
+    fail(path, url_where, "not an http:// or https:// URL: " + error);
+
+  auto headers = entry.find("headers");
+  if (headers == entry.end()) return;
+  const std::string headers_where = where + ".headers";
+  if (!headers->is_object()) fail(path, headers_where, "expected an object of strings");
+  std::set<std::string> seen;
+  for (const auto& [name, value] : headers->items()) {
+    if (!valid_header_name(name))
+      fail(path, headers_where,
+           name.empty() ? std::string("a header name must not be empty")
+                        : "the header name \"" + header_name_for_message(name) +
+                              "...\" is not an HTTP token (letters, digits and "
+                              "!#$%&'*+-.^_`|~ only)");
+    const std::string key = headers_where + "." + name;
+    if (!seen.insert(lower_ascii(name)).second)
+      fail(path, key, "given twice (header names are case-insensitive)");
+    // require_string names the JSON type only, never the value.
+    std::string raw = require_string(value, path, key);
+    std::string expanded;
+    try {
+      expanded = expand_env(raw, lookup);
+    } catch (const ConfigError&) {
+      fail(path, key, "unterminated \"${\" in the value (not shown: header values are secret)");
+    }
+    bool bad = std::any_of(expanded.begin(), expanded.end(),
+                           [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
+    if (bad)
+      fail(path, key,
+           "the value contains CR, LF, NUL or another control character (not shown: header "
+           "values are secret)");
+    server.headers.emplace_back(name, std::move(expanded));
+  }
+}
+
+ServerConfig parse_server(const std::string& name, const json& entry, const Config& config,
+                          const std::string& servers_key, const EnvLookup& lookup,
+                          std::vector<std::string>& warnings) {
+  const std::string& path = config.path;
+  const std::string where = servers_key + "." + name;
+  if (!valid_server_name(name)) fail(path, where, "server names must match [A-Za-z0-9_-]+");
+  // `<server><sep><name>` must split back at exactly one place: the name may
+  // neither contain the separator nor end in a way that runs into it
+  // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
+  if ((name + config.separator).find(config.separator) != name.size())
+    fail(path, where,
+         "server name must not contain or end into the separator \"" + config.separator + "\"");
+  if (!entry.is_object()) fail(path, where, "expected an object, got " + type_name(entry));
+
+  ServerConfig server;
+  server.name = name;
+  for (const auto& [key, value] : entry.items()) {
+    if (!kServerKeys.count(key)) warnings.push_back(where + "." + key + ": unknown key ignored");
+  }
+  std::optional<TransportType> declared;
+  std::string type_text;
+  if (auto type = entry.find("type"); type != entry.end()) {
+    type_text = require_string(*type, path, where + ".type");
+    declared = parse_type(type_text);
+    if (!declared)
+      fail(path, where + ".type",
+           "unknown type \"" + type_text +
+               "\"; expected \"stdio\", \"http\" (also \"streamable-http\", \"streamableHttp\") "
+               "or \"sse\"");
+  }
+  const bool has_url = entry.contains("url"), has_server_url = entry.contains("serverUrl");
+  if (has_url && has_server_url)
+    fail(path, where + ".serverUrl", "given together with \"url\" (it is an alias); give one");
+  const std::string url_key = has_server_url ? "serverUrl" : "url";
+  const bool has_command = entry.contains("command");
+  if (has_command && (has_url || has_server_url))
+    fail(path, where,
+         "has both \"command\" and \"" + url_key +
+             "\"; a server is either a program to run or a remote URL");
+  if (declared == TransportType::stdio && (has_url || has_server_url))
+    fail(path, where + ".type",
+         "\"stdio\" servers run a \"command\"; for \"" + url_key +
+             "\" use \"http\" or \"sse\" (or leave \"type\" out)");
+  if (declared && is_remote(*declared) && has_command)
+    fail(path, where + ".type", "\"" + type_text + "\" servers take a \"url\", not a \"command\"");
+
+  const bool remote = has_url || has_server_url || (declared && is_remote(*declared));
+  if (remote) {
+    if (!has_url && !has_server_url)
+      fail(path, where + ".url", "missing (the server's http:// or https:// URL)");
+    server.type = declared ? *declared : TransportType::http_or_sse;
+    parse_remote(server, entry, url_key, path, where, lookup);
+  } else {
+    if (!has_command) {
+      // An entry that says it is stdio (type, args, env, cwd) lacks its
+      // command; one that says nothing could be either kind.
+      bool stdio_shaped =
+          declared || entry.contains("args") || entry.contains("env") || entry.contains("cwd");
+      if (stdio_shaped) fail(path, where + ".command", "missing (the program to run)");
+      fail(path, where,
+           "needs \"command\" (a program to run) or \"url\" (a remote http:// or https:// "
+           "server)");
+    }
+    if (entry.contains("headers"))
+      fail(path, where + ".headers",
+           "only remote servers (with \"url\") take headers; a stdio server gets its "
+           "secrets through \"env\" (an error, so that they are not silently dropped)");
+    server.type = TransportType::stdio;
+    parse_stdio(server, entry, path, where, lookup);
+  }
+
   if (auto disabled = entry.find("disabled"); disabled != entry.end()) {
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
     server.disabled = disabled->get<bool>();
@@ -314,17 +457,25 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
   if (auto r = doc.find("restart"); r != doc.end())
     config.restart = parse_restart(*r, config.restart, path, "restart");
 
-  auto servers = doc.find("mcpServers");
+  // VS Code's mcp.json calls the block "servers"; messages use the key the
+  // file uses.
+  const bool has_servers = doc.contains("servers");
+  if (has_servers && doc.contains("mcpServers"))
+    fail(path, "servers",
+         "given together with \"mcpServers\" (VS Code's name for the same block); give one");
+  const std::string servers_key = has_servers ? "servers" : "mcpServers";
+  auto servers = doc.find(servers_key);
   if (servers == doc.end()) fail(path, "mcpServers", "missing (an object of server entries)");
   if (!servers->is_object())
-    fail(path, "mcpServers", "expected an object of server entries, got " + type_name(*servers));
+    fail(path, servers_key, "expected an object of server entries, got " + type_name(*servers));
   for (const auto& [name, entry] : servers->items()) {
     try {
-      config.servers.push_back(parse_server(name, entry, config, lookup, config.warnings));
+      config.servers.push_back(
+          parse_server(name, entry, config, servers_key, lookup, config.warnings));
     } catch (const ConfigError& e) {
       std::string what = e.what();
       // expand_env errors do not know the file; add it.
-      if (what.rfind(path + ":", 0) != 0) fail(path, "mcpServers." + name, what);
+      if (what.rfind(path + ":", 0) != 0) fail(path, servers_key + "." + name, what);
       throw;
     }
   }

@@ -74,7 +74,19 @@ class ConfigErrors(mcptest.MuxTestCase):
         self.check_bad(None, raw='[1, 2]')
 
     def test_missing_mcpservers(self):
-        self.check_bad({"servers": {}}, "mcpServers")
+        # ("servers" would be VS Code's alias of mcpServers.)
+        self.check_bad({"server": {}}, "mcpServers")
+
+    def test_mcpservers_and_servers_together(self):
+        self.check_bad({"mcpServers": {}, "servers": {}}, "servers", "mcpServers")
+
+    def test_bad_remote_entries(self):
+        self.check_bad({"mcpServers": {"r": {"url": "ftp://example.com/"}}}, "mcpServers.r.url")
+        self.check_bad({"mcpServers": {"r": {"type": "http", "command": "x"}}}, "mcpServers.r.type")
+        err = self.check_bad({"mcpServers": {"r": {"url": "http://127.0.0.1:1/",
+                                                   "headers": {"X-Key": "itest-s3cret\n"}}}},
+                             "mcpServers.r.headers.X-Key")
+        self.assertNotIn("itest-s3cret", err)
 
     def test_mcpservers_wrong_type(self):
         self.check_bad({"mcpServers": []}, "mcpServers")
@@ -292,6 +304,17 @@ class EnvAndCwd(mcptest.MuxTestCase):
         m = self.mux(config=doc)
         m.initialize()
         self.assertEqual(tool_text(m.call_tool("desk__echo", {"text": "d"})), "d")
+
+    def test_vscode_style_config(self):
+        # VS Code's mcp.json: "servers" instead of "mcpServers", "inputs", "envFile".
+        doc = {"inputs": [{"type": "promptString", "id": "token", "password": True}],
+               "servers": {"code": {"type": "stdio", "command": mcptest.FIXTURE,
+                                    "args": ["--name", "code"], "envFile": "/nonexistent/.env"}}}
+        m = self.mux(config=doc)
+        m.initialize()
+        self.assertEqual(tool_text(m.call_tool("code__echo", {"text": "v"})), "v")
+        self.assertIn("inputs", m.stderr)
+        self.assertIn("servers.code.envFile", m.stderr)
 
 
 if __name__ == "__main__":

@@ -248,9 +248,9 @@ TEST_CASE("busy_poll_us: an integer of microseconds from 0 to 10000") {
         "cfg.json: busy_poll_us" + hint);
 }
 
-TEST_CASE("only stdio servers are accepted") {
+TEST_CASE("a remote type with a command is refused") {
   CHECK(parse_error(R"({"mcpServers":{"s":{"type":"sse","command":"x"}}})") ==
-        "cfg.json: mcpServers.s.type: only \"stdio\" servers are supported");
+        "cfg.json: mcpServers.s.type: \"sse\" servers take a \"url\", not a \"command\"");
 }
 
 TEST_CASE("timeouts must be positive durations") {
@@ -374,7 +374,7 @@ TEST_CASE("load_config reports invalid JSON with the file name and position") {
 
 TEST_CASE("load_config reports validation errors with the file name") {
   TempDir dir;
-  std::string path = dir.write("nocmd.json", R"({"mcpServers":{"fs":{}}})");
+  std::string path = dir.write("nocmd.json", R"({"mcpServers":{"fs":{"args":[]}}})");
   CHECK(load_error(path) == path + ": mcpServers.fs.command: missing (the program to run)");
 }
 
@@ -481,4 +481,330 @@ TEST_CASE("parse_config_text: deep nesting and invalid JSON are config errors, n
   Config ok =
       mcpbraid::parse_config_text(R"({"mcpServers":{"a":{"command":"x"}}})", "ok.json", kNoEnv);
   CHECK(ok.servers.size() == 1);
+}
+
+// ---- Remote servers: type, url / serverUrl, headers; the `servers` alias ----
+
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+using mcpbraid::TransportType;
+
+// One server entry under mcpServers.s.
+std::string one(const std::string& entry) {
+  return R"({"mcpServers":{"s":)" + entry + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("remote: a pasted Claude Code http entry with a ${VAR} header loads") {
+  Config c = parse(R"({"mcpServers":{"github":{"type":"http",
+      "url":"https://api.githubcopilot.com/mcp/",
+      "headers":{"Authorization":"Bearer ${GITHUB_TOKEN}"}}}})",
+                   env_from({{"GITHUB_TOKEN", "ghp_s3cret"}}));
+  REQUIRE(c.servers.size() == 1);
+  const auto& s = c.servers[0];
+  CHECK(s.name == "github");
+  CHECK(s.type == TransportType::http);
+  CHECK(s.url == "https://api.githubcopilot.com/mcp/");
+  CHECK(s.headers == Headers{{"Authorization", "Bearer ghp_s3cret"}});
+  CHECK(s.command.empty());
+  CHECK(s.args.empty());
+  CHECK(s.env.empty());
+  CHECK(s.failsafe.timeout == Milliseconds(60000));
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("remote: sse, url without type, and Windsurf's serverUrl") {
+  Config c = parse(R"({"mcpServers":{
+      "linear":{"type":"sse","url":"https://mcp.linear.app/sse"},
+      "docs":{"url":"https://docs.example.com/mcp"},
+      "wind":{"serverUrl":"http://127.0.0.1:3001/mcp"}}})");
+  REQUIRE(c.servers.size() == 3);
+  CHECK(c.servers[0].name == "docs");
+  CHECK(c.servers[0].type == TransportType::http_or_sse);
+  CHECK(c.servers[0].url == "https://docs.example.com/mcp");
+  CHECK(c.servers[0].headers.empty());
+  CHECK(c.servers[1].name == "linear");
+  CHECK(c.servers[1].type == TransportType::sse);
+  CHECK(c.servers[1].url == "https://mcp.linear.app/sse");
+  CHECK(c.servers[2].name == "wind");
+  CHECK(c.servers[2].type == TransportType::http_or_sse);
+  CHECK(c.servers[2].url == "http://127.0.0.1:3001/mcp");
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("remote: every accepted type value and what it means") {
+  CHECK(parse(one(R"({"type":"http","url":"http://h/"})")).servers[0].type == TransportType::http);
+  CHECK(parse(one(R"({"type":"streamable-http","url":"http://h/"})")).servers[0].type ==
+        TransportType::http);
+  CHECK(parse(one(R"({"type":"streamableHttp","url":"http://h/"})")).servers[0].type ==
+        TransportType::http);
+  CHECK(parse(one(R"({"type":"sse","url":"http://h/"})")).servers[0].type == TransportType::sse);
+  CHECK(parse(one(R"({"type":"stdio","command":"x"})")).servers[0].type == TransportType::stdio);
+  CHECK(parse(one(R"({"command":"x"})")).servers[0].type == TransportType::stdio);
+  CHECK(std::string(mcpbraid::to_string(TransportType::http_or_sse)) == "http-or-sse");
+}
+
+TEST_CASE("remote: an unknown type is an error listing the accepted values") {
+  const std::string expected =
+      "; expected \"stdio\", \"http\" (also \"streamable-http\", \"streamableHttp\") or \"sse\"";
+  CHECK(parse_error(one(R"({"type":"websocket","url":"wss://h/"})")) ==
+        "cfg.json: mcpServers.s.type: unknown type \"websocket\"" + expected);
+  CHECK(parse_error(one(R"({"type":"HTTP","url":"http://h/"})")) ==
+        "cfg.json: mcpServers.s.type: unknown type \"HTTP\"" + expected);
+  CHECK(parse_error(one(R"({"type":"","command":"x"})")) ==
+        "cfg.json: mcpServers.s.type: unknown type \"\"" + expected);
+  CHECK(parse_error(one(R"({"type":1,"url":"http://h/"})")) ==
+        "cfg.json: mcpServers.s.type: expected a string, got number");
+}
+
+TEST_CASE("remote: type and the kind of entry must agree") {
+  CHECK(parse_error(one(R"({"type":"stdio","url":"http://h/"})")) ==
+        "cfg.json: mcpServers.s.type: \"stdio\" servers run a \"command\"; for \"url\" use "
+        "\"http\" or \"sse\" (or leave \"type\" out)");
+  CHECK(parse_error(one(R"({"type":"stdio","serverUrl":"http://h/"})")) ==
+        "cfg.json: mcpServers.s.type: \"stdio\" servers run a \"command\"; for \"serverUrl\" use "
+        "\"http\" or \"sse\" (or leave \"type\" out)");
+  CHECK(parse_error(one(R"({"type":"http","command":"x"})")) ==
+        "cfg.json: mcpServers.s.type: \"http\" servers take a \"url\", not a \"command\"");
+  CHECK(parse_error(one(R"({"type":"streamableHttp","command":"x"})")) ==
+        "cfg.json: mcpServers.s.type: \"streamableHttp\" servers take a \"url\", not a "
+        "\"command\"");
+  CHECK(parse_error(one(R"({"type":"http"})")) ==
+        "cfg.json: mcpServers.s.url: missing (the server's http:// or https:// URL)");
+  CHECK(parse_error(one(R"({"type":"sse","headers":{}})")) ==
+        "cfg.json: mcpServers.s.url: missing (the server's http:// or https:// URL)");
+}
+
+TEST_CASE("remote: command with url, url with serverUrl, and neither are errors") {
+  CHECK(parse_error(one(R"({"command":"x","url":"http://h/"})")) ==
+        "cfg.json: mcpServers.s: has both \"command\" and \"url\"; a server is either a program "
+        "to run or a remote URL");
+  CHECK(parse_error(one(R"({"command":"x","serverUrl":"http://h/"})")) ==
+        "cfg.json: mcpServers.s: has both \"command\" and \"serverUrl\"; a server is either a "
+        "program to run or a remote URL");
+  CHECK(parse_error(one(R"({"url":"http://h/","serverUrl":"http://h/"})")) ==
+        "cfg.json: mcpServers.s.serverUrl: given together with \"url\" (it is an alias); give one");
+  CHECK(parse_error(one("{}")) ==
+        "cfg.json: mcpServers.s: needs \"command\" (a program to run) or \"url\" (a remote "
+        "http:// or https:// server)");
+  CHECK(parse_error(one(R"({"disabled":true})")) ==
+        "cfg.json: mcpServers.s: needs \"command\" (a program to run) or \"url\" (a remote "
+        "http:// or https:// server)");
+  // An entry that is stdio-shaped keeps the old message.
+  CHECK(parse_error(one(R"({"type":"stdio"})")) ==
+        "cfg.json: mcpServers.s.command: missing (the program to run)");
+  CHECK(parse_error(one(R"({"env":{}})")) ==
+        "cfg.json: mcpServers.s.command: missing (the program to run)");
+}
+
+TEST_CASE("remote: url is ${VAR}-expanded and then must be an http(s) URL") {
+  Config c = parse(one(R"({"url":"${BASE}/mcp?tenant=${TENANT:-main}"})"),
+                   env_from({{"BASE", "https://mcp.example.com:8443"}}));
+  CHECK(c.servers[0].url == "https://mcp.example.com:8443/mcp?tenant=main");
+  const std::string key = "cfg.json: mcpServers.s.url: ";
+  CHECK(parse_error(one(R"({"url":"ftp://h/"})")) ==
+        key + "not an http:// or https:// URL: scheme must be http or https");
+  CHECK(parse_error(one(R"({"url":"ws://localhost:3000/"})")) ==
+        key + "not an http:// or https:// URL: scheme must be http or https");
+  CHECK(parse_error(one(R"({"url":"localhost:3000/mcp"})")) ==
+        key + "not an http:// or https:// URL: scheme must be http or https");
+  CHECK(parse_error(one(R"({"url":"docs.example.com/mcp"})")) ==
+        key + "not an http:// or https:// URL: missing scheme (expected http:// or https://)");
+  CHECK(parse_error(one(R"({"url":"https:///mcp"})")) ==
+        key + "not an http:// or https:// URL: missing host");
+  CHECK(parse_error(one(R"({"url":"https://h:70000/mcp"})")) ==
+        key + "not an http:// or https:// URL: bad port");
+  CHECK(parse_error(one(R"({"url":"https://h/a b"})")) ==
+        key + "not an http:// or https:// URL: contains a space or control character");
+  CHECK(parse_error(one(R"({"url":"${HOST}/mcp"})")) ==
+        key + "not an http:// or https:// URL: missing scheme (expected http:// or https://)");
+  CHECK(parse_error(one(R"({"url":""})")) == key + "must not be empty");
+  CHECK(parse_error(one(R"({"url":"${UNSET}"})")) == key + "must not be empty");
+  CHECK(parse_error(one(R"({"url":"${BASE"})")) == key + "unterminated \"${\"");
+  CHECK(parse_error(one(R"({"url":["https://h/"]})")) == key + "expected a string, got array");
+  CHECK(parse_error(one(R"({"serverUrl":"mailto:a@b"})")) ==
+        "cfg.json: mcpServers.s.serverUrl: not an http:// or https:// URL: scheme must be http or "
+        "https");
+}
+
+TEST_CASE("remote: a URL's secrets are not echoed in its errors") {
+  auto env = env_from({{"TOKEN", "tok-s3cret"}});
+  for (const char* entry :
+       {R"({"url":"https://user:tok-s3cret@h:0/"})", R"({"url":"https://h/${TOKEN} x"})",
+        R"({"url":"ftp://h/?k=tok-s3cret"})", R"({"url":"https://h/?k=tok-s3cret&${X"})"}) {
+    std::string message = parse_error(one(entry), env);
+    CAPTURE(message);
+    CHECK(message.rfind("cfg.json: mcpServers.s.url: ", 0) == 0);
+    CHECK(message.find("s3cret") == std::string::npos);
+  }
+}
+
+TEST_CASE("remote: stdio-only keys on a remote server are errors naming the key") {
+  CHECK(
+      parse_error(one(R"({"url":"http://h/","args":["--x"]})")) ==
+      "cfg.json: mcpServers.s.args: only stdio servers (with \"command\") take \"args\"; this one "
+      "is remote (\"url\")");
+  CHECK(parse_error(one(R"({"type":"sse","url":"http://h/","env":{"A":"1"}})")) ==
+        "cfg.json: mcpServers.s.env: only stdio servers (with \"command\") take \"env\"; this one "
+        "is remote (\"url\")");
+  CHECK(parse_error(one(R"({"serverUrl":"http://h/","cwd":"/tmp"})")) ==
+        "cfg.json: mcpServers.s.cwd: only stdio servers (with \"command\") take \"cwd\"; this one "
+        "is remote (\"serverUrl\")");
+}
+
+TEST_CASE("remote: disabled, failsafe and restart apply to remote servers too") {
+  Config c = parse(one(R"({"url":"http://h/","disabled":true,"failsafe":{"timeout":"5s"},
+                           "restart":{"max_restarts":3}})"));
+  CHECK(c.servers[0].disabled);
+  CHECK(c.servers[0].failsafe.timeout == Milliseconds(5000));
+  CHECK(c.servers[0].restart.max_restarts == 3);
+  CHECK(parse_error(one(R"({"url":"http://h/","disabled":"no"})")) ==
+        "cfg.json: mcpServers.s.disabled: expected true or false");
+}
+
+TEST_CASE("headers: values are ${VAR}-expanded, names kept literally and in order") {
+  Config c = parse(one(R"({"url":"https://h/mcp","headers":{
+      "X-Api-Key":"${KEY}","Authorization":"Bearer ${TOKEN:-anon}",
+      "X-Tab":"a\tb","X-Empty":"","x-custom_!#$%&'*+-.^`|~1":"v"}})"),
+                   env_from({{"KEY", "k-123"}}));
+  CHECK(c.servers[0].headers == Headers{{"Authorization", "Bearer anon"},
+                                        {"X-Api-Key", "k-123"},
+                                        {"X-Empty", ""},
+                                        {"X-Tab", "a\tb"},
+                                        {"x-custom_!#$%&'*+-.^`|~1", "v"}});
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("headers: wrong shapes and bad names are errors naming the key") {
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":["Authorization: x"]})")) ==
+        "cfg.json: mcpServers.s.headers: expected an object of strings");
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-Port":8080}})")) ==
+        "cfg.json: mcpServers.s.headers.X-Port: expected a string, got number");
+  const std::string token = "...\" is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~ only)";
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X Api":"v"}})")) ==
+        "cfg.json: mcpServers.s.headers: the header name \"X" + token);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-${NAME}":"v"}})"),
+                    env_from({{"NAME", "Key"}})) ==
+        "cfg.json: mcpServers.s.headers: the header name \"X-$" + token);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"":"v"}})")) ==
+        "cfg.json: mcpServers.s.headers: a header name must not be empty");
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A\u0000":"v"}})")) ==
+        "cfg.json: mcpServers.s.headers: the header name \"X-A" + token);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"Caf\u00e9":"v"}})")) ==
+        "cfg.json: mcpServers.s.headers: the header name \"Caf" + token);
+  CHECK(parse_error(
+            one(R"({"url":"http://h/","headers":{"Authorization":"a","authorization":"b"}})")) ==
+        "cfg.json: mcpServers.s.headers.authorization: given twice (header names are "
+        "case-insensitive)");
+}
+
+TEST_CASE("headers: values with CR, LF, NUL or other control characters are refused") {
+  const std::string hidden =
+      ": the value contains CR, LF, NUL or another control character (not shown: header values "
+      "are secret)";
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A":"v\r\nHost: evil"}})")) ==
+        "cfg.json: mcpServers.s.headers.X-A" + hidden);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A":"v\u0000"}})")) ==
+        "cfg.json: mcpServers.s.headers.X-A" + hidden);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A":"v\u007f"}})")) ==
+        "cfg.json: mcpServers.s.headers.X-A" + hidden);
+  // Also when the newline comes from the environment.
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A":"Bearer ${T}"}})"),
+                    env_from({{"T", "abc\nX-Evil: 1"}})) ==
+        "cfg.json: mcpServers.s.headers.X-A" + hidden);
+  CHECK(parse_error(one(R"({"url":"http://h/","headers":{"X-A":"Bearer ${T"}})")) ==
+        "cfg.json: mcpServers.s.headers.X-A: unterminated \"${\" in the value (not shown: header "
+        "values are secret)");
+}
+
+TEST_CASE("headers: on a stdio server they are an error") {
+  CHECK(parse_error(one(R"({"command":"x","headers":{"Authorization":"Bearer t"}})")) ==
+        "cfg.json: mcpServers.s.headers: only remote servers (with \"url\") take headers; a stdio "
+        "server gets its secrets through \"env\" (an error, so that they are not silently "
+        "dropped)");
+}
+
+TEST_CASE("headers: no error text ever contains a header value") {
+  const std::string secret = "hdr-s3cret-VALUE";
+  auto env = env_from({{"SECRET", secret}, {"NL", secret + "\r\n"}});
+  const std::vector<std::string> entries = {
+      R"({"url":"http://h/","headers":{"X-A":"hdr-s3cret-VALUE\n"}})",
+      R"({"url":"http://h/","headers":{"X-A":"${NL}"}})",
+      R"({"url":"http://h/","headers":{"X-A":"hdr-s3cret-VALUE${"}})",
+      R"({"url":"http://h/","headers":{"X-A":"hdr-s3cret-VALUE\u0001"}})",
+      R"({"url":"http://h/","headers":{"Authorization: Bearer hdr-s3cret-VALUE":""}})",
+      R"({"url":"http://h/","headers":{"X-A":"hdr-s3cret-VALUE","x-a":"hdr-s3cret-VALUE"}})",
+      R"({"url":"http://h/","headers":{"X-A":"${SECRET}","Bad Name":"hdr-s3cret-VALUE"}})",
+      R"({"url":"http://h/","headers":{"X-A":"hdr-s3cret-VALUE"},"args":[]})",
+      R"({"url":"ftp://h/","headers":{"X-A":"hdr-s3cret-VALUE"}})",
+      R"({"command":"x","headers":{"X-A":"hdr-s3cret-VALUE"}})",
+      R"({"type":"stdio","url":"http://h/","headers":{"X-A":"${SECRET}"}})",
+  };
+  for (const auto& entry : entries) {
+    std::string message = parse_error(one(entry), env);
+    CAPTURE(entry);
+    CAPTURE(message);
+    CHECK(message.rfind("cfg.json: mcpServers.s", 0) == 0);
+    CHECK(message.find("s3cret") == std::string::npos);
+  }
+}
+
+TEST_CASE("servers: VS Code's top-level name for mcpServers") {
+  Config c = parse(R"({
+    "inputs": [{"type":"promptString","id":"token","password":true}],
+    "servers": {
+      "fs": {"type":"stdio","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/tmp"],
+             "envFile":"${workspaceFolder}/.env"},
+      "gh": {"type":"http","url":"https://api.githubcopilot.com/mcp/"}}})");
+  REQUIRE(c.servers.size() == 2);
+  CHECK(c.servers[0].name == "fs");
+  CHECK(c.servers[0].type == TransportType::stdio);
+  CHECK(c.servers[0].command == "npx");
+  CHECK(c.servers[0].args ==
+        std::vector<std::string>{"-y", "@modelcontextprotocol/server-filesystem", "/tmp"});
+  CHECK(c.servers[1].name == "gh");
+  CHECK(c.servers[1].type == TransportType::http);
+  CHECK(c.warnings == std::vector<std::string>{"inputs: unknown top-level key ignored",
+                                               "servers.fs.envFile: unknown key ignored"});
+}
+
+TEST_CASE("servers: messages use the key the file uses; both keys are an error") {
+  CHECK(parse_error(R"({"servers":{"s":{"url":"ftp://h/"}}})") ==
+        "cfg.json: servers.s.url: not an http:// or https:// URL: scheme must be http or https");
+  CHECK(parse_error(R"({"servers":{"s":{"command":"x","args":["${A"]}}})") ==
+        "cfg.json: servers.s: unterminated \"${\" in \"${A\"");
+  CHECK(parse_error(R"({"servers":{"a b":{"command":"x"}}})") ==
+        "cfg.json: servers.a b: server names must match [A-Za-z0-9_-]+");
+  CHECK(parse_error(R"({"servers":[]})") ==
+        "cfg.json: servers: expected an object of server entries, got array");
+  CHECK(parse_error(R"({"servers":{},"mcpServers":{}})") ==
+        "cfg.json: servers: given together with \"mcpServers\" (VS Code's name for the same "
+        "block); give one");
+  CHECK(parse(R"({"servers":{}})").servers.empty());
+  CHECK(parse_error(R"({"server":{}})") ==
+        "cfg.json: mcpServers: missing (an object of server entries)");
+}
+
+TEST_CASE("remote: a Claude Code .mcp.json mixing stdio and remote servers loads") {
+  TempDir dir;
+  std::string path = dir.write(".mcp.json", R"({
+  "mcpServers": {
+    "fs": {"type": "stdio", "command": "npx",
+           "args": ["-y", "@modelcontextprotocol/server-filesystem", "."], "env": {}},
+    "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/",
+               "headers": {"Authorization": "Bearer ${GITHUB_TOKEN}"}},
+    "linear": {"type": "sse", "url": "https://mcp.linear.app/sse"},
+    "docs": {"url": "https://docs.example.com/mcp"}
+  }
+})");
+  Config c = mcpbraid::load_config(path, env_from({{"GITHUB_TOKEN", "t"}}));
+  REQUIRE(c.servers.size() == 4);
+  CHECK(c.servers[0].type == TransportType::http_or_sse);
+  CHECK(c.servers[1].type == TransportType::stdio);
+  CHECK(c.servers[2].type == TransportType::http);
+  CHECK(c.servers[2].headers == Headers{{"Authorization", "Bearer t"}});
+  CHECK(c.servers[3].type == TransportType::sse);
+  CHECK(c.warnings.empty());
 }
