@@ -8,6 +8,8 @@
 //   INTEROP_DIRECT=1  no mcpbraid: one SDK client per server, talking to the
 //                     server directly with its original names. Used to check
 //                     the tests' own expectations against the real servers.
+//                     A remote server def ({type?, url, headers?}) is reached
+//                     with the SDK's HTTP transports.
 //
 // Environment: MCPBRAID_BIN (path to the binary, required unless direct),
 // MCPBRAID_SEPARATOR (default "__"), INTEROP_STDERR=inherit to see stderr live.
@@ -18,7 +20,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -111,7 +115,39 @@ function captureStderr(transport, limit = 64 * 1024) {
   return box;
 }
 
-async function connectClient({ command, args, env, capabilities, handlers, label }) {
+/**
+ * Direct mode only: an SDK client for a remote server def ({type?, url, headers?}).
+ * Without a type it tries Streamable HTTP, then SSE, as the spec's
+ * backwards-compatibility section says.
+ */
+async function connectRemote({ type, url, headers, capabilities, handlers, label }) {
+  const requestInit = headers ? { headers } : undefined;
+  const kinds = type === "sse" ? ["sse"] : type ? ["http"] : ["http", "sse"];
+  for (const kind of kinds) {
+    const client = new Client({ name: "mcpbraid-interop", version: "0.1.0" }, { capabilities });
+    installHandlers(client, handlers);
+    const errors = [];
+    client.onerror = (err) => errors.push(err);
+    const transport =
+      kind === "sse"
+        ? new SSEClientTransport(new URL(url), { requestInit })
+        : new StreamableHTTPClientTransport(new URL(url), { requestInit });
+    const wire = tapWire(transport);
+    try {
+      await withTimeout(client.connect(transport, { timeout: 10_000 }), 12_000, `${label}: initialize`);
+    } catch (err) {
+      await client.close().catch(() => {});
+      if (kind !== kinds.at(-1)) continue;
+      err.message = `${label}: connect/initialize to ${url} failed: ${err.message}`;
+      throw err;
+    }
+    const exit = { done: true, code: 0, signal: null }; // no process of ours
+    return { client, errors, stderr: { text: "" }, wire, exit, pid: undefined };
+  }
+}
+
+async function connectClient({ command, args, env, url, type, headers, capabilities, handlers, label }) {
+  if (url) return connectRemote({ type, url, headers, capabilities, handlers, label });
   const client = new Client({ name: "mcpbraid-interop", version: "0.1.0" }, { capabilities });
   installHandlers(client, handlers);
   const errors = [];
@@ -197,6 +233,9 @@ export class Session {
             command: def.command,
             args: def.args,
             env: def.env,
+            url: def.url,
+            type: def.type,
+            headers: def.headers,
             capabilities,
             handlers,
             label: name,
