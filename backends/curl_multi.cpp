@@ -62,7 +62,7 @@ struct CurlMulti::Transfer {
   curl_slist* headers = nullptr;
   std::string body;  // what we send: libcurl reads it in place
   Handlers handlers;
-  Response response;       // filling in
+  Response response;        // filling in
   bool final_seen = false;  // the final response's header block ended
   bool response_given = false;
   std::string received;  // body bytes not yet handed out
@@ -129,7 +129,8 @@ CurlMulti::Id CurlMulti::start(Request request, Handlers handlers) {
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(request.connect_timeout.count()));
   if (request.timeout.count() > 0)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   auto [proxy, no_proxy] = proxy_for(request.url);

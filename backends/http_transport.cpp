@@ -105,7 +105,8 @@ TransportFactory default_transport_factory(asio::io_context& io) {
   auto child = child_process_factory(io);
   return [&io, child](const ServerConfig& config,
                       TransportEvents events) -> std::unique_ptr<Transport> {
-    if (is_remote(config.type)) return std::make_unique<HttpTransport>(io, config, std::move(events));
+    if (is_remote(config.type))
+      return std::make_unique<HttpTransport>(io, config, std::move(events));
     return child(config, std::move(events));
   };
 }
@@ -312,8 +313,7 @@ void HttpTransport::on_post_done(std::uint64_t key, CURLcode code, const std::st
   if (code != CURLE_OK) {
     if (p.events) p.events->end();
     if (stopping_) return;
-    if (p.status == 0 && unreachable(code))
-      return close("cannot reach " + origin_ + ": " + error);
+    if (p.status == 0 && unreachable(code)) return close("cannot reach " + origin_ + ": " + error);
     session_suspect_ = true;
     trace::warn("http.lost")
         .kv("server", config_.name)
@@ -379,8 +379,8 @@ void HttpTransport::on_post_answer(Post& p) {
   Shape answer = shape_of(body, config_.max_json_depth);
   bool answers_it = answer.response && !p.id.empty() && answer.id == p.id;
   if (mode_ == Mode::streamable && p.carried_session && !answers_it &&
-      (status == 404 || (status == 400 && (session_suspect_ ||
-                                           body.find("ession") != std::string_view::npos)))) {
+      (status == 404 ||
+       (status == 400 && (session_suspect_ || body.find("ession") != std::string_view::npos)))) {
     // The session is gone (expired, or the server restarted): a new one,
     // and this message again on it. It never reached the old one.
     return renew_session(std::move(p.line));
@@ -451,11 +451,11 @@ void HttpTransport::resume_stream(Post& p) {
     auto at = post_of_request_.find(done.id);
     if (at != post_of_request_.end() && at->second == key) post_of_request_.erase(at);
     if (gone_ || stopping_ || done.answered) return;
-    fail_request(done,
-                 "the answer stream could not be resumed" +
-                     (error.empty() ? " (HTTP " + std::to_string(done.status) + ")"
-                                    : " (" + error + ")"),
-                 true);
+    fail_request(
+        done,
+        "the answer stream could not be resumed" +
+            (error.empty() ? " (HTTP " + std::to_string(done.status) + ")" : " (" + error + ")"),
+        true);
   };
   r.transfer = http_->start(std::move(get), std::move(h));
 }
@@ -594,8 +594,7 @@ void HttpTransport::open_get_stream() {
       get_offered_ = false;  // the server sends nothing on its own: fine
       return;
     }
-    if (carried_session && (get_status_ == 404 || get_status_ == 400))
-      return renew_session({});
+    if (carried_session && (get_status_ == 404 || get_status_ == 400)) return renew_session({});
     if (code != CURLE_OK) {
       session_suspect_ = true;
       trace::info("http.stream_lost").kv("server", config_.name).kv("error", error);
@@ -658,8 +657,8 @@ void HttpTransport::on_sse_event(sse::Event& event) {
 }
 
 void HttpTransport::unauthorized(const CurlMulti::Response& r) {
-  std::string reason = "unauthorized (HTTP " + std::to_string(r.status) +
-                       "): set headers.Authorization";
+  std::string reason =
+      "unauthorized (HTTP " + std::to_string(r.status) + "): set headers.Authorization";
   std::string metadata = resource_metadata(r.header("www-authenticate"));
   if (!metadata.empty()) reason += " (resource metadata: " + url::redacted(metadata) + ")";
   close(reason, /*permanent=*/true);

@@ -75,11 +75,11 @@ class HttpTransport final : public Transport {
   // One POST in flight.
   struct Post {
     CurlMulti::Id transfer = 0;
-    std::string line;     // as sent, for a re-send on a new session
-    std::string id;       // a request's id token; empty for the rest
-    std::string url;      // where it went (redirects)
+    std::string line;  // as sent, for a re-send on a new session
+    std::string id;    // a request's id token; empty for the rest
+    std::string url;   // where it went (redirects)
     bool initialize = false;
-    bool renewal = false;  // the initialize of a session renewal
+    bool renewal = false;      // the initialize of a session renewal
     bool initialized = false;  // notifications/initialized
     bool carried_session = false;
     bool answered = false;
@@ -128,8 +128,8 @@ class HttpTransport final : public Transport {
   std::unique_ptr<CurlMulti> http_;
   Mode mode_ = Mode::streamable;
   bool may_fall_back_ = false;  // `url` without type, until initialize is answered
-  std::string url_;            // POST (Streamable HTTP) or GET (SSE)
-  std::string endpoint_;       // SSE: where to POST, from the endpoint event
+  std::string url_;             // POST (Streamable HTTP) or GET (SSE)
+  std::string endpoint_;        // SSE: where to POST, from the endpoint event
   std::string origin_;
   std::string shown_url_;  // redacted, for logs
   std::string session_id_;

@@ -10,14 +10,13 @@
 // kind it talks to.
 #include <sys/types.h>
 
+#include <asio/io_context.hpp>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <asio/io_context.hpp>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -78,7 +77,6 @@ class Transport {
   virtual std::string origin() const { return {}; }
   virtual std::string session_state() const { return {}; }
 };
-
 
 using TransportFactory =
     std::function<std::unique_ptr<Transport>(const ServerConfig& config, TransportEvents events)>;
