@@ -8,7 +8,7 @@
 // of its callbacks, so a handler may start or cancel transfers freely.
 //
 // One CurlMulti per remote server: its connection cache and its limit
-// (kMaxConnections) are that server's.
+// (`max_connections`) are that server's.
 #include <curl/curl.h>
 
 #include <asio/io_context.hpp>
@@ -30,7 +30,6 @@ namespace mcpbraid {
 class CurlMulti {
  public:
   using Id = std::uint64_t;
-  static constexpr long kMaxConnections = 16;
 
   struct Request {
     std::string method = "POST";  // POST, GET or DELETE
@@ -60,7 +59,7 @@ class CurlMulti {
     std::function<void(CURLcode code, const std::string& error)> on_done;
   };
 
-  explicit CurlMulti(asio::io_context& io);
+  CurlMulti(asio::io_context& io, long max_connections);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;

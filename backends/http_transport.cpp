@@ -132,7 +132,7 @@ bool HttpTransport::start(std::string* error) {
     if (error) *error = "bad url " + shown_url_;
     return false;
   }
-  http_ = std::make_unique<CurlMulti>(io_);
+  http_ = std::make_unique<CurlMulti>(io_, config_.max_connections);
   started_ = true;
   started_at_ = Clock::now();
   trace::info("http.connect")

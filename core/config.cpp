@@ -37,7 +37,7 @@ const std::set<std::string> kTopLevelKeys = {"mcpServers",         "servers",   
                                              "max_json_depth",     "max_output_queue"};
 const std::set<std::string> kServerKeys = {"command", "args",      "env",     "cwd",
                                            "url",     "serverUrl", "headers", "disabled",
-                                           "type",    "failsafe",  "restart"};
+                                           "type",    "failsafe",  "restart", "max_connections"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
@@ -143,6 +143,14 @@ void parse_remote(ServerConfig& server, const json& entry, const std::string& ur
   if (!url::parse(server.url, &error))
     fail(path, url_where, "not an http:// or https:// URL: " + error);
 
+  if (auto limit = entry.find("max_connections"); limit != entry.end()) {
+    if (!limit->is_number_integer() || limit->get<long long>() < 1 ||
+        limit->get<long long>() > kMaxConnectionsLimit)
+      fail(path, where + ".max_connections",
+           "expected an integer from 1 to " + std::to_string(kMaxConnectionsLimit));
+    server.max_connections = limit->get<int>();
+  }
+
   auto headers = entry.find("headers");
   if (headers == entry.end()) return;
   const std::string headers_where = where + ".headers";
@@ -239,6 +247,9 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
            "needs \"command\" (a program to run) or \"url\" (a remote http:// or https:// "
            "server)");
     }
+    if (entry.contains("max_connections"))
+      fail(path, where + ".max_connections",
+           "only remote servers (with \"url\") have connections to limit");
     if (entry.contains("headers"))
       fail(path, where + ".headers",
            "only remote servers (with \"url\") take headers; a stdio server gets its "

@@ -22,6 +22,9 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+inline constexpr int kDefaultMaxConnections = 16;
+inline constexpr int kMaxConnectionsLimit = 256;
+
 // How a server is reached (README "Remote servers").
 enum class TransportType {
   stdio,        // a child process over pipes (`command`)
@@ -42,6 +45,9 @@ struct ServerConfig {
   // never logged.
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The most HTTP connections open to it at once (HTTP/2 multiplexes
+  // within them; HTTP/1.1 queues calls beyond them).
+  int max_connections = kDefaultMaxConnections;
   std::string command;
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment

@@ -224,9 +224,15 @@ Snapshot snapshot_from_json(const json& doc) {
     s.p95_ms = latency.value("p95", 0.0);
     s.p99_ms = latency.value("p99", 0.0);
     s.restarts = b.value("restarts", 0);
-    s.transport = b.value("transport", std::string("stdio"));
-    s.origin = optional_from<std::string>(b, "origin");
-    s.session = optional_from<std::string>(b, "session");
+    // Only as strings: these are newer than some peers' fields.
+    auto text = [&b](const char* key) -> std::optional<std::string> {
+      auto it = b.find(key);
+      if (it == b.end() || !it->is_string()) return std::nullopt;
+      return it->get<std::string>();
+    };
+    s.transport = text("transport").value_or("stdio");
+    s.origin = text("origin");
+    s.session = text("session");
     s.pid = optional_from<std::int64_t>(b, "pid");
     s.uptime_s = optional_from<double>(b, "uptime_s");
     s.tools = optional_from<std::int64_t>(b, "tools");

@@ -138,8 +138,9 @@ TEST_CASE("to_json: a backend's fields are snake_case with their values") {
   for (const auto& [key, value] : j.items()) keys.insert(key);
   CHECK(keys == std::set<std::string>{"state", "circuit", "next_probe_ms", "restart_in_ms",
                                       "healthy", "successes", "failures", "consecutive_failures",
-                                      "latency_ms", "restarts", "pid", "uptime_s", "tools",
-                                      "in_flight", "last_error", "stderr_tail"});
+                                      "transport", "origin", "session", "latency_ms", "restarts",
+                                      "pid", "uptime_s", "tools", "in_flight", "last_error",
+                                      "stderr_tail"});
 }
 
 TEST_CASE("to_json: optional fields of a backend that never ran are null, not absent") {
@@ -239,6 +240,29 @@ TEST_CASE("snapshot_from_json(to_json(x)) gives x back, also through text") {
     // And the same document again.
     CHECK(health::to_json(back) == health::to_json(original));
   }
+}
+
+TEST_CASE("to_json and the table: a remote server shows its origin and session, not a pid") {
+  BackendStatus b = busy_backend();
+  CHECK(health::to_json(b)["transport"] == "stdio");
+  CHECK(health::to_json(b)["origin"].is_null());
+  b.transport = "http";
+  b.origin = "https://mcp.example.com:443";
+  b.session = "active";
+  b.pid.reset();
+  json j = health::to_json(b);
+  CHECK(j["transport"] == "http");
+  CHECK(j["origin"] == "https://mcp.example.com:443");
+  CHECK(j["session"] == "active");
+  CHECK(j["pid"].is_null());
+  Snapshot back = health::snapshot_from_json(health::to_json(snapshot_of({b})));
+  REQUIRE(back.backends.size() == 1);
+  CHECK(back.backends[0].transport == "http");
+  CHECK(back.backends[0].origin == "https://mcp.example.com:443");
+  CHECK(back.backends[0].session == "active");
+  std::string table = health::render_table(snapshot_of({b}), false);
+  CHECK(table.find("https://mcp.example.com:443  session active") != std::string::npos);
+  CHECK(table.find("pid -") == std::string::npos);
 }
 
 TEST_CASE("snapshot_from_json: fields a newer peer adds are ignored") {
