@@ -44,9 +44,7 @@ const char* env_either(const char* a, const char* b) {
 }  // namespace
 
 struct CurlMulti::Socket {
-  explicit Socket(asio::io_context& io, curl_socket_t fd) : descriptor(io), fd(fd) {
-    descriptor.assign(fd);
-  }
+  Socket(asio::io_context& io, curl_socket_t fd) : descriptor(io), fd(fd) {}
   asio::posix::stream_descriptor descriptor;
   curl_socket_t fd;
   int want = 0;  // CURL_POLL_IN / OUT / INOUT
@@ -124,6 +122,8 @@ CurlMulti::Id CurlMulti::start(Request request, Handlers handlers) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // same-origin redirects are the caller's
+  // A proxy's "200 Connection established" is not the server's answer.
+  curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -227,9 +227,19 @@ std::size_t CurlMulti::on_write(char* data, std::size_t size, std::size_t n, voi
   return size * n;
 }
 
-int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* p, void*) {
+int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* p, void* socketp) {
   auto& self = *static_cast<CurlMulti*>(p);
   auto it = self.sockets_.find(fd);
+  if (it != self.sockets_.end() && what != CURL_POLL_REMOVE && socketp != it->second.get()) {
+    // A socket libcurl has not seen from us: an old entry for a reused fd
+    // number (its epoll registration died with the old socket).
+    it->second->removed = true;
+    asio::error_code ignored;
+    it->second->descriptor.cancel(ignored);
+    it->second->descriptor.release();
+    self.sockets_.erase(it);
+    it = self.sockets_.end();
+  }
   if (what == CURL_POLL_REMOVE) {
     if (it == self.sockets_.end()) return 0;
     std::shared_ptr<Socket> socket = std::move(it->second);
@@ -240,8 +250,14 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* p, void*) {
     socket->descriptor.release();  // libcurl closes it
     return 0;
   }
-  if (it == self.sockets_.end())
-    it = self.sockets_.emplace(fd, std::make_shared<Socket>(self.io_, fd)).first;
+  if (it == self.sockets_.end()) {
+    auto socket = std::make_shared<Socket>(self.io_, fd);
+    asio::error_code ec;
+    socket->descriptor.assign(fd, ec);
+    if (ec) return -1;  // never throw through libcurl's frames
+    it = self.sockets_.emplace(fd, std::move(socket)).first;
+    curl_multi_assign(self.multi_, fd, it->second.get());
+  }
   it->second->want = what;
   self.watch(it->second);
   return 0;
@@ -335,6 +351,8 @@ void CurlMulti::deliver() {
     std::string error = code == CURLE_OK ? std::string()
                         : t->error[0]    ? std::string(t->error)
                                          : std::string(curl_easy_strerror(code));
+    // libcurl quotes the proxy setting in some messages, credentials and all.
+    if (error.find("roxy") != std::string::npos) error = curl_easy_strerror(code);
     remove(*t);
     if (!t->response_given && t->final_seen) {
       t->response_given = true;

@@ -1,5 +1,6 @@
 #include "backends/http_transport.hpp"
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <cctype>
 
@@ -132,7 +133,8 @@ bool HttpTransport::start(std::string* error) {
     if (error) *error = "bad url " + shown_url_;
     return false;
   }
-  http_ = std::make_unique<CurlMulti>(io_, config_.max_connections);
+  http_ = std::make_unique<CurlMulti>(io_, std::max(1, config_.max_connections - 1));
+  short_ = std::make_unique<CurlMulti>(io_, 1);
   started_ = true;
   started_at_ = Clock::now();
   trace::info("http.connect")
@@ -157,10 +159,12 @@ std::optional<std::string> HttpTransport::exit_description() const {
 
 void HttpTransport::pause() {
   if (http_) http_->pause();
+  if (short_) short_->pause();
 }
 
 void HttpTransport::resume() {
   if (http_) http_->resume();
+  if (short_) short_->resume();
 }
 
 std::vector<std::string> HttpTransport::base_headers(bool with_session) const {
@@ -229,6 +233,11 @@ void HttpTransport::post(std::string line, int redirects, std::string url) {
     initialize_id_ = p.id;
   }
   p.renewal = p.initialize && renewing_;
+  p.short_lane = !request;
+  if (!resent_line_.empty() && p.line == resent_line_) {
+    p.after_renewal = true;
+    resent_line_.clear();
+  }
   // A fresh initialize starts a session: it carries none.
   bool with_session = !p.initialize && mode_ == Mode::streamable;
   p.carried_session = with_session && !session_id_.empty();
@@ -243,7 +252,7 @@ void HttpTransport::post(std::string line, int redirects, std::string url) {
         if (found != post_of_request_.end() && found->second != key) {
           auto it = posts_.find(found->second);
           if (it != posts_.end()) {
-            http_->cancel(it->second.transfer);
+            lane(it->second).cancel(it->second.transfer);
             posts_.erase(it);
           }
           post_of_request_.erase(found);
@@ -255,7 +264,7 @@ void HttpTransport::post(std::string line, int redirects, std::string url) {
   h.on_response = [this, key](const CurlMulti::Response& r) { on_post_response(key, r); };
   h.on_body = [this, key](std::string_view bytes) { on_post_body(key, bytes); };
   h.on_done = [this, key](CURLcode code, const std::string& e) { on_post_done(key, code, e); };
-  p.transfer = http_->start(make_post(p.line, p.url, request, with_session), std::move(h));
+  p.transfer = lane(p).start(make_post(p.line, p.url, request, with_session), std::move(h));
 }
 
 void HttpTransport::on_post_response(std::uint64_t key, const CurlMulti::Response& r) {
@@ -266,7 +275,9 @@ void HttpTransport::on_post_response(std::uint64_t key, const CurlMulti::Respons
   p.content_type = r.content_type;
   bool ok = r.status >= 200 && r.status < 300;
   if (p.initialize && ok && mode_ == Mode::streamable) session_id_ = r.header("mcp-session-id");
-  if (r.status == 401 || r.status == 403) return unauthorized(r);
+  // 401: the credentials are refused, now and on every restart. A 403 to
+  // one call later on (insufficient scope) refuses that call only.
+  if (r.status == 401 || (r.status == 403 && p.initialize)) return unauthorized(r);
   if (r.status >= 300 && r.status < 400) {
     p.body = r.header("location");  // resolved when the body is done
     p.content_type = "redirect";
@@ -274,7 +285,8 @@ void HttpTransport::on_post_response(std::uint64_t key, const CurlMulti::Respons
   }
   if (ok && r.content_type == "text/event-stream") {
     p.events = std::make_shared<sse::Parser>(
-        [this, key](sse::Event& event) {
+        [this, key, alive = alive_](sse::Event& event) {
+          if (!*alive) return;
           auto at = posts_.find(key);
           if (at == posts_.end()) return;
           if (!event.id.empty()) at->second.last_event_id = event.id;
@@ -326,8 +338,10 @@ void HttpTransport::on_post_done(std::uint64_t key, CURLcode code, const std::st
       // would not start.
       return close("cannot reach " + origin_ + ": " + error);
     }
-    if (!p.id.empty() && !p.answered)
+    if (!p.id.empty() && !p.answered) {
+      if (may_resume(p)) return resume_later(std::move(p));
       fail_request(p, "connection lost before the answer (" + error + ")", true);
+    }
     return;
   }
   on_post_answer(p);
@@ -338,15 +352,26 @@ void HttpTransport::on_post_answer(Post& p) {
   if (status >= 200 && status < 300) {
     // SSE: answers come on the stream. 202: on the GET stream, later.
     bool answer_here = mode_ == Mode::streamable && status != 202 && status != 204;
+    std::string too_big = "an answer of " + std::to_string(p.body_size) +
+                          " bytes exceeds max_line (" + std::to_string(config_.max_line) +
+                          " bytes)";
     if (answer_here && p.events) {
       p.events->end();
       if (!p.answered && !p.id.empty()) {
-        if (!p.last_event_id.empty() && !stopping_) return resume_stream(p);
-        fail_request(p, "the server ended its answer stream without an answer", true);
+        if (p.events->oversized() > 0)
+          fail_request(
+              p,
+              "an answer event exceeds max_line (" + std::to_string(config_.max_line) + " bytes)",
+              true);
+        else if (may_resume(p))
+          return resume_later(std::move(p));
+        else
+          fail_request(p, "the server ended its answer stream without an answer", true);
       }
     } else if (answer_here && p.body_size > config_.max_line) {
       std::string head(trim(p.body).substr(0, 4096));
-      events_.on_oversized(head, p.body_size);  // fails the request it names
+      events_.on_oversized(head, p.body_size);  // logs it, fails the request if it finds the id
+      if (!p.id.empty()) fail_request(p, too_big, true);
     } else if (answer_here && p.body_size > 0) {
       std::string_view body = trim(p.body);
       if (!body.empty()) deliver(std::string(body), &p);
@@ -355,6 +380,11 @@ void HttpTransport::on_post_answer(Post& p) {
                      true);
     } else if (answer_here && !p.id.empty()) {
       fail_request(p, "HTTP " + std::to_string(status) + " with an empty body", true);
+    } else if (mode_ == Mode::streamable && !p.id.empty() && !get_offered_) {
+      fail_request(
+          p,
+          "HTTP " + std::to_string(status) + " to a request, and no GET stream to carry its answer",
+          true);
     }
     if (p.initialized && mode_ == Mode::streamable && !stopping_) open_get_stream();
     if (p.answered) session_suspect_ = false;
@@ -378,7 +408,7 @@ void HttpTransport::on_post_answer(Post& p) {
   std::string_view body = trim(p.body);
   Shape answer = shape_of(body, config_.max_json_depth);
   bool answers_it = answer.response && !p.id.empty() && answer.id == p.id;
-  if (mode_ == Mode::streamable && p.carried_session && !answers_it &&
+  if (mode_ == Mode::streamable && p.carried_session && !answers_it && !p.after_renewal &&
       (status == 404 ||
        (status == 400 && (session_suspect_ || body.find("ession") != std::string_view::npos)))) {
     // The session is gone (expired, or the server restarted): a new one,
@@ -389,7 +419,9 @@ void HttpTransport::on_post_answer(Post& p) {
     return close("the session expired and the server refused a new one: HTTP " +
                  std::to_string(status) + " " + body_head(body));
   }
-  if (p.initialize && may_fall_back_ && status >= 400 && status < 500) {
+  // The spec's backwards compatibility: a server without Streamable HTTP
+  // refuses the POST (405, 404, or 400 from some).
+  if (p.initialize && may_fall_back_ && (status == 400 || status == 404 || status == 405)) {
     return switch_to_sse(std::move(p.line));
   }
   if (answers_it) return deliver(std::string(body), &p);
@@ -405,22 +437,43 @@ void HttpTransport::fail_request(const Post& p, const std::string& reason, bool 
   if (events_.on_request_failed) events_.on_request_failed(p.id, reason, server_fault);
 }
 
+bool HttpTransport::may_resume(const Post& p) const {
+  return mode_ == Mode::streamable && !p.last_event_id.empty() && !stopping_ && !gone_ &&
+         p.resumes < kMaxResumes && (!p.events || p.events->oversized() == 0);
+}
+
+void HttpTransport::resume_later(Post p) {
+  std::optional<std::int64_t> retry = p.events ? p.events->retry_ms() : std::nullopt;
+  if (!retry) retry = retry_ms_;
+  Milliseconds delay(std::clamp<std::int64_t>(retry.value_or(0), 0, 5000));
+  auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+  resume_timers_.push_back(timer);
+  std::erase_if(resume_timers_, [](const auto& t) { return t.expired(); });
+  auto held = std::make_shared<Post>(std::move(p));
+  timer->async_wait([this, timer, held, alive = alive_](asio::error_code ec) {
+    if (ec || !*alive || gone_ || stopping_) return;
+    resume_stream(std::move(*held));
+  });
+}
+
 // The answer stream of a POST ended before the answer, but its events had
 // ids: the server means to go on on a GET with Last-Event-ID (2025-11-25).
-void HttpTransport::resume_stream(Post& p) {
+void HttpTransport::resume_stream(Post p) {
   std::uint64_t key = next_post_++;
   Post& r = posts_[key];
-  r.id = p.id;
-  r.line = std::move(p.line);
+  std::string last_event_id = p.last_event_id;
+  r = std::move(p);
+  r.resumes += 1;
+  r.events.reset();
+  r.status = 0;
   r.url = url_;
-  r.carried_session = true;
   post_of_request_[r.id] = key;
   CurlMulti::Request get;
   get.method = "GET";
   get.url = url_;
   get.headers = base_headers(true);
   get.headers.emplace_back("Accept: text/event-stream");
-  get.headers.emplace_back("Last-Event-ID: " + p.last_event_id);
+  get.headers.emplace_back("Last-Event-ID: " + last_event_id);
   CurlMulti::Handlers h;
   h.on_response = [this, key](const CurlMulti::Response& resp) {
     auto it = posts_.find(key);
@@ -428,9 +481,11 @@ void HttpTransport::resume_stream(Post& p) {
     it->second.status = resp.status;
     if (resp.status >= 200 && resp.status < 300 && resp.content_type == "text/event-stream") {
       it->second.events = std::make_shared<sse::Parser>(
-          [this, key](sse::Event& event) {
+          [this, key, alive = alive_](sse::Event& event) {
+            if (!*alive) return;
             auto at = posts_.find(key);
             if (at == posts_.end()) return;
+            if (!event.id.empty()) at->second.last_event_id = event.id;
             if (event.type == "message" && first_sight(event.id))
               deliver(std::move(event.data), &at->second);
           },
@@ -443,18 +498,23 @@ void HttpTransport::resume_stream(Post& p) {
     auto parser = it->second.events;
     parser->feed(bytes);
   };
-  h.on_done = [this, key](CURLcode, const std::string& error) {
+  h.on_done = [this, key, last_event_id](CURLcode code, const std::string& error) {
     auto it = posts_.find(key);
     if (it == posts_.end()) return;
     Post done = std::move(it->second);
     posts_.erase(it);
     auto at = post_of_request_.find(done.id);
     if (at != post_of_request_.end() && at->second == key) post_of_request_.erase(at);
+    if (done.events) done.events->end();
     if (gone_ || stopping_ || done.answered) return;
+    bool ok = done.status >= 200 && done.status < 300;
+    // Again only if this stream got further.
+    if (ok && done.last_event_id != last_event_id && may_resume(done))
+      return resume_later(std::move(done));
     fail_request(
         done,
         "the answer stream could not be resumed" +
-            (error.empty() ? " (HTTP " + std::to_string(done.status) + ")" : " (" + error + ")"),
+            (code != CURLE_OK ? " (" + error + ")" : " (HTTP " + std::to_string(done.status) + ")"),
         true);
   };
   r.transfer = http_->start(std::move(get), std::move(h));
@@ -522,8 +582,12 @@ void HttpTransport::on_initialize_answer(std::string_view line, bool renewal) {
 }
 
 void HttpTransport::renew_session(std::string line) {
-  if (!line.empty()) queue_.push_front(std::move(line));
+  if (!line.empty()) {
+    if (!renewing_) resent_line_ = line;
+    queue_.push_front(std::move(line));
+  }
   if (renewing_) return;
+  session_suspect_ = false;
   TimePoint now = Clock::now();
   std::erase_if(renewals_, [now](TimePoint t) { return now - t > kRenewWindow; });
   if (static_cast<int>(renewals_.size()) >= kMaxRenewals)
@@ -541,6 +605,7 @@ void HttpTransport::renew_session(std::string line) {
     get_ = 0;
   }
   reconnect_timer_.cancel();
+  get_failures_ = 0;
   post(initialize_line_);
 }
 
@@ -569,7 +634,8 @@ void HttpTransport::open_get_stream() {
     if (r.status == 401 || r.status == 403) return unauthorized(r);
     if (r.status >= 200 && r.status < 300 && r.content_type == "text/event-stream") {
       get_events_ = std::make_shared<sse::Parser>(
-          [this](sse::Event& event) {
+          [this, alive = alive_](sse::Event& event) {
+            if (!*alive) return;
             if (!event.id.empty()) last_event_id_ = event.id;
             if (event.type == "message" && first_sight(event.id))
               deliver(std::move(event.data), nullptr);
@@ -606,6 +672,8 @@ void HttpTransport::open_get_stream() {
 
 void HttpTransport::schedule_get_reconnect() {
   Milliseconds delay = retry_ms_ ? Milliseconds(*retry_ms_) : kDefaultRetry;
+  for (int i = 0; i < get_failures_ && delay < kMaxGetBackoff; ++i) delay *= 2;
+  delay = std::min(delay, kMaxGetBackoff);
   reconnect_timer_.expires_after(delay);
   reconnect_timer_.async_wait([this, alive = alive_](asio::error_code ec) {
     if (!ec && *alive && !gone_ && !stopping_ && !renewing_) open_get_stream();
@@ -625,7 +693,10 @@ void HttpTransport::open_sse_stream() {
     if (r.status == 401 || r.status == 403) return unauthorized(r);
     if (r.status >= 200 && r.status < 300)
       get_events_ = std::make_shared<sse::Parser>(
-          [this](sse::Event& event) { on_sse_event(event); }, config_.max_line);
+          [this, alive = alive_](sse::Event& event) {
+            if (*alive) on_sse_event(event);
+          },
+          config_.max_line);
   };
   h.on_body = [this](std::string_view bytes) {
     if (auto parser = get_events_) parser->feed(bytes);
@@ -673,6 +744,9 @@ void HttpTransport::close(const std::string& reason, bool permanent) {
   reconnect_timer_.cancel();
   // Cancelled from a handler of one of them: CurlMulti allows it.
   http_->cancel_all();
+  short_->cancel_all();
+  for (auto& t : resume_timers_)
+    if (auto timer = t.lock()) timer->cancel();
   posts_.clear();
   post_of_request_.clear();
   queue_.clear();
@@ -708,7 +782,7 @@ void HttpTransport::stop(std::function<void()> on_stopped) {
   del.connect_timeout = kDeleteTimeout;
   CurlMulti::Handlers h;
   h.on_done = [this](CURLcode, const std::string&) { finish(); };
-  http_->start(std::move(del), std::move(h));
+  short_->start(std::move(del), std::move(h));
 }
 
 void HttpTransport::finish() {
@@ -716,11 +790,14 @@ void HttpTransport::finish() {
   gone_ = true;
   if (end_reason_.empty()) end_reason_ = "disconnected";
   reconnect_timer_.cancel();
+  for (auto& t : resume_timers_)
+    if (auto timer = t.lock()) timer->cancel();
   auto alive = alive_;
   // Not from inside CurlMulti's loop over its transfers' handlers: posted.
   asio::post(io_, [this, alive] {
     if (!*alive) return;
     http_->cancel_all();
+    short_->cancel_all();
     posts_.clear();
     post_of_request_.clear();
     auto waiting = std::move(on_gone_);

@@ -52,6 +52,9 @@ class HttpTransport final : public Transport {
   static constexpr Milliseconds kRenewWindow{30000};
   static constexpr int kMaxRedirects = 5;
   static constexpr std::size_t kMaxSeenEvents = 65536;
+  static constexpr int kMaxResumes = 10;
+  // A GET stream refused (not 404/405): retried, backing off up to this.
+  static constexpr Milliseconds kMaxGetBackoff{30000};
 
   HttpTransport(asio::io_context& io, const ServerConfig& config, TransportEvents events);
   ~HttpTransport() override;
@@ -82,6 +85,9 @@ class HttpTransport final : public Transport {
     bool renewal = false;      // the initialize of a session renewal
     bool initialized = false;  // notifications/initialized
     bool carried_session = false;
+    bool after_renewal = false;  // sent again on a new session: no second renewal
+    bool short_lane = false;     // a notification or response: the short lane
+    int resumes = 0;
     bool answered = false;
     int redirects = 0;
     long status = 0;
@@ -98,7 +104,12 @@ class HttpTransport final : public Transport {
   void on_post_done(std::uint64_t key, CURLcode code, const std::string& error);
   // The POST's answer, once complete, by its status.
   void on_post_answer(Post& p);
-  void resume_stream(Post& p);  // its SSE stream ended early: GET with Last-Event-ID
+  // Its SSE stream ended before the answer, its events had ids: GET with
+  // Last-Event-ID after the server's retry (2025-11-25), at most kMaxResumes.
+  bool may_resume(const Post& p) const;
+  void resume_later(Post p);
+  void resume_stream(Post p);
+  CurlMulti& lane(const Post& p) { return p.short_lane ? *short_ : *http_; }
   // A line from the server, `from` the POST whose answer stream it came on.
   void deliver(std::string line, Post* from);
   bool first_sight(const std::string& event_id);
@@ -125,7 +136,15 @@ class HttpTransport final : public Transport {
   asio::io_context& io_;
   ServerConfig config_;
   TransportEvents events_;
+  // Two lanes: answer streams (requests, the GET) on `http_`, and short
+  // messages (notifications, responses, DELETE) on `short_`, one
+  // connection, so that the client's answer to an elicitation never waits
+  // behind the long calls that wait for it when every connection is busy.
   std::unique_ptr<CurlMulti> http_;
+  std::unique_ptr<CurlMulti> short_;
+  std::vector<std::weak_ptr<asio::steady_timer>> resume_timers_;
+  std::string resent_line_;  // the line refused by the expired session
+  int get_failures_ = 0;     // GET streams refused in a row
   Mode mode_ = Mode::streamable;
   bool may_fall_back_ = false;  // `url` without type, until initialize is answered
   std::string url_;             // POST (Streamable HTTP) or GET (SSE)
