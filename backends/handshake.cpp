@@ -129,7 +129,9 @@ void Handshake::on_initialize_reply(Backend& backend, int attempt, TimePoint sta
                              : "initialize failed: " + reply.reason;
     backend.set_failed(reason);
     trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
-    backend.stop(nullptr);
+    // Stopped, it would report how it ended ("exited with status 0"): the
+    // refusal is the reason that stays.
+    backend.stop([&backend, reason] { backend.set_failed(reason); });
     run_settle_waiters();
     return;
   }

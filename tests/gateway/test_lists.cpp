@@ -199,6 +199,8 @@ TEST_CASE("handshake: a server that answers initialize with an error is failed, 
   h.advance(30000ms, 500ms);
   CHECK(h.world().spawns("b") == 1);
   CHECK(backend.state() == BackendState::failed);
+  // The reason stays the refusal, not how the stopped server ended.
+  CHECK(backend.last_error() == "initialize failed: boom");
 }
 
 TEST_CASE("dispatch: a duplicate request id is refused while the first is open") {
