@@ -160,6 +160,7 @@ void ListSync::on_client_list(rpc::Message& message, ListKind kind) {
       return g_.client().reply_error(id, rpc::kInvalidParams, "Invalid params: unknown cursor");
   }
   collect(kind, [this, id, kind] {
+    client_listed_[static_cast<std::size_t>(kind)] = true;
     const std::string& list = rendered(kind);
     std::string id_text = id.dump(-1, ' ', false, json::error_handler_t::replace);
     std::string line;
@@ -214,7 +215,12 @@ void ListSync::refresh_after_restart(Backend& backend) {
     invalidate(backend, kind);
     fetch(backend, kind, [this, &backend, kind, before] {
       const auto& after = cache(backend, kind).items;
-      if (!*before || !after || **before != *after) schedule_list_changed(kind);
+      bool changed;
+      if (*before)
+        changed = !after || **before != *after;
+      else  // the client's view lacked this server's items, if it had a view
+        changed = client_listed_[static_cast<std::size_t>(kind)] && after && !after->empty();
+      if (changed) schedule_list_changed(kind);
     });
   }
 }

@@ -80,6 +80,9 @@ class ListSync {
   Gateway& g_;
   std::vector<PerBackend> per_backend_;  // by backend index
   std::array<MergedList, kListKinds> merged_;
+  // The client was sent this merged list at least once: a list it never
+  // saw cannot have changed for it.
+  std::array<bool, kListKinds> client_listed_{};
   std::uint64_t next_stamp_ = 1;
   unsigned list_changed_pending_ = 0;  // bit per ListKind
   std::unique_ptr<Timer> list_changed_timer_;

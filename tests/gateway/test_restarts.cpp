@@ -171,8 +171,7 @@ TEST_CASE("restarts: lists are fetched again; list_changed only when they change
     configure(s);
     if (s.name == "a" && s.spawn >= 3) s.tools.push_back(tool("added"));
   });
-  // Every list fetched before, so that each has a before to compare with
-  // (ListSync::refresh_after_restart counts a list never fetched as changed).
+  // Every list fetched before, so that each has a before to compare with.
   listed(h);
   h.request("resources", "resources/list");
   REQUIRE(h.take_answer("resources"));
@@ -197,4 +196,13 @@ TEST_CASE("restarts: lists are fetched again; list_changed only when they change
   auto calls = h.server("a").requests("tools/call");
   REQUIRE(calls.size() == 1);
   CHECK(calls[0]["params"]["name"] == "added");
+}
+
+TEST_CASE("restarts: a list the client never fetched is no news after a restart") {
+  Harness h(kConfig, configure);
+  listed(h);  // tools and prompts, never resources or templates
+  h.take_all();
+  exit_and_restart(h);
+  h.advance(50ms);
+  CHECK(h.take_all().empty());
 }
