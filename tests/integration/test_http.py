@@ -15,6 +15,8 @@ tests/fixtures/HTTP_NOTES.md says what each does on the wire.
 Needs node and tests/interop/node_modules (.ci/setup.sh installs them).
 """
 
+import http.client
+import http.server
 import json
 import os
 import secrets
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 sys.dont_write_bytecode = True
@@ -41,7 +44,7 @@ NODE = shutil.which("node") or "node"
 
 # The tools of http_server.mjs, in its order.
 HTTP_TOOLS = ["echo", "slow", "fail5xx", "malformed", "cut", "ask", "notify_changed", "sessions",
-              "cancelled_count"]
+              "cancelled_count", "big"]
 # mcpbraid reaches 127.0.0.1 directly, whatever proxy the machine has.
 NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 # Restarts (for a remote server: reconnect and re-initialize) quick enough for a test.
@@ -129,6 +132,79 @@ class HttpServer:
                 stream.close()
             except OSError:
                 pass
+
+
+class ForwardingProxy:
+    """A plain HTTP forward proxy on 127.0.0.1: it takes absolute-URI requests
+    ("POST http://127.0.0.1:<port>/mcp HTTP/1.1"), sends them on to that origin, and
+    streams the answer back chunk by chunk (an SSE stream stays a stream), one request per
+    connection. It keeps (method, url, JSON-RPC method) of each request it relayed."""
+
+    HOP = {"connection", "proxy-connection", "keep-alive", "proxy-authorization",
+           "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                self.close_connection = True
+                target = urllib.parse.urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                try:
+                    rpc_method = json.loads(body).get("method", "(response)") if body else None
+                except ValueError:
+                    rpc_method = "(not JSON)"
+                with proxy.lock:
+                    proxy.seen.append((self.command, self.path, rpc_method))
+                if target.scheme != "http" or not target.hostname:
+                    self.send_error(400, "absolute http:// URI expected")
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in proxy.HOP}
+                upstream = http.client.HTTPConnection(target.hostname, target.port)
+                try:
+                    path = target.path + ("?" + target.query if target.query else "")
+                    upstream.request(self.command, path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    self.send_response_only(answer.status, answer.reason)
+                    for k, v in answer.getheaders():
+                        if k.lower() not in proxy.HOP:
+                            self.send_header(k, v)
+                    self.send_header("Connection", "close")  # the body ends with the socket
+                    self.end_headers()
+                    while True:
+                        chunk = answer.read1(65536)
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client or the server went away: so does this relay
+                finally:
+                    upstream.close()
+
+            do_GET = do_POST = do_DELETE = relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def requests(self, method=None):
+        with self.lock:
+            return [r for r in self.seen if method is None or r[0] == method]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def remote(url, type_="http", headers=None, **keys):
@@ -426,6 +502,177 @@ class Auth(HttpCase):
         self.check_unauthorized(srv, remote(srv.url("/mcp"),
                                             headers={"Authorization": "Bearer ${WRONG}"}),
                                 env={"WRONG": "wrong-" + secrets.token_hex(8)})
+
+    def test_403_to_one_call_refuses_that_call_only(self):
+        srv = self.fixture_server("--forbid-tool", "slow")
+        m = self.start({"remote": remote(srv.url("/mcp"))})
+        self.wait_tools(m, ["remote__slow", "remote__echo"])
+        before = self.backend(m, "remote")
+        msg = m.call("tools/call", {"name": "remote__slow", "arguments": {"ms": 10}})
+        self.assertIn("error", msg, "a 403 is the server's refusal: a JSON-RPC error")
+        self.assertFailed(msg, "HTTP 403 from " + srv.origin, "needs a wider scope")
+        self.assertEqual(srv.stats()["forbidden"], 1)
+        # Not the credentials refused: the server stays ready, and it is no failure.
+        after = self.backend(m, "remote")
+        self.assertEqual(after["state"], "ready", after)
+        self.assertEqual(after["failures"], before["failures"], after)
+        self.echo(m, "remote__echo", "still allowed")
+        msg = m.call("tools/call", {"name": "remote__slow", "arguments": {"ms": 10}})
+        self.assertFailed(msg, "403")
+        self.assertEqual(self.backend(m, "remote")["state"], "ready")
+        self.assertEqual(srv.stats()["sessions"], 1, "no new session for a 403")
+
+    def test_401_after_initialize_fails_the_server(self):
+        srv = self.fixture_server("--revoke-tool", "slow")
+        m = self.start({"remote": remote(srv.url("/mcp")), "local": fixture("local")})
+        self.wait_tools(m, ["remote__slow", "remote__echo"])
+        self.echo(m, "remote__echo", "before")
+        msg = m.call("tools/call", {"name": "remote__slow", "arguments": {"ms": 10}})
+        self.assertIsNotNone(failure_text(msg), msg)
+        b = self.wait_backend(m, "remote", lambda b: b["state"] == "failed")
+        self.assertIn("unauthorized (HTTP 401)", b["last_error"] or "", b)
+        self.assertIn(srv.url("/.well-known/oauth-protected-resource"), b["last_error"], b)
+        time.sleep(1)
+        self.assertEqual(srv.stats()["sessions"], 1, "a 401 is not retried: %s" % srv.stats())
+        self.assertEqual(self.backend(m, "remote")["state"], "failed")
+        self.echo(m, "local__echo", "local still works")
+
+
+# --------------------------------------------------------------------------- proxies
+
+
+# No proxy from the machine's environment: only the one a test names.
+NO_PROXY_ENV = {k: "" for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY")}
+
+
+class Proxy(HttpCase):
+    """libcurl alone reads only lower-case http_proxy for http:// URLs; mcpbraid reads
+    HTTP_PROXY too, and NO_PROXY."""
+
+    def proxy(self):
+        proxy = ForwardingProxy()
+        self.addCleanup(proxy.stop)
+        return proxy
+
+    def test_upper_case_http_proxy_is_used(self):
+        srv = self.fixture_server()
+        proxy = self.proxy()
+        m = self.start({"remote": remote(srv.url("/mcp"))},
+                       env=dict(NO_PROXY_ENV, HTTP_PROXY=proxy.url))
+        self.wait_tools(m, ["remote__echo"])
+        self.echo(m, "remote__echo", "via the proxy")
+        # An SSE answer streams through it: the progress comes before the answer.
+        r = m.call_tool("remote__slow", {"ms": 300}, meta={"progressToken": "px"})
+        self.assertEqual(tool_text(r), "slept 300")
+        m.wait_notification("notifications/progress",
+                            lambda n: n["params"]["progressToken"] == "px", count=3)
+        posts = proxy.requests("POST")
+        self.assertEqual({url for _, url, _ in posts}, {srv.url("/mcp")}, posts)
+        methods = [rpc for _, _, rpc in posts]
+        for wanted in ("initialize", "notifications/initialized", "tools/list", "tools/call"):
+            self.assertIn(wanted, methods, posts)
+        # Every POST the server saw came through the proxy.
+        self.assertEqual(srv.stats()["posts"], len(posts), (srv.stats(), posts))
+        self.assertTrue(wait_until(lambda: proxy.requests("GET"), 5.0, 0.1),
+                        "the GET stream did not go through the proxy: %s" % proxy.requests())
+
+    def test_no_proxy_bypasses_it(self):
+        srv = self.fixture_server()
+        proxy = self.proxy()
+        m = self.start({"remote": remote(srv.url("/mcp"))},
+                       env=dict(NO_PROXY_ENV, HTTP_PROXY=proxy.url, NO_PROXY="127.0.0.1"))
+        self.wait_tools(m, ["remote__echo"])
+        self.echo(m, "remote__echo", "direct")
+        self.assertGreaterEqual(srv.stats()["posts"], 3)
+        self.assertEqual(proxy.requests(), [], "NO_PROXY=127.0.0.1 must bypass the proxy")
+
+
+# --------------------------------------------------------------------------- max_line
+
+
+class Oversized(HttpCase):
+    """An answer longer than max_line fails its call at once, not at the deadline. The
+    fixture writes "result" before "id", so the id is not in the kept head: only the
+    transport knows which call the answer was for."""
+
+    MAX_LINE = 64 * 1024
+
+    def check_oversized(self, *flags):
+        srv = self.fixture_server(*flags)
+        m = self.start({"remote": remote(srv.url("/mcp"), failsafe={"timeout": "30s"}),
+                        "local": fixture("local")},
+                       extra_top=dict(FAST_RESTART, max_line="64KiB"))
+        self.wait_tools(m, ["remote__big"])
+        fits = m.call_tool("remote__big", {"bytes": 1000})
+        self.assertEqual(tool_text(fits), "x" * 1000)
+        t0 = time.monotonic()
+        msg = m.call("tools/call", {"name": "remote__big",
+                                    "arguments": {"bytes": 2 * self.MAX_LINE}}, timeout=15)
+        took = time.monotonic() - t0
+        self.assertFailed(msg, "remote", "max_line")
+        self.assertLess(took, 3.0, "the oversized answer must fail the call at once, not "
+                                   "at the 30 s deadline (%.1fs)" % took)
+        # The gateway goes on, and so does this server.
+        self.echo(m, "remote__echo", "after the big one")
+        self.assertEqual(tool_text(m.call_tool("remote__big", {"bytes": 2000})), "x" * 2000)
+        self.echo(m, "local__echo")
+        self.assertEqual(self.backend(m, "remote")["state"], "ready")
+        self.assertEqual(m.result("gateway_health")["mcpbraid"].get("internal_errors", 0), 0)
+
+    def test_oversized_json_answer_fails_that_call_promptly(self):
+        self.check_oversized("--json-response")
+
+    def test_oversized_sse_answer_fails_that_call_promptly(self):
+        self.check_oversized()
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class ShortLane(HttpCase):
+    """Answer streams (the GET, the POSTs of requests) use max_connections - 1
+    connections; notifications and the client's answers to the server's requests have
+    one of their own."""
+
+    def test_answer_to_the_server_does_not_queue_behind_open_streams(self):
+        # Three connections: the GET stream and the `ask` POST take both stream ones, so
+        # the elicitation answer gets through only on the short lane. Behind them it
+        # would wait for the `ask` that waits for it, until the 4 s deadline.
+        srv = self.fixture_server()
+        m = self.start({"remote": remote(srv.url("/mcp"), max_connections=3,
+                                         failsafe={"timeout": "4s"})},
+                       capabilities={"elicitation": {}})
+        self.wait_tools(m, ["remote__ask"])
+        self.assertTrue(wait_until(lambda: srv.stats()["get_open"] == 1, 5.0, 0.1),
+                        "mcpbraid opened no GET stream: %s" % srv.stats())
+        for answer in ("first", "second"):
+            call = m.request("tools/call", {"name": "remote__ask", "arguments": {}})
+            req = m.wait_server_request("elicitation/create")
+            m.respond(req["id"], {"action": "accept", "content": {"answer": answer}})
+            msg = m.wait_response(call, 8)
+            self.assertIsNone(failure_text(msg), msg)
+            self.assertEqual(json.loads(tool_text(msg["result"]))["content"],
+                             {"answer": answer})
+        self.assertEqual(srv.stats()["get_open"], 1)
+
+    def test_calls_beyond_max_connections_wait_their_turn(self):
+        srv = self.fixture_server()
+        m = self.start({"remote": remote(srv.url("/mcp"), max_connections=3,
+                                         failsafe={"timeout": "8s"})})
+        self.wait_tools(m, ["remote__slow"])
+        self.assertTrue(wait_until(lambda: srv.stats()["get_open"] == 1, 5.0, 0.1),
+                        "mcpbraid opened no GET stream: %s" % srv.stats())
+        t0 = time.monotonic()
+        ids = [m.request("tools/call", {"name": "remote__slow", "arguments": {"ms": 400}})
+               for _ in range(5)]
+        for rid in ids:
+            msg = m.wait_response(rid, 10)
+            self.assertIsNone(failure_text(msg), msg)
+            self.assertEqual(tool_text(msg["result"]), "slept 400")
+        # One stream connection left beside the GET: one call at a time.
+        self.assertGreaterEqual(time.monotonic() - t0, 5 * 0.4 - 0.1)
+        self.assertEqual(self.backend(m, "remote")["failures"], 0)
 
 
 # --------------------------------------------------------------------------- secrets

@@ -17,7 +17,7 @@ import { sleep, textOf } from "./harness.mjs";
 import { startHttpFixture } from "./http_servers.mjs";
 
 const CALL = { timeout: 5000 };
-const TOOLS = ["echo", "slow", "fail5xx", "malformed", "cut", "ask", "notify_changed", "sessions", "cancelled_count"];
+const TOOLS = ["echo", "slow", "fail5xx", "malformed", "cut", "ask", "notify_changed", "sessions", "cancelled_count", "big"];
 
 async function connect(server, { sse = false, headers, changed } = {}) {
   const client = new Client(
