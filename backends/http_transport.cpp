@@ -133,8 +133,9 @@ bool HttpTransport::start(std::string* error) {
     if (error) *error = "bad url " + shown_url_;
     return false;
   }
-  http_ = std::make_unique<CurlMulti>(io_, std::max(1, config_.max_connections - 1));
+  http_ = std::make_unique<CurlMulti>(io_, std::max(1, config_.max_connections - 2));
   short_ = std::make_unique<CurlMulti>(io_, 1);
+  listen_ = std::make_unique<CurlMulti>(io_, 1);
   started_ = true;
   started_at_ = Clock::now();
   trace::info("http.connect")
@@ -160,11 +161,13 @@ std::optional<std::string> HttpTransport::exit_description() const {
 void HttpTransport::pause() {
   if (http_) http_->pause();
   if (short_) short_->pause();
+  if (listen_) listen_->pause();
 }
 
 void HttpTransport::resume() {
   if (http_) http_->resume();
   if (short_) short_->resume();
+  if (listen_) listen_->resume();
 }
 
 std::vector<std::string> HttpTransport::base_headers(bool with_session) const {
@@ -601,7 +604,7 @@ void HttpTransport::renew_session(std::string line) {
   seen_events_.clear();
   last_event_id_.clear();
   if (get_) {
-    http_->cancel(get_);
+    listen_->cancel(get_);
     get_ = 0;
   }
   reconnect_timer_.cancel();
@@ -667,7 +670,7 @@ void HttpTransport::open_get_stream() {
     }
     schedule_get_reconnect();
   };
-  get_ = http_->start(std::move(get), std::move(h));
+  get_ = listen_->start(std::move(get), std::move(h));
 }
 
 void HttpTransport::schedule_get_reconnect() {
@@ -711,7 +714,7 @@ void HttpTransport::open_sse_stream() {
       return close("HTTP " + std::to_string(get_status_) + " to the SSE stream's GET");
     close(code == CURLE_OK ? "the SSE stream ended" : "the SSE stream was lost: " + error);
   };
-  get_ = http_->start(std::move(get), std::move(h));
+  get_ = listen_->start(std::move(get), std::move(h));
 }
 
 void HttpTransport::on_sse_event(sse::Event& event) {
@@ -745,6 +748,7 @@ void HttpTransport::close(const std::string& reason, bool permanent) {
   // Cancelled from a handler of one of them: CurlMulti allows it.
   http_->cancel_all();
   short_->cancel_all();
+  listen_->cancel_all();
   for (auto& t : resume_timers_)
     if (auto timer = t.lock()) timer->cancel();
   posts_.clear();
@@ -769,7 +773,7 @@ void HttpTransport::stop(std::function<void()> on_stopped) {
   stopping_ = true;
   reconnect_timer_.cancel();
   if (get_) {
-    http_->cancel(get_);
+    listen_->cancel(get_);
     get_ = 0;
   }
   if (mode_ != Mode::streamable || session_id_.empty()) return finish();
@@ -798,6 +802,7 @@ void HttpTransport::finish() {
     if (!*alive) return;
     http_->cancel_all();
     short_->cancel_all();
+    listen_->cancel_all();
     posts_.clear();
     post_of_request_.clear();
     auto waiting = std::move(on_gone_);

@@ -136,12 +136,15 @@ class HttpTransport final : public Transport {
   asio::io_context& io_;
   ServerConfig config_;
   TransportEvents events_;
-  // Two lanes: answer streams (requests, the GET) on `http_`, and short
-  // messages (notifications, responses, DELETE) on `short_`, one
-  // connection, so that the client's answer to an elicitation never waits
-  // behind the long calls that wait for it when every connection is busy.
+  // Three lanes within max_connections: answer streams (requests) on
+  // `http_`; short messages (notifications, responses, DELETE) on
+  // `short_`, one connection, so that the client's answer to an
+  // elicitation never waits behind the long calls that wait for it; the
+  // GET stream (SSE: the session's stream) on `listen_`, one connection it
+  // holds for good.
   std::unique_ptr<CurlMulti> http_;
   std::unique_ptr<CurlMulti> short_;
+  std::unique_ptr<CurlMulti> listen_;
   std::vector<std::weak_ptr<asio::steady_timer>> resume_timers_;
   std::string resent_line_;  // the line refused by the expired session
   int get_failures_ = 0;     // GET streams refused in a row

@@ -144,10 +144,10 @@ void parse_remote(ServerConfig& server, const json& entry, const std::string& ur
     fail(path, url_where, "not an http:// or https:// URL: " + error);
 
   if (auto limit = entry.find("max_connections"); limit != entry.end()) {
-    if (!limit->is_number_integer() || limit->get<long long>() < 2 ||
+    if (!limit->is_number_integer() || limit->get<long long>() < 3 ||
         limit->get<long long>() > kMaxConnectionsLimit)
       fail(path, where + ".max_connections",
-           "expected an integer from 2 to " + std::to_string(kMaxConnectionsLimit));
+           "expected an integer from 3 to " + std::to_string(kMaxConnectionsLimit));
     server.max_connections = limit->get<int>();
   }
 

@@ -812,10 +812,10 @@ TEST_CASE("remote: a Claude Code .mcp.json mixing stdio and remote servers loads
 TEST_CASE("max_connections: a remote server's connection limit, 16 by default") {
   CHECK(parse(one(R"({"url":"http://h/"})")).servers[0].max_connections == 16);
   CHECK(parse(one(R"({"url":"http://h/","max_connections":4})")).servers[0].max_connections == 4);
-  CHECK(parse_error(one(R"({"url":"http://h/","max_connections":1})")) ==
-        "cfg.json: mcpServers.s.max_connections: expected an integer from 2 to 256");
+  CHECK(parse_error(one(R"({"url":"http://h/","max_connections":2})")) ==
+        "cfg.json: mcpServers.s.max_connections: expected an integer from 3 to 256");
   CHECK(parse_error(one(R"({"url":"http://h/","max_connections":"8"})")) ==
-        "cfg.json: mcpServers.s.max_connections: expected an integer from 2 to 256");
+        "cfg.json: mcpServers.s.max_connections: expected an integer from 3 to 256");
   CHECK(parse_error(one(R"({"command":"x","max_connections":2})")) ==
         "cfg.json: mcpServers.s.max_connections: only remote servers (with \"url\") have "
         "connections to limit");
