@@ -114,7 +114,11 @@ TransportFactory default_transport_factory(asio::io_context& io) {
 
 HttpTransport::HttpTransport(asio::io_context& io, const ServerConfig& config,
                              TransportEvents events)
-    : io_(io), config_(config), events_(std::move(events)), reconnect_timer_(io) {
+    : io_(io),
+      config_(config),
+      events_(std::move(events)),
+      listen_timer_(io),
+      reconnect_timer_(io) {
   url_ = config_.url;
   mode_ = config_.type == TransportType::sse ? Mode::sse : Mode::streamable;
   may_fall_back_ = config_.type == TransportType::http_or_sse;
@@ -125,6 +129,7 @@ HttpTransport::HttpTransport(asio::io_context& io, const ServerConfig& config,
 HttpTransport::~HttpTransport() {
   *alive_ = false;
   reconnect_timer_.cancel();
+  listen_timer_.cancel();
   http_.reset();
 }
 
@@ -198,18 +203,35 @@ CurlMulti::Request HttpTransport::make_post(const std::string& line, const std::
 void HttpTransport::send(std::string line) {
   if (!running() || stopping_) return;
   if (!line.empty() && line.back() == '\n') line.pop_back();
-  if (renewing_ || (mode_ == Mode::sse && endpoint_.empty())) {
+  if (renewing_ || listen_pending_ || (mode_ == Mode::sse && endpoint_.empty())) {
     queue_.push_back(std::move(line));
     return;
   }
   post(std::move(line));
 }
 
+void HttpTransport::begin_listening() {
+  if (mode_ != Mode::streamable || !get_offered_ || get_ || gone_ || stopping_) return;
+  listen_pending_ = true;
+  open_get_stream();
+  listen_timer_.expires_after(kListenWait);
+  listen_timer_.async_wait([this, alive = alive_](asio::error_code ec) {
+    if (!ec && *alive) listening();
+  });
+}
+
+void HttpTransport::listening() {
+  if (!listen_pending_) return;
+  listen_pending_ = false;
+  listen_timer_.cancel();
+  if (!gone_ && !stopping_) flush_queue();
+}
+
 void HttpTransport::flush_queue() {
   auto queued = std::move(queue_);
   queue_.clear();
   for (auto& line : queued) {
-    if (!running() || renewing_) {
+    if (!running() || renewing_ || listen_pending_) {
       queue_.push_back(std::move(line));
       continue;
     }
@@ -569,6 +591,7 @@ void HttpTransport::on_initialize_answer(std::string_view line, bool renewal) {
     auto v = result->find("protocolVersion");
     if (v != result->end() && v->is_string()) protocol_version_ = v->get<std::string>();
     may_fall_back_ = false;
+    begin_listening();
   }
   if (!renewal) return;
   if (!result) {
@@ -579,8 +602,8 @@ void HttpTransport::on_initialize_answer(std::string_view line, bool renewal) {
   }
   renewing_ = false;
   trace::info("http.session_renewed").kv("server", config_.name).kv("url", shown_url_);
-  post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-  flush_queue();
+  queue_.push_front(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  flush_queue();  // held while the new GET stream opens
   if (events_.on_session_renewed) events_.on_session_renewed();
 }
 
@@ -608,6 +631,8 @@ void HttpTransport::renew_session(std::string line) {
     get_ = 0;
   }
   reconnect_timer_.cancel();
+  listen_timer_.cancel();
+  listen_pending_ = false;
   get_failures_ = 0;
   post(initialize_line_);
 }
@@ -635,6 +660,9 @@ void HttpTransport::open_get_stream() {
   h.on_response = [this](const CurlMulti::Response& r) {
     get_status_ = r.status;
     if (r.status == 401 || r.status == 403) return unauthorized(r);
+    if (r.status == 405) get_offered_ = false;
+    listening();  // open, or refused: either way nothing more to wait for
+    if (gone_) return;
     if (r.status >= 200 && r.status < 300 && r.content_type == "text/event-stream") {
       get_events_ = std::make_shared<sse::Parser>(
           [this, alive = alive_](sse::Event& event) {
@@ -651,6 +679,7 @@ void HttpTransport::open_get_stream() {
   };
   h.on_done = [this, carried_session](CURLcode code, const std::string& error) {
     get_ = 0;
+    listening();
     if (get_events_) {
       get_events_->end();
       if (get_events_->retry_ms()) retry_ms_ = get_events_->retry_ms();
@@ -745,6 +774,8 @@ void HttpTransport::close(const std::string& reason, bool permanent) {
   end_reason_ = reason;
   gone_ = true;
   reconnect_timer_.cancel();
+  listen_timer_.cancel();
+  listen_pending_ = false;
   // Cancelled from a handler of one of them: CurlMulti allows it.
   http_->cancel_all();
   short_->cancel_all();
@@ -772,6 +803,8 @@ void HttpTransport::stop(std::function<void()> on_stopped) {
   if (stopping_) return;
   stopping_ = true;
   reconnect_timer_.cancel();
+  listen_timer_.cancel();
+  listen_pending_ = false;
   if (get_) {
     listen_->cancel(get_);
     get_ = 0;
@@ -794,6 +827,7 @@ void HttpTransport::finish() {
   gone_ = true;
   if (end_reason_.empty()) end_reason_ = "disconnected";
   reconnect_timer_.cancel();
+  listen_timer_.cancel();
   for (auto& t : resume_timers_)
     if (auto timer = t.lock()) timer->cancel();
   auto alive = alive_;

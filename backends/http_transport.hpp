@@ -53,6 +53,7 @@ class HttpTransport final : public Transport {
   static constexpr int kMaxRedirects = 5;
   static constexpr std::size_t kMaxSeenEvents = 65536;
   static constexpr int kMaxResumes = 10;
+  static constexpr Milliseconds kListenWait{2000};
   // A GET stream refused (not 404/405): retried, backing off up to this.
   static constexpr Milliseconds kMaxGetBackoff{30000};
 
@@ -119,6 +120,12 @@ class HttpTransport final : public Transport {
   void renew_session(std::string line);
   void switch_to_sse(std::string line);
   void open_get_stream();
+  // After the initialize answer: the GET stream first, and what follows
+  // (notifications/initialized) only once it is open, since a server tells
+  // it about what `initialized` set off (list_changed, roots/list) and
+  // drops what it cannot send. At most kListenWait.
+  void begin_listening();
+  void listening();
   void schedule_get_reconnect();
   void open_sse_stream();
   void on_sse_event(sse::Event& event);
@@ -159,6 +166,8 @@ class HttpTransport final : public Transport {
   std::string initialize_line_;  // the client's initialize, for a renewal
   std::string initialize_id_;
   bool renewing_ = false;
+  bool listen_pending_ = false;  // holding lines until the GET stream is open
+  asio::steady_timer listen_timer_;
   bool session_suspect_ = false;  // a connection was lost since the last answer
   std::vector<TimePoint> renewals_;
   std::deque<std::string> queue_;  // waiting for the endpoint or a renewal
