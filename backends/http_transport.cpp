@@ -292,6 +292,34 @@ void HttpTransport::post(std::string line, int redirects, std::string url) {
   p.transfer = lane(p).start(make_post(p.line, p.url, request, with_session), std::move(h));
 }
 
+// The SSE parser of the answer stream of the Post `key`: message events
+// delivered once each, the last event id kept for a resume.
+std::shared_ptr<sse::Parser> HttpTransport::answer_events(std::uint64_t key) {
+  return std::make_shared<sse::Parser>(
+      [this, key, alive = alive_](sse::Event& event) {
+        if (!*alive) return;
+        auto at = posts_.find(key);
+        if (at == posts_.end()) return;
+        if (!event.id.empty()) at->second.last_event_id = event.id;
+        if (event.type == "message" && first_sight(event.id))
+          deliver(std::move(event.data), &at->second);
+      },
+      config_.max_line);
+}
+
+// A finished Post, out of the tables (its request no longer maps to it).
+std::optional<HttpTransport::Post> HttpTransport::take_post(std::uint64_t key) {
+  auto it = posts_.find(key);
+  if (it == posts_.end()) return std::nullopt;
+  Post p = std::move(it->second);
+  posts_.erase(it);
+  if (!p.id.empty()) {
+    auto at = post_of_request_.find(p.id);
+    if (at != post_of_request_.end() && at->second == key) post_of_request_.erase(at);
+  }
+  return p;
+}
+
 void HttpTransport::on_post_response(std::uint64_t key, const CurlMulti::Response& r) {
   auto it = posts_.find(key);
   if (it == posts_.end()) return;
@@ -309,16 +337,7 @@ void HttpTransport::on_post_response(std::uint64_t key, const CurlMulti::Respons
     return;
   }
   if (ok && r.content_type == "text/event-stream") {
-    p.events = std::make_shared<sse::Parser>(
-        [this, key, alive = alive_](sse::Event& event) {
-          if (!*alive) return;
-          auto at = posts_.find(key);
-          if (at == posts_.end()) return;
-          if (!event.id.empty()) at->second.last_event_id = event.id;
-          if (event.type == "message" && first_sight(event.id))
-            deliver(std::move(event.data), &at->second);
-        },
-        config_.max_line);
+    p.events = answer_events(key);
   }
 }
 
@@ -338,14 +357,9 @@ void HttpTransport::on_post_body(std::uint64_t key, std::string_view bytes) {
 }
 
 void HttpTransport::on_post_done(std::uint64_t key, CURLcode code, const std::string& error) {
-  auto it = posts_.find(key);
-  if (it == posts_.end()) return;
-  Post p = std::move(it->second);
-  posts_.erase(it);
-  if (!p.id.empty()) {
-    auto at = post_of_request_.find(p.id);
-    if (at != post_of_request_.end() && at->second == key) post_of_request_.erase(at);
-  }
+  std::optional<Post> taken = take_post(key);
+  if (!taken) return;
+  Post& p = *taken;
   if (gone_) return;
   if (code != CURLE_OK) {
     if (p.events) p.events->end();
@@ -505,16 +519,7 @@ void HttpTransport::resume_stream(Post p) {
     if (it == posts_.end()) return;
     it->second.status = resp.status;
     if (resp.status >= 200 && resp.status < 300 && resp.content_type == "text/event-stream") {
-      it->second.events = std::make_shared<sse::Parser>(
-          [this, key, alive = alive_](sse::Event& event) {
-            if (!*alive) return;
-            auto at = posts_.find(key);
-            if (at == posts_.end()) return;
-            if (!event.id.empty()) at->second.last_event_id = event.id;
-            if (event.type == "message" && first_sight(event.id))
-              deliver(std::move(event.data), &at->second);
-          },
-          config_.max_line);
+      it->second.events = answer_events(key);
     }
   };
   h.on_body = [this, key](std::string_view bytes) {
@@ -524,12 +529,9 @@ void HttpTransport::resume_stream(Post p) {
     parser->feed(bytes);
   };
   h.on_done = [this, key, last_event_id](CURLcode code, const std::string& error) {
-    auto it = posts_.find(key);
-    if (it == posts_.end()) return;
-    Post done = std::move(it->second);
-    posts_.erase(it);
-    auto at = post_of_request_.find(done.id);
-    if (at != post_of_request_.end() && at->second == key) post_of_request_.erase(at);
+    std::optional<Post> taken = take_post(key);
+    if (!taken) return;
+    Post& done = *taken;
     if (done.events) done.events->end();
     if (gone_ || stopping_ || done.answered) return;
     bool ok = done.status >= 200 && done.status < 300;

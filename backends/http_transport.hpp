@@ -100,6 +100,8 @@ class HttpTransport final : public Transport {
   };
 
   void post(std::string line, int redirects = 0, std::string url = {});
+  std::shared_ptr<sse::Parser> answer_events(std::uint64_t key);
+  std::optional<Post> take_post(std::uint64_t key);
   void on_post_response(std::uint64_t key, const CurlMulti::Response& response);
   void on_post_body(std::uint64_t key, std::string_view bytes);
   void on_post_done(std::uint64_t key, CURLcode code, const std::string& error);
