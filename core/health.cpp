@@ -208,9 +208,10 @@ Snapshot snapshot_from_json(const json& doc) {
   snapshot.config = self.value("config", std::string());
   snapshot.uptime_s = self.value("uptime_s", 0.0);
   snapshot.internal_errors = self.value("internal_errors", std::uint64_t(0));
-  for (const auto& [name, b] : doc.at("backends").items()) {
+  for (const auto& item : doc.at("backends").items()) {
+    const json& b = item.value();
     BackendStatus s;
-    s.name = name;
+    s.name = item.key();
     s.state = b.at("state").get<std::string>();
     s.circuit = b.at("circuit").get<std::string>();
     s.next_probe_ms = b.value("next_probe_ms", std::int64_t(0));
