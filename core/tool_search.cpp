@@ -1,0 +1,286 @@
+#include "core/tool_search.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/json_fields.hpp"
+
+namespace mcpbraid::search {
+
+namespace {
+
+using nlohmann::json;
+
+// Words that carry no meaning for finding a tool; kept short, because a word
+// a tool's name uses ("all", "new", "not") must stay searchable.
+constexpr std::array<std::string_view, 36> kStopWords = {
+    "a",    "an",  "and",  "are", "as",   "at", "be",   "by",    "can",  "do",  "does", "for",
+    "from", "how", "i",    "in",  "into", "is", "it",   "its",   "me",   "my",  "of",   "on",
+    "or",   "so",  "that", "the", "this", "to", "what", "which", "with", "you", "your", "please",
+};
+
+bool is_stop_word(std::string_view word) {
+  return std::find(kStopWords.begin(), kStopWords.end(), word) != kStopWords.end();
+}
+
+bool is_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) {
+  return is_lower(c) || is_upper(c) || is_digit(c);
+}
+bool is_vowel(char c) {
+  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
+// Whether a new word starts at text[i] inside a run of [A-Za-z0-9]: a
+// lower-to-upper step ("getFile"), the last capital of a run before a
+// lower-case letter ("HTTPServer"), or a letter-digit step either way.
+bool word_starts(std::string_view text, std::size_t i) {
+  char prev = text[i - 1], c = text[i];
+  if (is_digit(prev) != is_digit(c)) return true;
+  if (is_lower(prev) && is_upper(c)) return true;
+  return is_upper(prev) && is_upper(c) && i + 1 < text.size() && is_lower(text[i + 1]);
+}
+
+bool ends_with(std::string_view word, std::string_view suffix) {
+  return word.size() >= suffix.size() && word.substr(word.size() - suffix.size()) == suffix;
+}
+
+// A suffix may go only if what stays is a stem: three characters or more,
+// with a vowel ("string" and "thing" keep their "ing").
+bool stem_left(std::string_view word, std::size_t suffix) {
+  if (word.size() < suffix + 3) return false;
+  std::string_view rest = word.substr(0, word.size() - suffix);
+  return std::any_of(rest.begin(), rest.end(), is_vowel);
+}
+
+void drop(std::string& word, std::size_t n) {
+  word.resize(word.size() - n);
+}
+
+// Plurals: "queries" -> "query", "matches" -> "match", "processes" -> "process",
+// "files" -> "file"; "status", "analysis" and "class" are left alone.
+void strip_plural(std::string& w) {
+  if (w.size() > 4 && ends_with(w, "ies")) {
+    drop(w, 3);
+    w += 'y';
+  } else if (ends_with(w, "sses") ||
+             (w.size() > 4 && (ends_with(w, "ches") || ends_with(w, "shes") ||
+                               ends_with(w, "xes") || ends_with(w, "zes")))) {
+    drop(w, 2);
+  } else if (w.size() > 3 && w.back() == 's' && !ends_with(w, "ss") && !ends_with(w, "us") &&
+             !ends_with(w, "is")) {
+    drop(w, 1);
+  }
+}
+
+// "copied" -> "copy", "reading" -> "read", "listed" -> "list".
+void strip_verb_ending(std::string& w) {
+  if (w.size() > 4 && ends_with(w, "ied")) {
+    drop(w, 3);
+    w += 'y';
+  } else if (ends_with(w, "ing") && stem_left(w, 3)) {
+    drop(w, 3);
+  } else if (ends_with(w, "ed") && stem_left(w, 2)) {
+    drop(w, 2);
+  }
+}
+
+}  // namespace
+
+// Every rule applies to the base word as well as to the inflected ones, so
+// the two meet: a final 'e' goes ("create", "creating", "created" -> "creat")
+// and a final double consonant other than l, s, z is halved ("running" ->
+// "run", and "add" and "adding" -> "ad").
+std::string stem(std::string_view word) {
+  std::string w(word);
+  strip_plural(w);
+  strip_verb_ending(w);
+  if (w.size() > 3 && w.back() == 'e') drop(w, 1);
+  std::size_t n = w.size();
+  if (n >= 3 && w[n - 1] == w[n - 2] && !is_vowel(w[n - 1]) && !is_digit(w[n - 1]) &&
+      w[n - 1] != 'l' && w[n - 1] != 's' && w[n - 1] != 'z')
+    drop(w, 1);
+  return w;
+}
+
+std::vector<std::string> tokenize(std::string_view text) {
+  std::vector<std::string> terms;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty() && !is_stop_word(word)) terms.push_back(stem(word));
+    word.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (!is_alnum(c)) {
+      flush();
+      continue;
+    }
+    if (!word.empty() && word_starts(text, i)) flush();
+    word.push_back(is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  flush();
+  return terms;
+}
+
+namespace {
+
+void append_word(std::string& out, std::string_view text) {
+  if (text.empty()) return;
+  if (!out.empty()) out += ' ';
+  out += text;
+}
+
+// The property names of an object schema, or of the items of an array schema.
+const json* nested_properties(const json& schema) {
+  if (!schema.is_object()) return nullptr;
+  auto props = schema.find("properties");
+  if (props != schema.end() && props->is_object()) return &*props;
+  auto items = schema.find("items");
+  if (items == schema.end() || !items->is_object()) return nullptr;
+  props = items->find("properties");
+  return props != items->end() && props->is_object() ? &*props : nullptr;
+}
+
+std::string param_text(const json& tool) {
+  std::string out;
+  auto schema = tool.find("inputSchema");
+  if (schema == tool.end() || !schema->is_object()) return out;
+  auto props = schema->find("properties");
+  if (props == schema->end() || !props->is_object()) return out;
+  for (const auto& [name, property] : props->items()) {
+    append_word(out, name);
+    if (!property.is_object()) continue;
+    append_word(out, string_field(property, "description"));
+    if (const json* nested = nested_properties(property))
+      for (const auto& [inner, unused] : nested->items()) append_word(out, inner);
+  }
+  return out;
+}
+
+}  // namespace
+
+ToolDoc tool_doc(const json& tool, std::string server) {
+  ToolDoc doc;
+  doc.server = std::move(server);
+  if (!tool.is_object()) return doc;
+  doc.name = string_field(tool, "name");
+  doc.title = string_field(tool, "title");
+  if (doc.title.empty()) {
+    auto annotations = tool.find("annotations");
+    if (annotations != tool.end() && annotations->is_object())
+      doc.title = string_field(*annotations, "title");
+  }
+  doc.description = string_field(tool, "description");
+  doc.params = param_text(tool);
+  return doc;
+}
+
+void ToolIndex::build(std::vector<ToolDoc> docs) {
+  docs_ = std::move(docs);
+  postings_.clear();
+  name_postings_.clear();
+  name_terms_.clear();
+  norm_.assign(docs_.size(), 0.0);
+  std::vector<double> lengths(docs_.size(), 0.0);
+  double total = 0;
+  for (std::size_t d = 0; d < docs_.size(); ++d) {
+    const ToolDoc& doc = docs_[d];
+    // Weighted frequencies of this document, in first-seen order so the
+    // postings (and so the sums of search) do not depend on hashing.
+    std::vector<std::pair<std::string, double>> tf;
+    std::vector<std::pair<std::string, double>> name_tf;
+    auto add = [&](std::vector<std::pair<std::string, double>>& into, const std::string& term,
+                   double weight) {
+      auto it =
+          std::find_if(into.begin(), into.end(), [&](const auto& e) { return e.first == term; });
+      if (it == into.end())
+        into.emplace_back(term, weight);
+      else
+        it->second += weight;
+    };
+    auto field = [&](const std::string& text, double weight, bool is_name) {
+      for (const std::string& term : tokenize(text)) {
+        add(tf, term, weight);
+        if (is_name) add(name_tf, term, weight);
+        lengths[d] += weight;
+      }
+    };
+    field(doc.name, kNameWeight, true);
+    field(doc.title, kTitleWeight, false);
+    field(doc.description, kDescriptionWeight, false);
+    field(doc.params, kParamsWeight, false);
+    total += lengths[d];
+    auto doc_id = static_cast<std::uint32_t>(d);
+    for (const auto& [term, f] : tf) postings_[term].push_back({doc_id, static_cast<float>(f)});
+    for (const auto& [term, f] : name_tf)
+      name_postings_[term].push_back({doc_id, static_cast<float>(f)});
+  }
+  double average = docs_.empty() || total == 0 ? 1.0 : total / static_cast<double>(docs_.size());
+  for (std::size_t d = 0; d < docs_.size(); ++d)
+    norm_[d] = kK1 * (1 - kB + kB * lengths[d] / average);
+  name_terms_.reserve(name_postings_.size());
+  for (const auto& entry : name_postings_) name_terms_.push_back(entry.first);
+  std::sort(name_terms_.begin(), name_terms_.end());
+}
+
+double ToolIndex::idf(std::size_t df) const {
+  double n = static_cast<double>(docs_.size());
+  double f = static_cast<double>(df);
+  return std::log(1.0 + (n - f + 0.5) / (f + 0.5));
+}
+
+void ToolIndex::accumulate(const Postings& postings, double weight, std::vector<double>& scores,
+                           std::vector<std::uint32_t>& touched) const {
+  double w = weight * idf(postings.size());
+  for (const Posting& p : postings) {
+    double tf = p.tf;
+    if (scores[p.doc] == 0) touched.push_back(p.doc);
+    scores[p.doc] += w * tf * (kK1 + 1) / (tf + norm_[p.doc]);
+  }
+}
+
+std::vector<Hit> ToolIndex::search(std::string_view query, std::size_t limit,
+                                   std::string_view server) const {
+  std::vector<Hit> hits;
+  if (limit == 0 || docs_.empty()) return hits;
+  std::vector<std::string> terms = tokenize(query);
+  // A term said twice counts once.
+  std::vector<std::string> distinct;
+  for (auto& term : terms)
+    if (std::find(distinct.begin(), distinct.end(), term) == distinct.end())
+      distinct.push_back(std::move(term));
+  std::vector<double> scores(docs_.size(), 0.0);
+  std::vector<std::uint32_t> touched;
+  for (const std::string& term : distinct) {
+    if (auto it = postings_.find(term); it != postings_.end())
+      accumulate(it->second, 1.0, scores, touched);
+    if (term.size() < kMinPrefix) continue;
+    // Longer name terms that begin with this one, in sorted order.
+    auto from = std::upper_bound(name_terms_.begin(), name_terms_.end(), term);
+    for (auto it = from; it != name_terms_.end() && it->starts_with(term); ++it)
+      accumulate(name_postings_.at(*it), kPrefixWeight, scores, touched);
+  }
+  for (std::uint32_t d : touched)
+    if (scores[d] > 0 && (server.empty() || docs_[d].server == server))
+      hits.push_back({d, scores[d]});
+  auto better = [](const Hit& a, const Hit& b) {
+    return a.score != b.score ? a.score > b.score : a.doc < b.doc;
+  };
+  std::size_t k = std::min(limit, hits.size());
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(),
+                    better);
+  hits.resize(k);
+  return hits;
+}
+
+}  // namespace mcpbraid::search
