@@ -21,12 +21,15 @@ usage: bash bench/run.sh [options]
                     throughput, payload, startup, idle_rss, list, inflight (default all)
   --json            print one JSON object instead of the table
   --keep            keep the temp dir (configs, mcpbraid's stderr) and print its path
+  --search-data DIR the retrieval data set of the search index (default tests/data/search;
+                    no recall figures when it is missing)
 EOF
 }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build_dir=${MCPBRAID_BUILD_DIR:-$here/../build}
 mcpbraid="" server="" load="" rounds="" only="" pin="" quick=0 json=0 keep=0
+search_data=$here/../tests/data/search
 
 while (($#)); do
   case $1 in
@@ -40,6 +43,7 @@ while (($#)); do
     --quick) quick=1 ;;
     --json) json=1 ;;
     --keep) keep=1 ;;
+    --search-data) search_data=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -307,6 +311,20 @@ fi
 met_overhead=""
 [[ -n $overhead_ns ]] && met_overhead=$(met "$overhead_ns < 1000")
 
+# The search index of search mode: query time over 10,000 tools and recall on
+# the data set; CPU only, no peers. Its summary lines follow the table.
+search_bin=$(dirname "$load")/mcpbraid_bench_search
+search_lines="" search_p50="" search_p99="" recall1="" recall5=""
+if [[ -x $search_bin ]]; then
+  search_args=()
+  [[ -d $search_data ]] && search_args=(--data "$search_data")
+  search_lines=$("$search_bin" "${search_args[@]}" | grep -E '^(search|recall)' || true)
+  search_p50=$(sed -n 's/^search [0-9]* tools: p50 \([0-9.]*\) us.*/\1/p' <<<"$search_lines")
+  search_p99=$(sed -n 's/^search [0-9]* tools: .*p99 \([0-9.]*\) us.*/\1/p' <<<"$search_lines")
+  recall1=$(sed -n 's/^recall@1 \([0-9.]*\) .*/\1/p' <<<"$search_lines")
+  recall5=$(sed -n 's/^recall@1 .* recall@5 \([0-9.]*\) .*/\1/p' <<<"$search_lines")
+fi
+
 met_latency=$(met "$added_p50 <= 25")
 met_latency_1cpu=$(met "$added_p50_1cpu <= 25")
 met_tput=$(met "$tput_ratio >= 0.5")
@@ -365,6 +383,8 @@ print_json() {
  "figures": {$body},
  "added_p50_us": $(jnum "$added_p50"), "added_p50_one_cpu_us": $(jnum "$added_p50_1cpu"),
  "throughput_ratio": $(jnum "$tput_ratio"), "payload_ratio": $(jnum "$pay_ratio"),
+ "search_10k_tools_us": {"p50": $(jnum "$search_p50"), "p99": $(jnum "$search_p99")},
+ "search_recall": {"at1": $(jnum "$recall1"), "at5": $(jnum "$recall5")},
  "targets": {
   "added_p50_latency": $(target_json "<= 25 us" "$added_p50" "$met_latency"),
   "added_p50_latency_one_cpu": $(target_json "<= 25 us" "$added_p50_1cpu" "$met_latency_1cpu"),
@@ -430,6 +450,11 @@ print_table() {
   echo "** directly: one server of $start_delay_ms ms; one server listing $many_tools tools" \
     "(mcpbraid: $tools_backends x $((many_tools / tools_backends)))"
   echo "idle RSS through mcpbraid is mcpbraid's own, without its children"
+  if [[ -n $search_lines ]]; then
+    echo
+    echo "tool search index (mcpbraid_bench_search, CPU only):"
+    sed 's/^/  /' <<<"$search_lines"
+  fi
 }
 
 if ((json)); then print_json; else print_table; fi

@@ -185,49 +185,66 @@ ToolDoc tool_doc(const json& tool, std::string server) {
   return doc;
 }
 
+namespace {
+
+// A document's weighted term frequencies, in first-seen order so that the
+// postings, and so the sums of search(), do not depend on hashing.
+using TermFrequencies = std::vector<std::pair<std::string, double>>;
+
+void add_term(TermFrequencies& into, const std::string& term, double weight) {
+  auto it = std::find_if(into.begin(), into.end(), [&](const auto& e) { return e.first == term; });
+  if (it == into.end())
+    into.emplace_back(term, weight);
+  else
+    it->second += weight;
+}
+
+struct Counted {
+  TermFrequencies all;   // every field
+  TermFrequencies name;  // the name alone, for prefix matches
+  double length = 0;     // weighted, like the frequencies
+};
+
+Counted count_terms(const ToolDoc& doc) {
+  Counted counted;
+  auto field = [&](const std::string& text, double weight, bool is_name) {
+    for (const std::string& term : tokenize(text)) {
+      add_term(counted.all, term, weight);
+      if (is_name) add_term(counted.name, term, weight);
+      counted.length += weight;
+    }
+  };
+  field(doc.name, kNameWeight, true);
+  field(doc.title, kTitleWeight, false);
+  field(doc.description, kDescriptionWeight, false);
+  field(doc.params, kParamsWeight, false);
+  return counted;
+}
+
+}  // namespace
+
 void ToolIndex::build(std::vector<ToolDoc> docs) {
   docs_ = std::move(docs);
   postings_.clear();
   name_postings_.clear();
   name_terms_.clear();
-  norm_.assign(docs_.size(), 0.0);
-  std::vector<double> lengths(docs_.size(), 0.0);
+  std::vector<Counted> counted;
+  counted.reserve(docs_.size());
   double total = 0;
-  for (std::size_t d = 0; d < docs_.size(); ++d) {
-    const ToolDoc& doc = docs_[d];
-    // Weighted frequencies of this document, in first-seen order so the
-    // postings (and so the sums of search) do not depend on hashing.
-    std::vector<std::pair<std::string, double>> tf;
-    std::vector<std::pair<std::string, double>> name_tf;
-    auto add = [&](std::vector<std::pair<std::string, double>>& into, const std::string& term,
-                   double weight) {
-      auto it =
-          std::find_if(into.begin(), into.end(), [&](const auto& e) { return e.first == term; });
-      if (it == into.end())
-        into.emplace_back(term, weight);
-      else
-        it->second += weight;
-    };
-    auto field = [&](const std::string& text, double weight, bool is_name) {
-      for (const std::string& term : tokenize(text)) {
-        add(tf, term, weight);
-        if (is_name) add(name_tf, term, weight);
-        lengths[d] += weight;
-      }
-    };
-    field(doc.name, kNameWeight, true);
-    field(doc.title, kTitleWeight, false);
-    field(doc.description, kDescriptionWeight, false);
-    field(doc.params, kParamsWeight, false);
-    total += lengths[d];
-    auto doc_id = static_cast<std::uint32_t>(d);
-    for (const auto& [term, f] : tf) postings_[term].push_back({doc_id, static_cast<float>(f)});
-    for (const auto& [term, f] : name_tf)
-      name_postings_[term].push_back({doc_id, static_cast<float>(f)});
+  for (const ToolDoc& doc : docs_) {
+    counted.push_back(count_terms(doc));
+    total += counted.back().length;
   }
-  double average = docs_.empty() || total == 0 ? 1.0 : total / static_cast<double>(docs_.size());
-  for (std::size_t d = 0; d < docs_.size(); ++d)
-    norm_[d] = kK1 * (1 - kB + kB * lengths[d] / average);
+  double average = total > 0 ? total / static_cast<double>(docs_.size()) : 1.0;
+  for (std::size_t d = 0; d < docs_.size(); ++d) {
+    double norm = kK1 * (1 - kB + kB * counted[d].length / average);
+    auto posting = [&](double tf) {
+      return Posting{static_cast<std::uint32_t>(d),
+                     static_cast<float>(tf * (kK1 + 1) / (tf + norm))};
+    };
+    for (const auto& [term, tf] : counted[d].all) postings_[term].push_back(posting(tf));
+    for (const auto& [term, tf] : counted[d].name) name_postings_[term].push_back(posting(tf));
+  }
   name_terms_.reserve(name_postings_.size());
   for (const auto& entry : name_postings_) name_terms_.push_back(entry.first);
   std::sort(name_terms_.begin(), name_terms_.end());
@@ -239,16 +256,14 @@ double ToolIndex::idf(std::size_t df) const {
   return std::log(1.0 + (n - f + 0.5) / (f + 0.5));
 }
 
-void ToolIndex::accumulate(const Postings& postings, double weight, std::vector<double>& scores,
-                           std::vector<std::uint32_t>& touched) const {
-  double w = weight * idf(postings.size());
-  for (const Posting& p : postings) {
-    double tf = p.tf;
-    if (scores[p.doc] == 0) touched.push_back(p.doc);
-    scores[p.doc] += w * tf * (kK1 + 1) / (tf + norm_[p.doc]);
-  }
+void ToolIndex::accumulate(const Postings& postings, double factor,
+                           std::vector<double>& scores) const {
+  double idf_weight = factor * idf(postings.size());
+  for (const Posting& p : postings) scores[p.doc] += idf_weight * p.weight;
 }
 
+// Scores accumulate in a dense array over the documents, then one pass keeps
+// the best `limit` in a heap: no sort of every document that matched.
 std::vector<Hit> ToolIndex::search(std::string_view query, std::size_t limit,
                                    std::string_view server) const {
   std::vector<Hit> hits;
@@ -260,26 +275,31 @@ std::vector<Hit> ToolIndex::search(std::string_view query, std::size_t limit,
     if (std::find(distinct.begin(), distinct.end(), term) == distinct.end())
       distinct.push_back(std::move(term));
   std::vector<double> scores(docs_.size(), 0.0);
-  std::vector<std::uint32_t> touched;
   for (const std::string& term : distinct) {
-    if (auto it = postings_.find(term); it != postings_.end())
-      accumulate(it->second, 1.0, scores, touched);
+    if (auto it = postings_.find(term); it != postings_.end()) accumulate(it->second, 1.0, scores);
     if (term.size() < kMinPrefix) continue;
     // Longer name terms that begin with this one, in sorted order.
     auto from = std::upper_bound(name_terms_.begin(), name_terms_.end(), term);
     for (auto it = from; it != name_terms_.end() && it->starts_with(term); ++it)
-      accumulate(name_postings_.at(*it), kPrefixWeight, scores, touched);
+      accumulate(name_postings_.at(*it), kPrefixWeight, scores);
   }
-  for (std::uint32_t d : touched)
-    if (scores[d] > 0 && (server.empty() || docs_[d].server == server))
-      hits.push_back({d, scores[d]});
+  // `better` orders the heap so that its front is the worst hit kept.
   auto better = [](const Hit& a, const Hit& b) {
     return a.score != b.score ? a.score > b.score : a.doc < b.doc;
   };
-  std::size_t k = std::min(limit, hits.size());
-  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(),
-                    better);
-  hits.resize(k);
+  for (std::size_t d = 0; d < scores.size(); ++d) {
+    if (scores[d] <= 0 || (!server.empty() && docs_[d].server != server)) continue;
+    Hit hit{d, scores[d]};
+    if (hits.size() < limit) {
+      hits.push_back(hit);
+      std::push_heap(hits.begin(), hits.end(), better);
+    } else if (better(hit, hits.front())) {
+      std::pop_heap(hits.begin(), hits.end(), better);
+      hits.back() = hit;
+      std::push_heap(hits.begin(), hits.end(), better);
+    }
+  }
+  std::sort_heap(hits.begin(), hits.end(), better);
   return hits;
 }
 

@@ -77,16 +77,17 @@ class ToolIndex {
   std::size_t size() const { return docs_.size(); }
 
  private:
+  // A term's BM25 weight in a document, all but the idf: it depends on the
+  // document alone, so build() computes it once.
   struct Posting {
     std::uint32_t doc;
-    float tf;  // weighted term frequency
+    float weight;  // tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)), tf weighted
   };
   using Postings = std::vector<Posting>;
 
   double idf(std::size_t df) const;
-  // Adds weight x BM25 of every posting to scores, noting first touches.
-  void accumulate(const Postings& postings, double weight, std::vector<double>& scores,
-                  std::vector<std::uint32_t>& touched) const;
+  // Adds factor x idf x each posting's weight to scores.
+  void accumulate(const Postings& postings, double factor, std::vector<double>& scores) const;
 
   std::vector<ToolDoc> docs_;
   std::unordered_map<std::string, Postings> postings_;  // term -> every field's postings
@@ -94,7 +95,6 @@ class ToolIndex {
   // postings over the name field alone.
   std::vector<std::string> name_terms_;
   std::unordered_map<std::string, Postings> name_postings_;
-  std::vector<double> norm_;  // k1 * (1 - b + b * len / avglen), per document
 };
 
 }  // namespace mcpbraid::search
