@@ -91,7 +91,42 @@ void strip_verb_ending(std::string& w) {
     drop(w, 3);
   } else if (ends_with(w, "ed") && stem_left(w, 2)) {
     drop(w, 2);
+  } else if (ends_with(w, "ly") && stem_left(w, 2)) {
+    drop(w, 2);  // "recursively" -> "recursive"
   }
+}
+
+// Words a user and a tool's author say for the same thing: the common verbs
+// of tools and a few nouns. Only words that are synonyms in whatever tool
+// they occur; a word may be in two groups ("show": get, list).
+constexpr std::array<std::array<std::string_view, 5>, 8> kSynonyms = {{
+    {"create", "make", "new", "add", ""},
+    {"delete", "remove", "erase", "drop", "destroy"},
+    {"get", "fetch", "retrieve", "show", ""},
+    {"list", "show", "enumerate", "", ""},
+    {"search", "find", "lookup", "look", ""},
+    {"update", "edit", "modify", "change", ""},
+    {"run", "execute", "exec", "launch", ""},
+    {"directory", "folder", "dir", "", ""},
+}};
+
+using SynonymMap = std::unordered_map<std::string, std::vector<std::string>>;
+
+// Stem -> the stems of its synonyms, built once.
+const SynonymMap& synonym_map() {
+  static const SynonymMap map = [] {
+    SynonymMap out;
+    for (const auto& group : kSynonyms)
+      for (std::string_view word : group)
+        for (std::string_view other : group) {
+          if (word.empty() || other.empty() || word == other) continue;
+          std::vector<std::string>& list = out[stem(word)];
+          std::string term = stem(other);
+          if (std::find(list.begin(), list.end(), term) == list.end()) list.push_back(term);
+        }
+    return out;
+  }();
+  return map;
 }
 
 }  // namespace
@@ -200,24 +235,22 @@ void add_term(TermFrequencies& into, const std::string& term, double weight) {
 }
 
 struct Counted {
-  TermFrequencies all;   // every field
-  TermFrequencies name;  // the name alone, for prefix matches
-  double length = 0;     // weighted, like the frequencies
+  TermFrequencies terms;
+  double length = 0;  // weighted, like the frequencies
 };
 
 Counted count_terms(const ToolDoc& doc) {
   Counted counted;
-  auto field = [&](const std::string& text, double weight, bool is_name) {
+  auto field = [&](const std::string& text, double weight) {
     for (const std::string& term : tokenize(text)) {
-      add_term(counted.all, term, weight);
-      if (is_name) add_term(counted.name, term, weight);
+      add_term(counted.terms, term, weight);
       counted.length += weight;
     }
   };
-  field(doc.name, kNameWeight, true);
-  field(doc.title, kTitleWeight, false);
-  field(doc.description, kDescriptionWeight, false);
-  field(doc.params, kParamsWeight, false);
+  field(doc.name, kNameWeight);
+  field(doc.title, kTitleWeight);
+  field(doc.description, kDescriptionWeight);
+  field(doc.params, kParamsWeight);
   return counted;
 }
 
@@ -226,8 +259,6 @@ Counted count_terms(const ToolDoc& doc) {
 void ToolIndex::build(std::vector<ToolDoc> docs) {
   docs_ = std::move(docs);
   postings_.clear();
-  name_postings_.clear();
-  name_terms_.clear();
   std::vector<Counted> counted;
   counted.reserve(docs_.size());
   double total = 0;
@@ -242,12 +273,8 @@ void ToolIndex::build(std::vector<ToolDoc> docs) {
       return Posting{static_cast<std::uint32_t>(d),
                      static_cast<float>(tf * (kK1 + 1) / (tf + norm))};
     };
-    for (const auto& [term, tf] : counted[d].all) postings_[term].push_back(posting(tf));
-    for (const auto& [term, tf] : counted[d].name) name_postings_[term].push_back(posting(tf));
+    for (const auto& [term, tf] : counted[d].terms) postings_[term].push_back(posting(tf));
   }
-  name_terms_.reserve(name_postings_.size());
-  for (const auto& entry : name_postings_) name_terms_.push_back(entry.first);
-  std::sort(name_terms_.begin(), name_terms_.end());
 }
 
 double ToolIndex::idf(std::size_t df) const {
@@ -268,21 +295,23 @@ std::vector<Hit> ToolIndex::search(std::string_view query, std::size_t limit,
                                    std::string_view server) const {
   std::vector<Hit> hits;
   if (limit == 0 || docs_.empty()) return hits;
-  std::vector<std::string> terms = tokenize(query);
-  // A term said twice counts once.
-  std::vector<std::string> distinct;
-  for (auto& term : terms)
-    if (std::find(distinct.begin(), distinct.end(), term) == distinct.end())
-      distinct.push_back(std::move(term));
-  std::vector<double> scores(docs_.size(), 0.0);
-  for (const std::string& term : distinct) {
-    if (auto it = postings_.find(term); it != postings_.end()) accumulate(it->second, 1.0, scores);
-    if (term.size() < kMinPrefix) continue;
-    // Longer name terms that begin with this one, in sorted order.
-    auto from = std::upper_bound(name_terms_.begin(), name_terms_.end(), term);
-    for (auto it = from; it != name_terms_.end() && it->starts_with(term); ++it)
-      accumulate(name_postings_.at(*it), kPrefixWeight, scores);
+  // Each term once, whatever the query repeats: its own terms at full
+  // weight, then their synonyms that it does not say itself.
+  std::vector<std::pair<std::string, double>> terms;
+  auto add = [&](std::string term, double factor) {
+    if (std::none_of(terms.begin(), terms.end(), [&](const auto& t) { return t.first == term; }))
+      terms.emplace_back(std::move(term), factor);
+  };
+  for (std::string& term : tokenize(query)) add(std::move(term), 1.0);
+  for (std::size_t i = 0, said = terms.size(); i < said; ++i) {
+    auto synonyms = synonym_map().find(terms[i].first);
+    if (synonyms == synonym_map().end()) continue;
+    for (const std::string& synonym : synonyms->second) add(synonym, kSynonymWeight);
   }
+  std::vector<double> scores(docs_.size(), 0.0);
+  for (const auto& [term, factor] : terms)
+    if (auto it = postings_.find(term); it != postings_.end())
+      accumulate(it->second, factor, scores);
   // `better` orders the heap so that its front is the worst hit kept.
   auto better = [](const Hit& a, const Hit& b) {
     return a.score != b.score ? a.score > b.score : a.doc < b.doc;

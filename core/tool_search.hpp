@@ -50,11 +50,10 @@ inline constexpr double kDescriptionWeight = 1.0;
 inline constexpr double kParamsWeight = 1.0;
 inline constexpr double kK1 = 1.2;
 inline constexpr double kB = 0.75;
-// A query term of at least kMinPrefix characters also matches the longer
-// name terms it begins ("config" -> "configuration"), at this fraction of
-// an exact match's score.
-inline constexpr std::size_t kMinPrefix = 4;
-inline constexpr double kPrefixWeight = 0.5;
+// A query term also finds its synonyms of a small thesaurus of tool
+// vocabulary ("remove" finds "delete", "folder" finds "directory"), at this
+// fraction of an exact match's score.
+inline constexpr double kSynonymWeight = 0.7;
 
 // BM25F (Robertson et al., "Simple BM25 extension to multiple weighted
 // fields"): a term's frequency in a document is the weighted sum of its
@@ -64,6 +63,8 @@ inline constexpr double kPrefixWeight = 0.5;
 //   score(d, q) = sum over distinct terms t of q of
 //     idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * len(d) / avglen))
 //   idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+// plus kSynonymWeight times the same sum over the synonyms of q's terms that q
+// does not contain itself.
 // Immutable between builds: search() may run on several threads at once.
 class ToolIndex {
  public:
@@ -90,11 +91,7 @@ class ToolIndex {
   void accumulate(const Postings& postings, double factor, std::vector<double>& scores) const;
 
   std::vector<ToolDoc> docs_;
-  std::unordered_map<std::string, Postings> postings_;  // term -> every field's postings
-  // Distinct terms of the names, sorted for prefix ranges, and their
-  // postings over the name field alone.
-  std::vector<std::string> name_terms_;
-  std::unordered_map<std::string, Postings> name_postings_;
+  std::unordered_map<std::string, Postings> postings_;  // term -> postings, in document order
 };
 
 }  // namespace mcpbraid::search

