@@ -81,7 +81,10 @@ void Dispatcher::handle_request(rpc::Message& message) {
   if (g_.session().finishing())
     return client.reply_error(id, rpc::kInternalError, "mcpbraid is shutting down");
 
-  auto route = Router::handler_for(method);
+  Router::Handler route = Router::handler_for(method);
+  if (method == "tools/call" && g_.config().search_mode() &&
+      SearchTools::is_tool(string_field(params_of(message.body), "name")))
+    route = [](Gateway& g, rpc::Message& m) { g.search().on_call(m); };
   if (!route) return client.reply_error(id, rpc::kMethodNotFound, "Method not found: " + method);
   g_.session().on_backend_request();
   g_.handshake().begin();

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "core/json_fields.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -39,7 +40,7 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       backends_(make_backends(io, config_, *this, options.transports)),
       random_(seed_of(options)),
       signals_(io, SIGINT, SIGTERM),
-      catalog_(config_.separator),
+      catalog_(config_.separator, config_.max_name_length),
       client_(*this),
       dispatch_(*this),
       handshake_(*this),
@@ -49,7 +50,12 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       relay_(*this),
       supervisor_(*this, options.restarts),
       tools_(*this),
+      search_(*this),
       trimmer_(io) {
+  // The gateway's own tool names are never a backend's (a server with
+  // "prefix": "" could list one).
+  for (const auto& tool : GatewayTools::definitions(config_))
+    catalog_.tools.reserve(tool["name"].get<std::string>());
   const char* hooks = std::getenv("MCPBRAID_TEST_HOOKS");
   test_hooks_ = hooks && std::string_view(hooks) == "1";
 }
@@ -176,8 +182,23 @@ health::Snapshot Gateway::snapshot() const {
   snapshot.internal_errors = internal_errors_;
   for (const auto& backend : backends_) {
     health::BackendStatus status = backend->status(now);
-    if (const auto& tools = lists_.items(*backend, ListKind::tools))
+    if (const auto& tools = lists_.items(*backend, ListKind::tools)) {
       status.tools = static_cast<std::int64_t>(tools->size());
+      const auto& listed = lists_.listed(*backend, ListKind::tools);
+      std::int64_t shown = 0;
+      for (std::size_t i = 0; i < tools->size(); ++i)
+        if (listed[i] && catalog_.tools.keeps(backend->name(), string_field((*tools)[i], "name")))
+          ++shown;
+      status.tools_listed = shown;
+    }
+    status.tools_hidden = static_cast<std::int64_t>(lists_.hidden(*backend, ListKind::tools));
+    status.prompts_hidden = static_cast<std::int64_t>(lists_.hidden(*backend, ListKind::prompts));
+    status.resources_hidden =
+        static_cast<std::int64_t>(lists_.hidden(*backend, ListKind::resources) +
+                                  lists_.hidden(*backend, ListKind::resource_templates));
+    for (ListKind kind : {ListKind::tools, ListKind::prompts})
+      for (const Collision& c : catalog_.names(kind).collisions(backend->name()))
+        status.collisions.push_back(c.exposed + " (kept by " + c.kept_by + ")");
     if (status.stderr_tail.size() > GatewayTools::kSnapshotStderrLines)
       status.stderr_tail.erase(status.stderr_tail.begin(),
                                status.stderr_tail.end() - GatewayTools::kSnapshotStderrLines);

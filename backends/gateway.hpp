@@ -33,6 +33,7 @@
 #include "backends/list_sync.hpp"
 #include "backends/relay.hpp"
 #include "backends/router.hpp"
+#include "backends/search_tools.hpp"
 #include "backends/supervisor.hpp"
 #include "backends/transport.hpp"
 #include "core/call_table.hpp"
@@ -98,6 +99,7 @@ class Gateway : public BackendEvents {
   Relay& relay() { return relay_; }
   Supervisor& supervisor() { return supervisor_; }
   GatewayTools& tools() { return tools_; }
+  SearchTools& search() { return search_; }
   Dispatcher& dispatcher() { return dispatch_; }
   HeapTrimmer& trimmer() { return trimmer_; }
   std::uint64_t internal_errors() const { return internal_errors_; }
@@ -177,6 +179,7 @@ class Gateway : public BackendEvents {
   Relay relay_;
   Supervisor supervisor_;
   GatewayTools tools_;
+  SearchTools search_;
   HeapTrimmer trimmer_;
 };
 

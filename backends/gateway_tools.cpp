@@ -1,6 +1,7 @@
 #include "backends/gateway_tools.hpp"
 
 #include "backends/gateway.hpp"
+#include "backends/search_tools.hpp"
 
 namespace mcpbraid {
 
@@ -15,7 +16,16 @@ std::string tool_name(const json& message) {
 
 }  // namespace
 
-json GatewayTools::definitions() {
+json GatewayTools::definitions(const Config& config) {
+  json all = json::array();
+  if (config.gateway_tools)
+    for (auto& tool : own_definitions()) all.push_back(std::move(tool));
+  if (config.search_mode())
+    for (auto& tool : SearchTools::definitions()) all.push_back(std::move(tool));
+  return all;
+}
+
+json GatewayTools::own_definitions() {
   json no_arguments{{"type", "object"}, {"properties", json::object()}};
   json annotations{{"readOnlyHint", true}, {"idempotentHint", true}, {"openWorldHint", false}};
   return json::array(
@@ -50,6 +60,12 @@ json GatewayTools::method_result(const std::string& name) const {
                        {"circuit", b.circuit},
                        {"healthy", b.healthy},
                        {"tools", b.tools ? json(*b.tools) : json(nullptr)},
+                       {"tools_listed", b.tools_listed ? json(*b.tools_listed) : json(nullptr)},
+                       {"hidden",
+                        {{"tools", b.tools_hidden},
+                         {"prompts", b.prompts_hidden},
+                         {"resources", b.resources_hidden}}},
+                       {"collisions", b.collisions},
                        {"last_error", b.last_error.empty() ? json(nullptr) : json(b.last_error)}});
   return {{"servers", std::move(servers)}};
 }

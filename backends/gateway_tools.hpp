@@ -4,6 +4,7 @@
 // bare methods, and the control socket's answers (`mcpbraid health`).
 #include <string>
 
+#include "core/config.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpbraid {
@@ -18,8 +19,10 @@ class GatewayTools {
 
   explicit GatewayTools(const Gateway& gateway) : g_(gateway) {}
 
-  // Their definitions, as tools/list shows them.
-  static json definitions();
+  // The gateway's tools as tools/list shows them after the backends':
+  // these two when `gateway_tools` is on, the search tools in search mode.
+  static json definitions(const Config& config);
+  static json own_definitions();
   // One of the gateway's own names (as a bare method, or a tool name).
   static bool is_method(std::string_view name) { return name == kListServers || name == kHealth; }
   // A tools/call of one of them (and they are on).

@@ -26,18 +26,20 @@ void Handshake::on_client_initialize(rpc::Message& message) {
       .kv("version", session.protocol_version());
   begin();
   when_settled([this, id] {
-    std::vector<BackendView> ready;
+    std::vector<BackendView> ready, searched, listed;
     bool some_pending = false;
     for (auto& backend : g_.backends()) {
-      if (backend->state() == BackendState::ready)
+      if (backend->state() == BackendState::ready) {
         ready.push_back({backend->name(), backend->capabilities(), backend->instructions()});
-      else if (backend->state() == BackendState::starting && backend->running())
+        (backend->config().expose == Expose::search ? searched : listed).push_back(ready.back());
+      } else if (backend->state() == BackendState::starting && backend->running())
         some_pending = true;
     }
     json result{{"protocolVersion", g_.session().protocol_version()},
                 {"capabilities", merge_capabilities(ready, some_pending)},
                 {"serverInfo", {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}}}};
-    std::string instructions = combine_instructions(ready);
+    std::string instructions = g_.config().search_mode() ? search_instructions(searched, listed)
+                                                         : combine_instructions(ready);
     if (!instructions.empty()) result["instructions"] = instructions;
     g_.client().reply(id, std::move(result));
   });

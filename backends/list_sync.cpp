@@ -1,6 +1,7 @@
 #include "backends/list_sync.hpp"
 
 #include "backends/gateway.hpp"
+#include "core/json_fields.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
@@ -130,19 +131,49 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
 
 void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
   PerBackend& mine = per_backend_[g_.index_of(backend)];
-  items = expose_list(kind, backend.name(), std::move(items), g_.catalog(),
-                      kind == ListKind::tools ? &mine.retry_safe : nullptr);
+  ExposedList exposed = expose_list(kind, backend.config(), std::move(items), g_.catalog(),
+                                    kind == ListKind::tools ? &mine.retry_safe : nullptr);
   trace::debug("backend.list")
       .kv("server", backend.name())
       .kv("method", list_method(kind))
-      .kv("items", static_cast<std::int64_t>(items.size()));
+      .kv("items", static_cast<std::int64_t>(exposed.items.size()))
+      .kv("hidden", static_cast<std::int64_t>(exposed.hidden));
   Cache& c = mine.lists[static_cast<std::size_t>(kind)];
-  c.items = std::move(items);
+  c.items = std::move(exposed.items);
+  c.listed = std::move(exposed.listed);
+  c.hidden = exposed.hidden;
   c.stamp = next_stamp_++;
   c.fetching = false;
+  if (kind == ListKind::tools || kind == ListKind::prompts) warn_collisions(kind);
   auto waiters = std::move(c.waiters);
   c.waiters.clear();
   for (auto& fn : waiters) fn();
+}
+
+void ListSync::warn_collisions(ListKind kind) {
+  for (auto& backend : g_.backends()) {
+    for (const Collision& c : g_.catalog().names(kind).collisions(backend->name())) {
+      std::string key =
+          std::string(list_key(kind)) + '\0' + c.exposed + '\0' + c.kept_by + '\0' + c.hidden_from;
+      if (!warned_.insert(std::move(key)).second) continue;
+      trace::warn("catalog.name_collision")
+          .kv("kind", kind == ListKind::tools ? "tool" : "prompt")
+          .kv("name", c.exposed)
+          .kv("kept_by", c.kept_by)
+          .kv("hidden_from", c.hidden_from)
+          .kv("hidden_name", c.hidden_name);
+    }
+  }
+}
+
+std::vector<std::uint64_t> ListSync::tools_signature() const {
+  std::vector<std::uint64_t> signature;
+  signature.reserve(g_.backends().size());
+  for (const auto& backend : g_.backends()) {
+    const Cache& c = cache(*backend, ListKind::tools);
+    signature.push_back(in_merge(*backend) && c.items ? c.stamp : 0);
+  }
+  return signature;
 }
 
 void ListSync::invalidate(Backend& backend, ListKind kind) {
@@ -178,19 +209,31 @@ void ListSync::on_client_list(rpc::Message& message, ListKind kind) {
 
 const std::string& ListSync::rendered(ListKind kind) {
   std::vector<std::uint64_t> signature;
-  std::vector<const std::vector<json>*> lists;
   signature.reserve(g_.backends().size());
   for (auto& backend : g_.backends()) {
     const Cache& c = cache(*backend, kind);
-    bool in = in_merge(*backend) && c.items;
-    signature.push_back(in ? c.stamp : 0);
-    lists.push_back(in ? &*c.items : nullptr);
+    signature.push_back(in_merge(*backend) && c.items ? c.stamp : 0);
   }
   MergedList& merged = merged_[static_cast<std::size_t>(kind)];
   if (merged.fresh(signature)) return merged.text();
-  json extra = kind == ListKind::tools && g_.config().gateway_tools ? GatewayTools::definitions()
-                                                                    : json::array();
-  return merged.render(std::move(signature), lists, extra);
+  // Named kinds: an item is shown when it is listed (not behind search) and
+  // its server keeps the name (collisions go by config order). The catalog
+  // only changes when some list is stored, which changes the signature.
+  const bool named = kind == ListKind::tools || kind == ListKind::prompts;
+  std::vector<const json*> items;
+  for (auto& backend : g_.backends()) {
+    const Cache& c = cache(*backend, kind);
+    if (!in_merge(*backend) || !c.items) continue;
+    for (std::size_t i = 0; i < c.items->size(); ++i) {
+      const json& item = (*c.items)[i];
+      if (named && (!c.listed[i] ||
+                    !g_.catalog().names(kind).keeps(backend->name(), string_field(item, "name"))))
+        continue;
+      items.push_back(&item);
+    }
+  }
+  json extra = kind == ListKind::tools ? GatewayTools::definitions(g_.config()) : json::array();
+  return merged.render(std::move(signature), items, extra);
 }
 
 void ListSync::on_backend_list_changed(Backend& backend, const std::string& method) {

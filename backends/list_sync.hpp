@@ -48,6 +48,17 @@ class ListSync {
   // What the other parts read.
   const std::optional<std::vector<json>>& items(const Backend& backend, ListKind kind) const;
   bool retry_safe(const Backend& backend, const std::string& tool) const;
+  // Per item of items(): in the client's list (false: behind search).
+  const std::vector<bool>& listed(const Backend& backend, ListKind kind) const {
+    return cache(backend, kind).listed;
+  }
+  // How many the server's filter hid from its last stored list.
+  std::size_t hidden(const Backend& backend, ListKind kind) const {
+    return cache(backend, kind).hidden;
+  }
+  // A stamp per backend of its stored tools list (0: none); changes with
+  // every store, so the search index knows when to rebuild.
+  std::vector<std::uint64_t> tools_signature() const;
   // Why the last fetch of this list stopped short ("" when it did not).
   const std::string& error(const Backend& backend, ListKind kind) const {
     return cache(backend, kind).error;
@@ -56,6 +67,8 @@ class ListSync {
  private:
   struct Cache {
     std::optional<std::vector<json>> items;  // exposed form (names already prefixed)
+    std::vector<bool> listed;                // per item: in the client's list
+    std::size_t hidden = 0;                  // left out by the filter
     std::vector<std::function<void()>> waiters;
     bool fetching = false;
     std::uint64_t generation = 0;  // bumped on invalidation; stale fetches are discarded
@@ -75,6 +88,8 @@ class ListSync {
   // The one place a cached list is dropped.
   void invalidate(Backend& backend, ListKind kind);
   const std::string& rendered(ListKind kind);
+  // WARN once for every name a server loses to another.
+  void warn_collisions(ListKind kind);
   void schedule_list_changed(ListKind kind);
 
   Gateway& g_;
@@ -84,7 +99,8 @@ class ListSync {
   // saw cannot have changed for it.
   std::array<bool, kListKinds> client_listed_{};
   std::uint64_t next_stamp_ = 1;
-  unsigned list_changed_pending_ = 0;  // bit per ListKind
+  std::unordered_set<std::string> warned_;  // collisions already logged
+  unsigned list_changed_pending_ = 0;       // bit per ListKind
   std::unique_ptr<Timer> list_changed_timer_;
 };
 

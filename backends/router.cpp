@@ -97,6 +97,11 @@ void Router::on_uri(rpc::Message& message, bool retried) {
         candidates.push_back(backend.get());
     if (candidates.size() == 1) owner = candidates.front()->name();
   }
+  // A URI the owner's filter hides is as unknown as one nobody listed.
+  if (owner) {
+    Backend* b = g_.find_backend(*owner);
+    if (b && !b->config().resources.allows(uri)) owner.reset();
+  }
   if (!owner)
     return client.reply_error(id, rpc::kResourceNotFound, "Resource not found: " + uri,
                               {{"uri", uri}});

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <optional>
+#include <tuple>
 
 namespace mcpbraid {
 
@@ -30,48 +31,95 @@ std::uint64_t stable_hash(std::string_view text) {
   return h;
 }
 
-std::string exposed_name(std::string_view server, std::string_view name, std::string_view sep) {
+std::string exposed_name(std::string_view prefix, std::string_view name, std::string_view sep,
+                         std::size_t max_length) {
   std::string full;
-  full.reserve(server.size() + sep.size() + name.size());
-  full.append(server).append(sep).append(name);
-  bool clean = std::all_of(name.begin(), name.end(), [](unsigned char c) { return name_char(c); });
-  if (clean && full.size() <= kMaxExposedName) return full;
+  full.reserve(prefix.size() + sep.size() + name.size());
+  if (!prefix.empty()) full.append(prefix).append(sep);
+  full.append(name);
+  bool clean = !name.empty() &&
+               std::all_of(name.begin(), name.end(), [](unsigned char c) { return name_char(c); });
+  if (clean && full.size() <= max_length) return full;
   std::string out;
   for (unsigned char c : full) out.push_back(name_char(c) ? static_cast<char>(c) : '_');
   constexpr std::size_t kSuffix = 9;  // '_' + 8 hex digits
-  if (out.size() > kMaxExposedName - kSuffix) out.resize(kMaxExposedName - kSuffix);
+  if (out.size() > max_length - kSuffix) out.resize(max_length - kSuffix);
   return out + "_" + hex8(stable_hash(full));
 }
 
 std::vector<std::string> NameTable::set_server(const std::string& server,
-                                               const std::vector<std::string>& names) {
+                                               const std::vector<std::string>& names,
+                                               std::string_view prefix, int rank) {
   clear_server(server);
   std::vector<std::string> exposed;
   exposed.reserve(names.size());
+  std::vector<std::string>& mine = by_server_[server];
   for (const auto& name : names) {
-    std::string candidate = exposed_name(server, name, separator_);
-    for (int n = 2; routes_.count(candidate); ++n) {
-      // Only shortened names can meet here; the counter follows list order.
-      std::string suffix = "_" + std::to_string(n);
-      std::string base = exposed_name(server, name, separator_);
-      if (base.size() + suffix.size() > kMaxExposedName)
-        base.resize(kMaxExposedName - suffix.size());
-      candidate = base + suffix;
+    std::string candidate = exposed_name(prefix, name, separator_, max_length_);
+    std::vector<Claim>& claims = routes_[candidate];
+    bool repeated = std::any_of(claims.begin(), claims.end(),
+                                [&](const Claim& c) { return c.server == server; });
+    if (!repeated) {
+      Claim claim{server, name, rank};
+      auto at = std::find_if(claims.begin(), claims.end(), [&](const Claim& c) {
+        return std::tie(rank, server) < std::tie(c.rank, c.server);
+      });
+      claims.insert(at, std::move(claim));
+      mine.push_back(candidate);
     }
-    routes_.emplace(candidate, Route{server, name});
     exposed.push_back(std::move(candidate));
   }
   return exposed;
 }
 
 void NameTable::clear_server(const std::string& server) {
-  std::erase_if(routes_, [&](const auto& kv) { return kv.second.server == server; });
+  auto it = by_server_.find(server);
+  if (it == by_server_.end()) return;
+  for (const auto& exposed : it->second) {
+    auto route = routes_.find(exposed);
+    if (route == routes_.end()) continue;
+    std::erase_if(route->second, [&](const Claim& c) { return c.server == server; });
+    if (route->second.empty()) routes_.erase(route);
+  }
+  by_server_.erase(it);
+}
+
+bool NameTable::reserved(const std::string& exposed) const {
+  return std::find(reserved_.begin(), reserved_.end(), exposed) != reserved_.end();
 }
 
 std::optional<Route> NameTable::find(const std::string& exposed) const {
   auto it = routes_.find(exposed);
-  if (it == routes_.end()) return std::nullopt;
-  return it->second;
+  if (it == routes_.end() || it->second.empty() || reserved(exposed)) return std::nullopt;
+  return Route{it->second.front().server, it->second.front().name};
+}
+
+bool NameTable::keeps(const std::string& server, const std::string& exposed) const {
+  auto it = routes_.find(exposed);
+  return it != routes_.end() && !it->second.empty() && it->second.front().server == server &&
+         !reserved(exposed);
+}
+
+std::vector<Collision> NameTable::collisions(const std::string& server) const {
+  std::vector<Collision> out;
+  auto it = by_server_.find(server);
+  if (it == by_server_.end()) return out;
+  for (const auto& exposed : it->second) {
+    auto route = routes_.find(exposed);
+    if (route == routes_.end()) continue;
+    const std::vector<Claim>& claims = route->second;
+    if (reserved(exposed)) {
+      for (const Claim& c : claims)
+        if (c.server == server) out.push_back({exposed, "mcpbraid", server, c.name});
+      continue;
+    }
+    if (claims.front().server == server) continue;
+    for (const Claim& c : claims)
+      if (c.server == server) out.push_back({exposed, claims.front().server, server, c.name});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Collision& a, const Collision& b) { return a.exposed < b.exposed; });
+  return out;
 }
 
 namespace {

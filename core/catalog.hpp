@@ -10,13 +10,13 @@
 
 namespace mcpbraid {
 
-inline constexpr std::size_t kMaxExposedName = 64;
-
-// `<server><sep><name>` when that is within [A-Za-z0-9_.-] and 64 characters;
-// otherwise the invalid characters become '_' and the name is cut to leave
-// room for '_' + 8 hex digits of a hash of the full original, so it is
-// deterministic and still distinct.
-std::string exposed_name(std::string_view server, std::string_view name, std::string_view sep);
+// `<prefix><sep><name>` (just `<name>` for an empty prefix) when that is
+// within [A-Za-z0-9_.-] and max_length characters; otherwise the invalid
+// characters become '_' and the name is cut to leave room for '_' + 8 hex
+// digits of a hash of the full original, so it is deterministic and still
+// distinct.
+std::string exposed_name(std::string_view prefix, std::string_view name, std::string_view sep,
+                         std::size_t max_length = 48);
 
 // FNV-1a, 64 bit: stable across runs and platforms.
 std::uint64_t stable_hash(std::string_view text);
@@ -26,24 +26,59 @@ struct Route {
   std::string name;  // the backend's own name
 };
 
+// Two servers would expose the same name: `kept_by` keeps it, `hidden_from`'s
+// tool (or prompt) is hidden.
+struct Collision {
+  std::string exposed;
+  std::string kept_by;
+  std::string hidden_from;
+  std::string hidden_name;  // hidden_from's own name for it
+  bool operator==(const Collision&) const = default;
+};
+
 // Exposed name -> (server, original name), for one kind (tools or prompts).
-// Unshortened names cannot collide: config validation guarantees that
-// `<server><sep>` occurs at exactly one place, and names are unique within a
-// server. Shortened names carry a hash of the full name; should two of them
-// still meet, a counter suffix keeps both routable.
+// When several servers claim one exposed name (the same prefix, an empty
+// prefix, or two names that shorten alike), the lowest rank (config order)
+// keeps it, whatever order the lists arrived in; the others are hidden and
+// reported by collisions(). Names the gateway answers itself are reserved:
+// no server gets them.
 class NameTable {
  public:
-  explicit NameTable(std::string separator) : separator_(std::move(separator)) {}
-  // Replaces the server's names; returns the exposed names in input order.
+  explicit NameTable(std::string separator, std::size_t max_length = 48)
+      : separator_(std::move(separator)), max_length_(max_length) {}
+  // Replaces the server's names; returns the exposed names in input order
+  // (a name repeated within the server routes to its first occurrence).
   std::vector<std::string> set_server(const std::string& server,
-                                      const std::vector<std::string>& names);
+                                      const std::vector<std::string>& names,
+                                      std::string_view prefix, int rank);
+  // Prefix = the server's name, rank 0 (ties go by server name).
+  std::vector<std::string> set_server(const std::string& server,
+                                      const std::vector<std::string>& names) {
+    return set_server(server, names, server, 0);
+  }
   void clear_server(const std::string& server);
+  void reserve(std::string exposed) { reserved_.push_back(std::move(exposed)); }
+  // The route of the server that keeps the name.
   std::optional<Route> find(const std::string& exposed) const;
+  // Whether `server` is the one that keeps `exposed`.
+  bool keeps(const std::string& server, const std::string& exposed) const;
+  // The names `server` claims but does not keep, in name order.
+  std::vector<Collision> collisions(const std::string& server) const;
   const std::string& separator() const { return separator_; }
+  std::size_t max_length() const { return max_length_; }
 
  private:
+  struct Claim {
+    std::string server;
+    std::string name;
+    int rank;
+  };
+  bool reserved(const std::string& exposed) const;
   std::string separator_;
-  std::unordered_map<std::string, Route> routes_;
+  std::size_t max_length_;
+  std::unordered_map<std::string, std::vector<Claim>> routes_;  // best claim first
+  std::unordered_map<std::string, std::vector<std::string>> by_server_;
+  std::vector<std::string> reserved_;
 };
 
 // RFC 6570 matching of a URI against a template (levels 1-3 expressions:

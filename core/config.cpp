@@ -31,13 +31,14 @@ const char* to_string(TransportType type) {
 
 namespace {
 
-const std::set<std::string> kTopLevelKeys = {"mcpServers",         "servers",         "separator",
-                                             "initialize_timeout", "failsafe",        "restart",
-                                             "gateway_tools",      "busy_poll_us",    "max_line",
-                                             "max_json_depth",     "max_output_queue"};
-const std::set<std::string> kServerKeys = {"command", "args",      "env",     "cwd",
-                                           "url",     "serverUrl", "headers", "disabled",
-                                           "type",    "failsafe",  "restart", "max_connections"};
+const std::set<std::string> kTopLevelKeys = {
+    "mcpServers",       "servers",         "separator",    "initialize_timeout", "failsafe",
+    "restart",          "gateway_tools",   "busy_poll_us", "max_line",           "max_json_depth",
+    "max_output_queue", "max_name_length", "expose"};
+const std::set<std::string> kServerKeys = {
+    "command", "args",     "env",     "cwd",       "url",     "serverUrl",
+    "headers", "disabled", "type",    "failsafe",  "restart", "max_connections",
+    "prefix",  "tools",    "prompts", "resources", "expose",  "pinned"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
@@ -184,18 +185,79 @@ void parse_remote(ServerConfig& server, const json& entry, const std::string& ur
   }
 }
 
+std::vector<std::string> require_patterns(const json& v, const std::string& path,
+                                          const std::string& key) {
+  if (!v.is_array()) fail(path, key, "expected an array of glob patterns, got " + type_name(v));
+  std::vector<std::string> patterns;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::string where = key + "[" + std::to_string(i) + "]";
+    std::string pattern = require_string(v[i], path, where);
+    if (std::string problem = glob_problem(pattern); !problem.empty()) fail(path, where, problem);
+    patterns.push_back(std::move(pattern));
+  }
+  return patterns;
+}
+
+NameFilter parse_filter(const json& v, const std::string& path, const std::string& key) {
+  if (!v.is_object())
+    fail(path, key,
+         "expected an object like {\"allow\": [...], \"deny\": [...]}, got " + type_name(v));
+  NameFilter filter;
+  for (const auto& [k, value] : v.items()) {
+    if (k == "allow")
+      filter.allow = require_patterns(value, path, key + ".allow");
+    else if (k == "deny")
+      filter.deny = require_patterns(value, path, key + ".deny");
+    else
+      fail(path, key + "." + k, "unknown key (a filter has \"allow\" and \"deny\")");
+  }
+  return filter;
+}
+
+Expose require_expose(const json& v, const std::string& path, const std::string& key) {
+  std::string text = require_string(v, path, key);
+  if (text == "all") return Expose::all;
+  if (text == "search") return Expose::search;
+  fail(path, key, "expected \"all\" or \"search\", got \"" + text + "\"");
+}
+
+void parse_exposure(ServerConfig& server, const json& entry, const Config& config,
+                    const std::string& where) {
+  const std::string& path = config.path;
+  server.prefix = server.name;
+  if (auto p = entry.find("prefix"); p != entry.end()) {
+    server.prefix = require_string(*p, path, where + ".prefix");
+    if (!server.prefix.empty() && !valid_server_name(server.prefix))
+      fail(path, where + ".prefix", "expected [A-Za-z0-9_-]* (\"\" keeps the names unchanged)");
+  }
+  // `<prefix><sep><name>` must split back at exactly one place: the prefix
+  // may neither contain the separator nor end in a way that runs into it
+  // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
+  if (!server.prefix.empty() &&
+      (server.prefix + config.separator).find(config.separator) != server.prefix.size())
+    fail(path, where + (entry.contains("prefix") ? ".prefix" : ""),
+         std::string(entry.contains("prefix") ? "prefix" : "server name") +
+             " must not contain or end into the separator \"" + config.separator + "\"" +
+             (entry.contains("prefix") ? "" : " (or give it a \"prefix\")"));
+  if (auto f = entry.find("tools"); f != entry.end())
+    server.tools = parse_filter(*f, path, where + ".tools");
+  if (auto f = entry.find("prompts"); f != entry.end())
+    server.prompts = parse_filter(*f, path, where + ".prompts");
+  if (auto f = entry.find("resources"); f != entry.end())
+    server.resources = parse_filter(*f, path, where + ".resources");
+  server.expose = config.expose;
+  if (auto e = entry.find("expose"); e != entry.end())
+    server.expose = require_expose(*e, path, where + ".expose");
+  if (auto p = entry.find("pinned"); p != entry.end())
+    server.pinned = require_patterns(*p, path, where + ".pinned");
+}
+
 ServerConfig parse_server(const std::string& name, const json& entry, const Config& config,
                           const std::string& servers_key, const EnvLookup& lookup,
                           std::vector<std::string>& warnings) {
   const std::string& path = config.path;
   const std::string where = servers_key + "." + name;
   if (!valid_server_name(name)) fail(path, where, "server names must match [A-Za-z0-9_-]+");
-  // `<server><sep><name>` must split back at exactly one place: the name may
-  // neither contain the separator nor end in a way that runs into it
-  // ("a_" + "__" + "b" would read as "a" + "__" + "_b").
-  if ((name + config.separator).find(config.separator) != name.size())
-    fail(path, where,
-         "server name must not contain or end into the separator \"" + config.separator + "\"");
   if (!entry.is_object()) fail(path, where, "expected an object, got " + type_name(entry));
 
   ServerConfig server;
@@ -262,6 +324,7 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
     server.disabled = disabled->get<bool>();
   }
+  parse_exposure(server, entry, config, where);
   server.failsafe = config.failsafe;
   server.restart = config.restart;
   server.max_line = config.max_line;
@@ -431,7 +494,40 @@ std::optional<Milliseconds> parse_duration(const json& value) {
   return std::nullopt;
 }
 
+bool Config::search_mode() const {
+  return std::any_of(servers.begin(), servers.end(), [](const ServerConfig& s) {
+    return !s.disabled && s.expose == Expose::search;
+  });
+}
+
+namespace {
+
+// The server names in the order the file gives them (nlohmann's json sorts
+// object keys; the order decides who keeps a name two servers expose).
+std::vector<std::string> server_order(std::string_view text) {
+  std::vector<std::string> names;
+  auto doc = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return names;
+  auto servers = doc.find("mcpServers");
+  if (servers == doc.end()) servers = doc.find("servers");
+  if (servers == doc.end() || !servers->is_object()) return names;
+  for (const auto& item : servers->items()) names.push_back(item.key());
+  return names;
+}
+
+Config parse_config_ordered(const json& doc, const std::string& path, const EnvLookup& lookup,
+                            const std::vector<std::string>& order);
+
+}  // namespace
+
 Config parse_config(const json& doc, const std::string& path, const EnvLookup& lookup) {
+  return parse_config_ordered(doc, path, lookup, {});
+}
+
+namespace {
+
+Config parse_config_ordered(const json& doc, const std::string& path, const EnvLookup& lookup,
+                            const std::vector<std::string>& order) {
   Config config;
   config.path = path;
   if (!doc.is_object()) fail(path, "(top level)", "expected a JSON object, got " + type_name(doc));
@@ -446,6 +542,12 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
                           [](unsigned char c) { return c == '_' || c == '-' || c == '.'; });
     if (!ok) fail(path, "separator", "expected 1 to 4 characters from \"_\", \"-\", \".\"");
   }
+  if (auto v = doc.find("max_name_length"); v != doc.end())
+    config.max_name_length = static_cast<std::size_t>(
+        require_int(*v, path, "max_name_length", static_cast<int>(kMinNameLength),
+                    static_cast<int>(kMaxNameLength)));
+  if (auto e = doc.find("expose"); e != doc.end())
+    config.expose = require_expose(*e, path, "expose");
   if (auto g = doc.find("gateway_tools"); g != doc.end()) {
     if (!g->is_boolean()) fail(path, "gateway_tools", "expected true or false");
     config.gateway_tools = g->get<bool>();
@@ -490,8 +592,16 @@ Config parse_config(const json& doc, const std::string& path, const EnvLookup& l
       throw;
     }
   }
+  // Rank: the file's order where known, else the (sorted) order of the map.
+  for (std::size_t i = 0; i < config.servers.size(); ++i) {
+    ServerConfig& server = config.servers[i];
+    auto at = std::find(order.begin(), order.end(), server.name);
+    server.rank = static_cast<int>(at != order.end() ? at - order.begin() : order.size() + i);
+  }
   return config;
 }
+
+}  // namespace
 
 std::optional<std::size_t> parse_size(const json& value) {
   if (value.is_number_unsigned() || value.is_number_integer()) {
@@ -534,7 +644,7 @@ Config parse_config_text(std::string_view text, const std::string& path, const E
     }
     throw ConfigError(path + ": invalid JSON");
   }
-  return parse_config(doc, path, lookup);
+  return parse_config_ordered(doc, path, lookup, server_order(text));
 }
 
 Config load_config(const std::string& path, const EnvLookup& lookup) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/failsafe.hpp"
+#include "core/glob.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpbraid {
@@ -37,8 +38,23 @@ inline bool is_remote(TransportType type) {
   return type != TransportType::stdio;
 }
 
+// Whether a server's tools are in tools/list, or found through the
+// gateway's search tools (README "Saving context").
+enum class Expose { all, search };
+
 struct ServerConfig {
   std::string name;
+  // Its place in the config file (0 first): who keeps a name two servers
+  // would both expose.
+  int rank = 0;
+  // Exposed names are `<prefix><separator><name>`; "" leaves them unchanged.
+  // Defaults to the server's name.
+  std::string prefix;
+  // Which of its tools, prompts (by name) and resources (by URI; templates
+  // by uriTemplate) the client sees; the others are refused as unknown.
+  NameFilter tools, prompts, resources;
+  Expose expose = Expose::all;
+  std::vector<std::string> pinned;  // listed even when expose is search
   TransportType type = TransportType::stdio;
   // Remote servers: the URL (http or https; `serverUrl` is an alias) and
   // headers sent with every request, ${VAR} expanded. Values are secrets:
@@ -61,6 +77,11 @@ struct ServerConfig {
 };
 
 inline constexpr const char* kDefaultSeparator = "__";
+// Room for a client's own prefix: Claude Code shows `mcp__<name>__<tool>`
+// and breaks on names over 64 characters.
+inline constexpr std::size_t kDefaultMaxNameLength = 48;
+inline constexpr std::size_t kMinNameLength = 16;
+inline constexpr std::size_t kMaxNameLength = 128;
 inline constexpr Milliseconds kDefaultInitializeTimeout{5000};
 inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 
@@ -68,6 +89,8 @@ struct Config {
   std::string path;                   // where it was read from ("" for inline)
   std::vector<ServerConfig> servers;  // enabled and disabled, sorted by name
   std::string separator = kDefaultSeparator;
+  std::size_t max_name_length = kDefaultMaxNameLength;
+  Expose expose = Expose::all;  // the default of every server's `expose`
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
   bool gateway_tools = true;  // gateway_list_servers, gateway_health
   // After handling any message, keep polling this long before sleeping in
@@ -82,6 +105,10 @@ struct Config {
   FailsafeConfig failsafe;  // top-level defaults
   RestartConfig restart;
   std::vector<std::string> warnings;  // non-fatal findings, e.g. unknown keys
+
+  // Some enabled server's tools are behind search: the gateway lists its
+  // search tools.
+  bool search_mode() const;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

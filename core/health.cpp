@@ -182,6 +182,12 @@ json to_json(const BackendStatus& b) {
           {"pid", optional_json(b.pid)},
           {"uptime_s", optional_json(b.uptime_s)},
           {"tools", optional_json(b.tools)},
+          {"tools_listed", optional_json(b.tools_listed)},
+          {"hidden",
+           {{"tools", b.tools_hidden},
+            {"prompts", b.prompts_hidden},
+            {"resources", b.resources_hidden}}},
+          {"collisions", b.collisions},
           {"in_flight", b.in_flight},
           {"last_error", b.last_error.empty() ? json(nullptr) : json(b.last_error)},
           {"stderr_tail", b.stderr_tail}};
@@ -237,6 +243,15 @@ Snapshot snapshot_from_json(const json& doc) {
     s.pid = optional_from<std::int64_t>(b, "pid");
     s.uptime_s = optional_from<double>(b, "uptime_s");
     s.tools = optional_from<std::int64_t>(b, "tools");
+    s.tools_listed = optional_from<std::int64_t>(b, "tools_listed");
+    if (auto hidden = b.find("hidden"); hidden != b.end() && hidden->is_object()) {
+      s.tools_hidden = hidden->value("tools", std::int64_t(0));
+      s.prompts_hidden = hidden->value("prompts", std::int64_t(0));
+      s.resources_hidden = hidden->value("resources", std::int64_t(0));
+    }
+    if (auto c = b.find("collisions"); c != b.end() && c->is_array())
+      for (const auto& item : *c)
+        if (item.is_string()) s.collisions.push_back(item.get<std::string>());
     s.in_flight = b.value("in_flight", std::int64_t(0));
     s.last_error = optional_from<std::string>(b, "last_error").value_or("");
     if (auto tail = b.find("stderr_tail"); tail != b.end() && tail->is_array())
@@ -245,6 +260,36 @@ Snapshot snapshot_from_json(const json& doc) {
   }
   return snapshot;
 }
+
+namespace {
+
+// "  listed 3 of 12 tools; hidden: 4 tools, 1 prompt; lost names: a (kept by b)"
+std::string exposure_line(const BackendStatus& b) {
+  std::vector<std::string> parts;
+  if (b.tools && b.tools_listed && *b.tools_listed != *b.tools)
+    parts.push_back("listed " + std::to_string(*b.tools_listed) + " of " +
+                    std::to_string(*b.tools) + " tools (the rest behind search)");
+  std::string hidden;
+  auto add = [&hidden](std::int64_t n, const char* what) {
+    if (n == 0) return;
+    if (!hidden.empty()) hidden += ", ";
+    hidden += std::to_string(n) + " " + what;
+  };
+  add(b.tools_hidden, b.tools_hidden == 1 ? "tool" : "tools");
+  add(b.prompts_hidden, b.prompts_hidden == 1 ? "prompt" : "prompts");
+  add(b.resources_hidden, b.resources_hidden == 1 ? "resource" : "resources");
+  if (!hidden.empty()) parts.push_back("filtered out: " + hidden);
+  if (!b.collisions.empty()) {
+    std::string lost = "name collisions: ";
+    for (std::size_t i = 0; i < b.collisions.size(); ++i) lost += (i ? ", " : "") + b.collisions[i];
+    parts.push_back(lost);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "  " : "; ") + p;
+  return out;
+}
+
+}  // namespace
 
 std::string render_table(const Snapshot& snapshot, bool color, std::size_t stderr_lines) {
   std::string out =
@@ -272,6 +317,7 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
     out += pad_left(b.tools ? std::to_string(*b.tools) : "-", 6);
     out += "\n";
     out += fit(detail_line(b), kWidth) + "\n";
+    if (std::string seen = exposure_line(b); !seen.empty()) out += fit(seen, kWidth) + "\n";
     if (!b.last_error.empty()) out += fit("  last error: " + b.last_error, kWidth) + "\n";
     std::size_t from =
         b.stderr_tail.size() > stderr_lines ? b.stderr_tail.size() - stderr_lines : 0;

@@ -31,6 +31,12 @@ struct BackendStatus {
   std::optional<std::int64_t> pid;     // none when no child runs
   std::optional<double> uptime_s;      // since the running child started
   std::optional<std::int64_t> tools;   // none until its tools were listed
+  // What the client sees of them (README "Saving context"): tools in its
+  // tools/list (fewer than `tools` in search mode), what the filters hid,
+  // and names lost to another server's ("name (kept by server)").
+  std::optional<std::int64_t> tools_listed;
+  std::int64_t tools_hidden = 0, prompts_hidden = 0, resources_hidden = 0;
+  std::vector<std::string> collisions;
   std::int64_t in_flight = 0;
   std::string last_error;
   std::vector<std::string> stderr_tail;  // the last lines, oldest first

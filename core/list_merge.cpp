@@ -12,8 +12,24 @@ bool hint(const json& annotations, const char* key) {
 
 }  // namespace
 
-std::vector<json> expose_list(ListKind kind, const std::string& server, std::vector<json> items,
-                              Catalog& catalog, std::unordered_set<std::string>* retry_safe) {
+const NameFilter& filter_of(const ServerConfig& server, ListKind kind) {
+  switch (kind) {
+    case ListKind::tools:
+      return server.tools;
+    case ListKind::prompts:
+      return server.prompts;
+    default:
+      return server.resources;
+  }
+}
+
+ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<json> items,
+                        Catalog& catalog, std::unordered_set<std::string>* retry_safe) {
+  ExposedList out;
+  const NameFilter& filter = filter_of(server, kind);
+  const char* key = kind == ListKind::tools || kind == ListKind::prompts ? "name"
+                    : kind == ListKind::resources                        ? "uri"
+                                                                         : "uriTemplate";
   if (kind == ListKind::tools) {
     std::erase_if(items, [](const json& tool) {
       auto exec = tool.find("execution");
@@ -26,39 +42,48 @@ std::vector<json> expose_list(ListKind kind, const std::string& server, std::vec
       auto name = item.find("name");
       return name == item.end() || !name->is_string();
     });
+  }
+  if (!filter.empty()) {
+    std::size_t before = items.size();
+    std::erase_if(items, [&](const json& item) { return !filter.allows(string_field(item, key)); });
+    out.hidden = before - items.size();
+  }
+  if (kind == ListKind::tools || kind == ListKind::prompts) {
     std::vector<std::string> names;
     names.reserve(items.size());
     if (retry_safe && kind == ListKind::tools) retry_safe->clear();
+    out.listed.reserve(items.size());
     for (const auto& item : items) {
       names.push_back(item["name"].get<std::string>());
+      out.listed.push_back(kind != ListKind::tools || server.expose == Expose::all ||
+                           glob_any(server.pinned, names.back()));
       if (kind != ListKind::tools || !retry_safe) continue;
       auto a = item.find("annotations");
       if (a != item.end() && a->is_object() &&
           (hint(*a, "readOnlyHint") || hint(*a, "idempotentHint")))
         retry_safe->insert(names.back());
     }
-    auto exposed = catalog.names(kind).set_server(server, names);
+    auto exposed = catalog.names(kind).set_server(server.name, names, server.prefix, server.rank);
     for (std::size_t i = 0; i < items.size(); ++i) items[i]["name"] = exposed[i];
-    return items;
+    out.items = std::move(items);
+    return out;
   }
-  const char* field = kind == ListKind::resources ? "uri" : "uriTemplate";
   std::vector<std::string> uris;
   uris.reserve(items.size());
-  for (const auto& item : items) uris.push_back(string_field(item, field));
+  for (const auto& item : items) uris.push_back(string_field(item, key));
   if (kind == ListKind::resources)
-    catalog.resources.set_resources(server, uris);
+    catalog.resources.set_resources(server.name, uris);
   else
-    catalog.resources.set_templates(server, uris);
-  return items;
+    catalog.resources.set_templates(server.name, uris);
+  out.listed.assign(items.size(), true);
+  out.items = std::move(items);
+  return out;
 }
 
 const std::string& MergedList::render(std::vector<std::uint64_t> signature,
-                                      const std::vector<const std::vector<json>*>& lists,
-                                      const json& extra) {
+                                      const std::vector<const json*>& items, const json& extra) {
   json all = json::array();
-  for (const auto* list : lists)
-    if (list)
-      for (const auto& item : *list) all.push_back(item);
+  for (const json* item : items) all.push_back(*item);
   if (extra.is_array())
     for (const auto& item : extra) all.push_back(item);
   text_ = all.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/catalog.hpp"
+#include "core/config.hpp"
 #include "core/list_kind.hpp"
 
 namespace mcpbraid {
@@ -17,21 +18,34 @@ using json = nlohmann::json;
 
 // Where a name or a URI goes: filled as lists are stored.
 struct Catalog {
-  explicit Catalog(const std::string& separator) : tools(separator), prompts(separator) {}
+  explicit Catalog(const std::string& separator, std::size_t max_name_length = 48)
+      : tools(separator, max_name_length), prompts(separator, max_name_length) {}
   NameTable tools;
   NameTable prompts;
   ResourceTable resources;
   NameTable& names(ListKind kind) { return kind == ListKind::tools ? tools : prompts; }
+  const NameTable& names(ListKind kind) const { return kind == ListKind::tools ? tools : prompts; }
+};
+
+// A server's drained list in exposed form.
+struct ExposedList {
+  std::vector<json> items;
+  // Per item: in the client's list (false: behind search, still callable).
+  std::vector<bool> listed;
+  std::size_t hidden = 0;  // left out by the server's filter
 };
 
 // A server's drained list in exposed form: tools that can only run as tasks
 // and nameless tools/prompts are dropped (they cannot be called through
-// us); names are prefixed through `catalog` (which then routes them back);
-// resource URIs and templates are registered for routing. `retry_safe`
-// (tools only) gets the server's own names of tools whose annotations say
-// readOnlyHint or idempotentHint.
-std::vector<json> expose_list(ListKind kind, const std::string& server, std::vector<json> items,
-                              Catalog& catalog, std::unordered_set<std::string>* retry_safe);
+// us), and so is what the server's filter hides; names are prefixed through
+// `catalog` (which then routes them back); resource URIs and templates are
+// registered for routing. `retry_safe` (tools only) gets the server's own
+// names of tools whose annotations say readOnlyHint or idempotentHint.
+ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<json> items,
+                        Catalog& catalog, std::unordered_set<std::string>* retry_safe);
+
+// The filter of `kind` in a server's config.
+const NameFilter& filter_of(const ServerConfig& server, ListKind kind);
 
 // The merged list serialized, reused until some server's list or its place
 // in the merge changes: a tools/list of 10,000 tools is then one copy.
@@ -42,10 +56,10 @@ class MergedList {
   bool fresh(const std::vector<std::uint64_t>& signature) const {
     return valid_ && signature == signature_;
   }
-  // The JSON array of every list in order, then `extra` (the gateway's own
-  // tools); cached under `signature`.
+  // The JSON array of the items, then `extra` (the gateway's own tools);
+  // cached under `signature`.
   const std::string& render(std::vector<std::uint64_t> signature,
-                            const std::vector<const std::vector<json>*>& lists, const json& extra);
+                            const std::vector<const json*>& items, const json& extra);
   const std::string& text() const { return text_; }
 
  private:

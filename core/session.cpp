@@ -69,4 +69,21 @@ std::string combine_instructions(const std::vector<BackendView>& ready) {
   return out;
 }
 
+std::string search_instructions(const std::vector<BackendView>& searched,
+                                const std::vector<BackendView>& listed) {
+  std::string out =
+      "Not every tool of this gateway is listed. To find one, call gateway_search_tools with a "
+      "few words of what you need; gateway_describe_tool shows a found tool's parameters. Call "
+      "it by its name, directly or through gateway_call_tool.\nServers behind search:";
+  for (const auto& backend : searched) {
+    out += "\n- " + backend.server;
+    std::string first = backend.instructions.substr(0, backend.instructions.find('\n'));
+    if (first.size() > 200) first = first.substr(0, 200) + "...";
+    if (!first.empty()) out += ": " + first;
+  }
+  std::string rest = combine_instructions(listed);
+  if (!rest.empty()) out += "\n\n" + rest;
+  return out;
+}
+
 }  // namespace mcpbraid

@@ -35,4 +35,10 @@ json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending
 // "## <server>\n<text>" sections, in the given order; "" when none.
 std::string combine_instructions(const std::vector<BackendView>& ready);
 
+// Search mode: a few lines on finding and calling the tools that are not
+// listed, each server in `searched` named with its instructions' first
+// line; then combine_instructions of the others.
+std::string search_instructions(const std::vector<BackendView>& searched,
+                                const std::vector<BackendView>& listed);
+
 }  // namespace mcpbraid

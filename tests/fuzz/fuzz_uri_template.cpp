@@ -154,22 +154,34 @@ void check_tables(std::string_view tpl, std::string_view uri, std::uint64_t seed
   const std::string servers[2] = {"alpha", "beta9"};
   NameTable table(separator);
   std::vector<std::string> exposed[2];
-  exposed[0] = table.set_server(servers[0], names);
+  exposed[0] = table.set_server(servers[0], names, servers[0], 0);
   std::vector<std::string> reversed(names.rbegin(), names.rend());
-  exposed[1] = table.set_server(servers[1], reversed);
-  exposed[0] = table.set_server(servers[0], names);  // a refresh replaces, never duplicates
+  exposed[1] = table.set_server(servers[1], reversed, seed % 3 == 0 ? "" : servers[1], 1);
+  // A refresh replaces, never duplicates.
+  exposed[0] = table.set_server(servers[0], names, servers[0], 0);
+  // Every exposed name routes to the first claimant by rank (servers[0]
+  // has rank 0), and within a server to the first occurrence.
   for (int s = 0; s < 2; ++s) {
     const auto& list = s == 0 ? names : reversed;
     FUZZ_CHECK(exposed[s].size() == list.size());
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string& e = exposed[s][i];
-      FUZZ_CHECK(!e.empty() && e.size() <= mcpbraid::kMaxExposedName, "exposed name length %zu",
-                 e.size());
+      FUZZ_CHECK(!e.empty() && e.size() <= 48, "exposed name length %zu", e.size());
       for (char c : e)
         FUZZ_CHECK(exposed_char(c), "bad character in exposed name %s", fuzz::show(e).c_str());
+      std::string want_server, want_name;
+      for (int k = 0; k < 2 && want_server.empty(); ++k) {
+        const auto& l = k == 0 ? names : reversed;
+        for (std::size_t j = 0; j < l.size(); ++j)
+          if (exposed[k][j] == e) {
+            want_server = servers[k];
+            want_name = l[j];
+            break;
+          }
+      }
       auto route = table.find(e);
-      FUZZ_CHECK(route && route->server == servers[s] && route->name == list[i],
-                 "exposed name %s does not route back", fuzz::show(e).c_str());
+      FUZZ_CHECK(route && route->server == want_server && route->name == want_name,
+                 "exposed name %s does not route to its first claimant", fuzz::show(e).c_str());
     }
   }
   table.clear_server(servers[1]);

@@ -10,7 +10,6 @@
 #include "core/catalog.hpp"
 
 using mcpbraid::exposed_name;
-using mcpbraid::kMaxExposedName;
 using mcpbraid::NameTable;
 using mcpbraid::ResourceTable;
 using mcpbraid::uri_template_matches;
@@ -33,7 +32,7 @@ std::string adjacent_expressions(int n) {
 }
 
 bool valid_exposed(const std::string& name) {
-  if (name.empty() || name.size() > kMaxExposedName) return false;
+  if (name.empty() || name.size() > 48) return false;
   for (unsigned char c : name)
     if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.')) return false;
   return true;
@@ -53,17 +52,17 @@ TEST_CASE("a short clean tool name is exposed as server, separator, name") {
 
 TEST_CASE("a name of exactly 64 characters is kept as is") {
   std::string name(64 - 5, 'a');  // "srv__" + 59
-  std::string exposed = exposed_name("srv", name, "__");
+  std::string exposed = exposed_name("srv", name, "__", 64);
   CHECK(exposed == "srv__" + name);
   CHECK(exposed.size() == 64);
 }
 
 TEST_CASE("a tool name too long for 64 characters is shortened deterministically") {
   std::string name(64 - 5 + 1, 'a');  // one character too many
-  std::string exposed = exposed_name("srv", name, "__");
+  std::string exposed = exposed_name("srv", name, "__", 64);
   CHECK(exposed == "srv__aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_2083e15e");
   CHECK(exposed.size() == 64);
-  CHECK(exposed_name("srv", name, "__") == exposed);
+  CHECK(exposed_name("srv", name, "__", 64) == exposed);
 }
 
 TEST_CASE("long names that differ only at the end stay distinct") {
@@ -71,8 +70,8 @@ TEST_CASE("long names that differ only at the end stay distinct") {
   std::string two = std::string(70, 'x') + "2";
   std::string a = exposed_name("srv", one, "__");
   std::string b = exposed_name("srv", two, "__");
-  CHECK(a == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ca1");
-  CHECK(b == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ff4");
+  CHECK(a == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ca1");
+  CHECK(b == "srv__xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx_3b312ff4");
   CHECK(a != b);
   CHECK(valid_exposed(a));
   CHECK(valid_exposed(b));
@@ -86,7 +85,29 @@ TEST_CASE("invalid characters are replaced and a hash keeps the name distinct") 
   CHECK(exposed_name("weather", "get_weather", "__") == "weather__get_weather");
 }
 
-TEST_CASE("exposed names are always within [A-Za-z0-9_.-] and 64 characters") {
+TEST_CASE("the default name budget is 48 characters, and any budget is kept") {
+  std::string name(48 - 5, 'a');  // "srv__" + 43 = 48: kept
+  CHECK(exposed_name("srv", name, "__") == "srv__" + name);
+  std::string longer = name + "b";
+  std::string cut = exposed_name("srv", longer, "__");
+  CHECK(cut.size() == 48);
+  CHECK(cut.substr(0, 5) == "srv__");
+  CHECK(cut[39] == '_');
+  for (std::size_t budget : {16u, 32u, 64u, 128u}) {
+    CAPTURE(budget);
+    std::string e = exposed_name("server", std::string(300, 'q'), "__", budget);
+    CHECK(e.size() == budget);
+    CHECK(e == exposed_name("server", std::string(300, 'q'), "__", budget));  // deterministic
+  }
+}
+
+TEST_CASE("an empty prefix leaves the name unchanged (no separator)") {
+  CHECK(exposed_name("", "read_file", "__") == "read_file");
+  CHECK(exposed_name("", "get weather", "__").rfind("get_weather_", 0) == 0);
+  CHECK(exposed_name("", "get weather", "__").size() == 20);
+}
+
+TEST_CASE("exposed names are always within [A-Za-z0-9_.-] and 48 characters") {
   const std::vector<std::string> names = {
       "plain", "with space", std::string(200, 'z'), "emoji \xf0\x9f\x98\x80", "a:b/c?d", ""};
   for (const auto& name : names) {
@@ -116,7 +137,7 @@ TEST_CASE("a shortened name routes back to the original long name") {
   std::string long_name = std::string(80, 'q') + "_tail";
   auto exposed = table.set_server("srv", {long_name, "short"});
   REQUIRE(exposed.size() == 2);
-  CHECK(exposed[0].size() == 64);
+  CHECK(exposed[0].size() == 48);
   CHECK(exposed[1] == "srv__short");
   auto route = table.find(exposed[0]);
   REQUIRE(route);
@@ -174,21 +195,67 @@ TEST_CASE("the table uses its configured separator") {
   CHECK(table.find("fs-read"));
 }
 
-TEST_CASE("colliding exposed names are broken with a counter and each still routes") {
+TEST_CASE("a name two servers claim is kept by the lower rank, whatever the arrival order") {
+  for (bool low_first : {true, false}) {
+    CAPTURE(low_first);
+    NameTable table("__");
+    auto add_low = [&] { return table.set_server("files", {"read", "stat"}, "", 0); };
+    auto add_high = [&] { return table.set_server("alpha", {"read", "write"}, "", 1); };
+    if (low_first) {
+      add_low();
+      add_high();
+    } else {
+      add_high();
+      add_low();
+    }
+    auto read = table.find("read");
+    REQUIRE(read);
+    CHECK(read->server == "files");  // rank 0 keeps it, though "alpha" sorts first
+    CHECK(table.keeps("files", "read"));
+    CHECK_FALSE(table.keeps("alpha", "read"));
+    CHECK(table.find("write")->server == "alpha");
+    CHECK(table.collisions("alpha") ==
+          std::vector<mcpbraid::Collision>{{"read", "files", "alpha", "read"}});
+    CHECK(table.collisions("files").empty());
+    // The keeper leaves: the other server gets the name.
+    table.clear_server("files");
+    REQUIRE(table.find("read"));
+    CHECK(table.find("read")->server == "alpha");
+    CHECK(table.collisions("alpha").empty());
+  }
+}
+
+TEST_CASE("names that spell alike through the separator collide and go by rank") {
   // "a_" + "__" + "b" and "a" + "__" + "_b" spell the same exposed name.
   NameTable table("__");
-  auto first = table.set_server("a_", {"b"});
-  auto second = table.set_server("a", {"_b"});
+  auto first = table.set_server("a_", {"b"}, "a_", 0);
+  auto second = table.set_server("a", {"_b"}, "a", 1);
   CHECK(first == std::vector<std::string>{"a___b"});
-  CHECK(second == std::vector<std::string>{"a___b_2"});
-  auto r1 = table.find("a___b");
-  auto r2 = table.find("a___b_2");
-  REQUIRE(r1);
-  REQUIRE(r2);
-  CHECK(r1->server == "a_");
-  CHECK(r1->name == "b");
-  CHECK(r2->server == "a");
-  CHECK(r2->name == "_b");
+  CHECK(second == std::vector<std::string>{"a___b"});
+  auto route = table.find("a___b");
+  REQUIRE(route);
+  CHECK(route->server == "a_");
+  CHECK(route->name == "b");
+}
+
+TEST_CASE("a reserved name routes nowhere and is reported as a collision") {
+  NameTable table("__");
+  table.reserve("gateway_health");
+  table.set_server("raw", {"gateway_health", "ok"}, "", 0);
+  CHECK_FALSE(table.find("gateway_health"));
+  CHECK_FALSE(table.keeps("raw", "gateway_health"));
+  CHECK(table.find("ok"));
+  CHECK(table.collisions("raw") ==
+        std::vector<mcpbraid::Collision>{{"gateway_health", "mcpbraid", "raw", "gateway_health"}});
+}
+
+TEST_CASE("a name repeated within one server routes to its first occurrence") {
+  NameTable table("__");
+  auto exposed = table.set_server("s", {"x", "x"});
+  CHECK(exposed == std::vector<std::string>{"s__x", "s__x"});
+  CHECK(table.collisions("s").empty());
+  table.clear_server("s");
+  CHECK_FALSE(table.find("s__x"));
 }
 
 TEST_CASE("a simple {var} matches one path segment") {

@@ -179,19 +179,21 @@ TEST_CASE("valid_server_name accepts letters, digits, '_' and '-' only") {
 }
 
 TEST_CASE("a server name containing the separator is refused") {
-  CHECK(
-      parse_error(R"({"mcpServers":{"my__fs":{"command":"x"}}})") ==
-      "cfg.json: mcpServers.my__fs: server name must not contain or end into the separator \"__\"");
+  CHECK(parse_error(R"({"mcpServers":{"my__fs":{"command":"x"}}})") ==
+        "cfg.json: mcpServers.my__fs: server name must not contain or end into the separator "
+        "\"__\" (or give it a \"prefix\")");
   // With a custom separator the check follows it.
   CHECK(parse_error(R"({"separator":"-","mcpServers":{"my-fs":{"command":"x"}}})") ==
-        "cfg.json: mcpServers.my-fs: server name must not contain or end into the separator \"-\"");
+        "cfg.json: mcpServers.my-fs: server name must not contain or end into the separator \"-\" "
+        "(or give it a \"prefix\")");
   CHECK(parse(R"({"separator":"-","mcpServers":{"my__fs":{"command":"x"}}})").servers.size() == 1);
 }
 
 TEST_CASE("a server name that runs into the separator is refused, so exposed names split once") {
   // "a_" + "__" + "b" and "a" + "__" + "_b" would both be "a___b".
   CHECK(parse_error(R"({"mcpServers":{"a_":{"command":"x"}}})") ==
-        "cfg.json: mcpServers.a_: server name must not contain or end into the separator \"__\"");
+        "cfg.json: mcpServers.a_: server name must not contain or end into the separator \"__\" "
+        "(or give it a \"prefix\")");
   CHECK(parse(R"({"mcpServers":{"_a":{"command":"x"}}})").servers.size() == 1);
   CHECK(parse(R"({"separator":".","mcpServers":{"a_":{"command":"x"}}})").servers.size() == 1);
 }
@@ -819,4 +821,105 @@ TEST_CASE("max_connections: a remote server's connection limit, 16 by default") 
   CHECK(parse_error(one(R"({"command":"x","max_connections":2})")) ==
         "cfg.json: mcpServers.s.max_connections: only remote servers (with \"url\") have "
         "connections to limit");
+}
+
+TEST_CASE("context: defaults are prefix = name, no filters, expose all, 48-character names") {
+  Config config = parse(R"({"mcpServers":{"fs":{"command":"x"}}})");
+  REQUIRE(config.servers.size() == 1);
+  const auto& fs = config.servers[0];
+  CHECK(fs.prefix == "fs");
+  CHECK(fs.tools.empty());
+  CHECK(fs.prompts.empty());
+  CHECK(fs.resources.empty());
+  CHECK(fs.expose == mcpbraid::Expose::all);
+  CHECK(fs.pinned.empty());
+  CHECK(config.max_name_length == 48);
+  CHECK(config.expose == mcpbraid::Expose::all);
+  CHECK_FALSE(config.search_mode());
+}
+
+TEST_CASE("context: filters, prefix, expose and pinned are read") {
+  Config config = parse(R"({"expose":"search","max_name_length":64,"mcpServers":{
+    "fs":{"command":"x","prefix":"","tools":{"allow":["read_*"],"deny":["read_secret"]},
+          "prompts":{"deny":["*"]},"resources":{"allow":["file:///docs/*"]},
+          "pinned":["read_file"]},
+    "git":{"command":"y","prefix":"g","expose":"all"}}})");
+  REQUIRE(config.servers.size() == 2);
+  const auto& fs = config.servers[0];
+  CHECK(fs.prefix == "");
+  REQUIRE(fs.tools.allow);
+  CHECK(*fs.tools.allow == std::vector<std::string>{"read_*"});
+  CHECK(fs.tools.deny == std::vector<std::string>{"read_secret"});
+  CHECK_FALSE(fs.prompts.allow);
+  CHECK(fs.prompts.deny == std::vector<std::string>{"*"});
+  CHECK(fs.resources.allows("file:///docs/a"));
+  CHECK_FALSE(fs.resources.allows("file:///etc/passwd"));
+  CHECK(fs.expose == mcpbraid::Expose::search);  // the top-level default
+  CHECK(fs.pinned == std::vector<std::string>{"read_file"});
+  CHECK(config.servers[1].prefix == "g");
+  CHECK(config.servers[1].expose == mcpbraid::Expose::all);
+  CHECK(config.max_name_length == 64);
+  CHECK(config.search_mode());
+}
+
+TEST_CASE("context: a server may expose search under a top-level all") {
+  Config config = parse(R"({"mcpServers":{"fs":{"command":"x","expose":"search"}}})");
+  CHECK(config.servers[0].expose == mcpbraid::Expose::search);
+  CHECK(config.search_mode());
+  // A disabled server does not turn search mode on.
+  Config off = parse(R"({"mcpServers":{"fs":{"command":"x","expose":"search","disabled":true}}})");
+  CHECK_FALSE(off.search_mode());
+}
+
+TEST_CASE("context: bad values are errors naming the key") {
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","tools":["a"]}}})") ==
+        "cfg.json: mcpServers.fs.tools: expected an object like {\"allow\": [...], \"deny\": "
+        "[...]}, got array");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","tools":{"allow":"a"}}}})") ==
+        "cfg.json: mcpServers.fs.tools.allow: expected an array of glob patterns, got string");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","tools":{"deny":[1]}}}})") ==
+        "cfg.json: mcpServers.fs.tools.deny[0]: expected a string, got number");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","prompts":{"deny":[""]}}}})") ==
+        "cfg.json: mcpServers.fs.prompts.deny[0]: an empty pattern matches nothing");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","resources":{"allow":["a\\"]}}}})") ==
+        "cfg.json: mcpServers.fs.resources.allow[0]: a trailing '\\' escapes nothing");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","tools":{"only":[]}}}})") ==
+        "cfg.json: mcpServers.fs.tools.only: unknown key (a filter has \"allow\" and \"deny\")");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","prefix":"a b"}}})") ==
+        "cfg.json: mcpServers.fs.prefix: expected [A-Za-z0-9_-]* (\"\" keeps the names unchanged)");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","prefix":7}}})") ==
+        "cfg.json: mcpServers.fs.prefix: expected a string, got number");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","prefix":"my__fs"}}})") ==
+        "cfg.json: mcpServers.fs.prefix: prefix must not contain or end into the separator "
+        "\"__\"");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","expose":"some"}}})") ==
+        "cfg.json: mcpServers.fs.expose: expected \"all\" or \"search\", got \"some\"");
+  CHECK(parse_error(R"({"expose":true,"mcpServers":{}})") ==
+        "cfg.json: expose: expected a string, got boolean");
+  CHECK(parse_error(R"({"mcpServers":{"fs":{"command":"x","pinned":"a"}}})") ==
+        "cfg.json: mcpServers.fs.pinned: expected an array of glob patterns, got string");
+  CHECK(parse_error(R"({"max_name_length":15,"mcpServers":{}})") ==
+        "cfg.json: max_name_length: expected an integer from 16 to 128");
+  CHECK(parse_error(R"({"max_name_length":129,"mcpServers":{}})") ==
+        "cfg.json: max_name_length: expected an integer from 16 to 128");
+  CHECK(parse(R"({"max_name_length":16,"mcpServers":{}})").max_name_length == 16);
+  CHECK(parse(R"({"max_name_length":128,"mcpServers":{}})").max_name_length == 128);
+}
+
+TEST_CASE("context: a prefix lifts the separator rule off the server name") {
+  Config config = parse(R"({"mcpServers":{"my__fs":{"command":"x","prefix":"fs"}}})");
+  CHECK(config.servers[0].prefix == "fs");
+  CHECK(parse(R"({"mcpServers":{"a_":{"command":"x","prefix":""}}})").servers[0].prefix == "");
+}
+
+TEST_CASE("context: rank is the order of the file, not of names") {
+  Config config = mcpbraid::parse_config_text(
+      R"({"mcpServers":{"zeta":{"command":"x"},"alpha":{"command":"y"},"mid":{"command":"z"}}})",
+      "cfg.json", kNoEnv);
+  REQUIRE(config.servers.size() == 3);
+  for (const auto& s : config.servers) {
+    CAPTURE(s.name);
+    int want = s.name == "zeta" ? 0 : s.name == "alpha" ? 1 : 2;
+    CHECK(s.rank == want);
+  }
 }

@@ -136,11 +136,13 @@ TEST_CASE("to_json: a backend's fields are snake_case with their values") {
   CHECK_FALSE(j.contains("name"));
   std::set<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.insert(key);
-  CHECK(keys == std::set<std::string>{"state", "circuit", "next_probe_ms", "restart_in_ms",
-                                      "healthy", "successes", "failures", "consecutive_failures",
-                                      "transport", "origin", "session", "latency_ms", "restarts",
-                                      "pid", "uptime_s", "tools", "in_flight", "last_error",
-                                      "stderr_tail"});
+  CHECK(keys ==
+        std::set<std::string>{"state",        "circuit",    "next_probe_ms", "restart_in_ms",
+                              "healthy",      "successes",  "failures",      "consecutive_failures",
+                              "transport",    "origin",     "session",       "latency_ms",
+                              "restarts",     "pid",        "uptime_s",      "tools",
+                              "tools_listed", "hidden",     "collisions",    "in_flight",
+                              "last_error",   "stderr_tail"});
 }
 
 TEST_CASE("to_json: optional fields of a backend that never ran are null, not absent") {
