@@ -4,8 +4,8 @@
 // tools/list shows, and hidden by `"gateway_tools": false`. mcpbraid only: the
 // file is skipped with INTEROP_DIRECT=1.
 //
-// The harness's Session writes `mcpServers` only, so this file writes its own
-// configs (with top-level keys) and connects its own SDK client.
+// This file writes its own configs (with top-level keys) and connects its own
+// SDK client (Session.open's `top` / `extra` came later; search.test.mjs uses them).
 
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";

@@ -221,6 +221,8 @@ export class Session {
     capabilities = {},
     handlers = {},
     defs: defsOverride = {},
+    top = {},
+    extra = {},
   } = {}) {
     const tmp = makeTempDir();
     const defs = { ...serverDefs(tmp.dir), ...defsOverride };
@@ -244,7 +246,12 @@ export class Session {
         }
       } else {
         if (!MCPBRAID_BIN) throw new Error("MCPBRAID_BIN is not set (or run with INTEROP_DIRECT=1)");
-        const cfg = { mcpServers: Object.fromEntries(servers.map((n) => [n, defs[n]])) };
+        // `extra` adds mcpbraid-only keys to a server's def (prefix, tools, pinned...),
+        // `top` to the config's top level (expose, separator...); direct mode ignores both.
+        const cfg = {
+          ...top,
+          mcpServers: Object.fromEntries(servers.map((n) => [n, { ...defs[n], ...(extra[n] ?? {}) }])),
+        };
         const cfgPath = join(tmp.dir, "mcpbraid.json");
         writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
         session.cfgPath = cfgPath;
