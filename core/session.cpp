@@ -69,6 +69,41 @@ std::string combine_instructions(const std::vector<BackendView>& ready) {
   return out;
 }
 
+namespace {
+
+// What a server's instructions say first: the first line that is not blank
+// and not a Markdown heading (else the first heading's text), at most 200
+// bytes, not cut inside a UTF-8 sequence.
+std::string summary_line(const std::string& text) {
+  std::string heading, found;
+  std::size_t at = 0;
+  while (at <= text.size() && found.empty()) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    at = end + 1;
+    std::size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    line = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    if (line[0] == '#') {
+      if (heading.empty())
+        heading = line.substr(std::min(line.find_first_not_of("# "), line.size()));
+      continue;
+    }
+    found = line;
+  }
+  if (found.empty()) found = heading;
+  constexpr std::size_t kMax = 200;
+  if (found.size() > kMax) {
+    std::size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(found[cut]) & 0xc0) == 0x80) --cut;
+    found = found.substr(0, cut) + "...";
+  }
+  return found;
+}
+
+}  // namespace
+
 std::string search_instructions(const std::vector<BackendView>& searched,
                                 const std::vector<BackendView>& listed) {
   std::string out =
@@ -77,8 +112,7 @@ std::string search_instructions(const std::vector<BackendView>& searched,
       "it by its name, directly or through gateway_call_tool.\nServers behind search:";
   for (const auto& backend : searched) {
     out += "\n- " + backend.server;
-    std::string first = backend.instructions.substr(0, backend.instructions.find('\n'));
-    if (first.size() > 200) first = first.substr(0, 200) + "...";
+    std::string first = summary_line(backend.instructions);
     if (!first.empty()) out += ": " + first;
   }
   std::string rest = combine_instructions(listed);

@@ -118,3 +118,24 @@ TEST_CASE("no instructions from any backend combine to an empty string") {
         "");
   CHECK(mcpbraid::combine_instructions({{"only", json::object(), "Hi."}}) == "## only\nHi.");
 }
+
+TEST_CASE("search_instructions: how to search, each searched server with its first real line") {
+  std::vector<BackendView> searched = {
+      {"everything", json::object(),
+       "# Everything Server\n\nA server that tests every feature.\nMore."},
+      {"memory", json::object(), ""},
+      {"headings", json::object(), "## Only a heading\n"},
+      {"long", json::object(), std::string(199, 'x') + "\xc3\xa9" + "tail"}};
+  std::vector<BackendView> listed = {{"files", json::object(), "Reads files."}};
+  std::string text = mcpbraid::search_instructions(searched, listed);
+  CHECK(text.rfind("Not every tool of this gateway is listed.", 0) == 0);
+  CHECK(text.find("gateway_search_tools") != std::string::npos);
+  CHECK(text.find("\n- everything: A server that tests every feature.\n") != std::string::npos);
+  CHECK(text.find("More.") == std::string::npos);
+  CHECK(text.find("\n- memory\n") != std::string::npos);
+  CHECK(text.find("\n- headings: Only a heading\n") != std::string::npos);
+  // Cut at 200 bytes, not inside the two-byte character at 199.
+  CHECK(text.find("\n- long: " + std::string(199, 'x') + "...") != std::string::npos);
+  // The listed servers keep their whole instructions.
+  CHECK(text.find("\n\n## files\nReads files.") != std::string::npos);
+}
