@@ -210,7 +210,17 @@ describe("gateway tools through the SDK client", { skip: DIRECT && "mcpbraid onl
       const s = servers.find((x) => x.name === server);
       assert.deepEqual(
         s,
-        { name: server, state: "ready", circuit: "closed", healthy: true, tools: countOf(tools, server), last_error: null },
+        {
+          name: server,
+          state: "ready",
+          circuit: "closed",
+          healthy: true,
+          tools: countOf(tools, server),
+          tools_listed: countOf(tools, server),
+          hidden: { tools: 0, prompts: 0, resources: 0 },
+          collisions: [],
+          last_error: null,
+        },
         `${server} entry`,
       );
       assert.ok(
