@@ -97,10 +97,17 @@ void Router::on_uri(rpc::Message& message, bool retried) {
         candidates.push_back(backend.get());
     if (candidates.size() == 1) owner = candidates.front()->name();
   }
-  // A URI the owner's filter hides is as unknown as one nobody listed.
+  // A URI the owner's filter hides is as unknown as one nobody listed. A URI
+  // of a template the filter let through (templates are filtered by their
+  // uriTemplate) is shown unless the deny list names the URI itself.
   if (owner) {
     Backend* b = g_.find_backend(*owner);
-    if (b && !b->config().resources.allows(uri)) owner.reset();
+    if (b) {
+      const NameFilter& filter = b->config().resources;
+      bool shown = filter.allows(uri) || (!glob_any(filter.deny, uri) &&
+                                          g_.catalog().resources.template_matches(*owner, uri));
+      if (!shown) owner.reset();
+    }
   }
   if (!owner)
     return client.reply_error(id, rpc::kResourceNotFound, "Resource not found: " + uri,

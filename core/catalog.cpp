@@ -259,6 +259,12 @@ std::optional<std::string> ResourceTable::owner(const std::string& uri) const {
   return std::nullopt;
 }
 
+bool ResourceTable::template_matches(const std::string& server, const std::string& uri) const {
+  return std::any_of(templates_.begin(), templates_.end(), [&](const auto& st) {
+    return st.first == server && uri_template_matches(st.second, uri);
+  });
+}
+
 std::optional<std::string> ResourceTable::template_owner(const std::string& uri_template) const {
   for (const auto& [server, tpl] : templates_)
     if (tpl == uri_template) return server;

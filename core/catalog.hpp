@@ -96,6 +96,8 @@ class ResourceTable {
   std::optional<std::string> owner(const std::string& uri) const;
   // Who published this exact template string (completion refs name templates).
   std::optional<std::string> template_owner(const std::string& uri_template) const;
+  // Whether one of the templates `server` published matches the URI.
+  bool template_matches(const std::string& server, const std::string& uri) const;
 
  private:
   std::unordered_map<std::string, std::string> exact_;          // uri -> server

@@ -156,7 +156,8 @@ class Filters(mcptest.MuxTestCase):
         # Templates are filtered by their uriTemplate: allowing the template by its
         # own text lists it, and a URI it matches can be read.
         m = self.mux({
-            "a": server("a", resources={"allow": ["fixture://a/item/{id}"]}),
+            "a": server("a", resources={"allow": ["fixture://a/item/{id}"],
+                                        "deny": ["fixture://a/item/0"]}),
             "b": server("b"),
         })
         m.initialize()
@@ -165,6 +166,11 @@ class Filters(mcptest.MuxTestCase):
         read = m.result("resources/read", {"uri": "fixture://a/item/7"})
         self.assertEqual(read["contents"][0]["text"], "item 7 of a")
         self.assertErrorCode(m.call("resources/read", {"uri": "fixture://a/static"}), -32002)
+        # Deny still wins for a URI of that template.
+        self.assertErrorCode(m.call("resources/read", {"uri": "fixture://a/item/0"}), -32002)
+        self.assertErrorCode(m.call("resources/subscribe", {"uri": "fixture://a/item/0"}), -32002)
+        self.assertEqual(m.result("resources/read", {"uri": "fixture://a/item/01"})
+                         ["contents"][0]["text"], "item 01 of a")
 
 
 class BadConfig(mcptest.MuxTestCase):

@@ -389,6 +389,18 @@ TEST_CASE("the first server whose template matches owns the URI") {
   CHECK(table.owner("mem://ns/x") == "b");
 }
 
+TEST_CASE("template_matches: only the named server's templates") {
+  ResourceTable table;
+  table.set_templates("a", {"mem://{key}"});
+  table.set_templates("b", {"mem://{ns}/{key}"});
+  CHECK(table.template_matches("a", "mem://x"));
+  CHECK_FALSE(table.template_matches("b", "mem://x"));
+  CHECK(table.template_matches("b", "mem://ns/x"));
+  CHECK_FALSE(table.template_matches("c", "mem://x"));
+  table.clear_server("a");
+  CHECK_FALSE(table.template_matches("a", "mem://x"));
+}
+
 TEST_CASE("set_resources and clear_server replace one server's ownership") {
   ResourceTable table;
   table.set_resources("a", {"mem://1", "mem://2"});
