@@ -330,6 +330,8 @@ class Collisions(HealthSocket, mcptest.MuxTestCase):
         m = self.mux({"alpha": server("alpha", prefix="", env=who("alpha")),
                       "zeta": server("zeta", prefix="", env=who("zeta"))})
         m.initialize()
+        names = names_of(m)
+        self.assertEqual(sorted(names), sorted(FIXTURE_TOOLS + mcptest.GATEWAY_TOOLS))
         self.assertEqual(tool_text(m.call_tool("env", {"name": "WHO"})), "alpha")
         s = servers_of(m)
         self.assertEqual(s["zeta"]["collisions"][0], "add (kept by alpha)")
