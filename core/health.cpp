@@ -268,7 +268,7 @@ std::string exposure_line(const BackendStatus& b) {
   std::vector<std::string> parts;
   if (b.tools && b.tools_listed && *b.tools_listed != *b.tools)
     parts.push_back("listed " + std::to_string(*b.tools_listed) + " of " +
-                    std::to_string(*b.tools) + " tools (the rest behind search)");
+                    std::to_string(*b.tools) + " tools");
   std::string hidden;
   auto add = [&hidden](std::int64_t n, const char* what) {
     if (n == 0) return;

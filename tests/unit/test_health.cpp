@@ -875,3 +875,30 @@ TEST_CASE("render_table: cutting a long UTF-8 line never splits a character") {
   std::string table = health::render_table(snapshot_of({b}), false);
   CHECK_NOTHROW((void)json(table).dump());  // strict: throws on invalid UTF-8
 }
+
+TEST_CASE("render_table: what the client sees of a server, when it is not everything") {
+  BackendStatus b = fresh_backend("alpha");
+  b.tools = 13;
+  b.tools_listed = 2;
+  b.tools_hidden = 3;
+  b.prompts_hidden = 1;
+  b.collisions = {"read (kept by zeta)", "write (kept by zeta)"};
+  std::string table = health::render_table(snapshot_of({b}), false);
+  // (The line is cut to the table's 80 columns.)
+  CHECK(table.find("\n  listed 2 of 13 tools; filtered out: 3 tools, 1 prompt; name collisions: "
+                   "re") != std::string::npos);
+  // All listed, nothing hidden: no such line.
+  BackendStatus plain = fresh_backend("beta");
+  plain.tools = 4;
+  plain.tools_listed = 4;
+  std::string quiet = health::render_table(snapshot_of({plain}), false);
+  CHECK(quiet.find("listed") == std::string::npos);
+  CHECK(quiet.find("filtered") == std::string::npos);
+  // The fields survive JSON both ways.
+  auto back = health::snapshot_from_json(health::to_json(snapshot_of({b})));
+  REQUIRE(back.backends.size() == 1);
+  CHECK(back.backends[0].tools_listed == 2);
+  CHECK(back.backends[0].tools_hidden == 3);
+  CHECK(back.backends[0].prompts_hidden == 1);
+  CHECK(back.backends[0].collisions == b.collisions);
+}
