@@ -116,13 +116,25 @@ void check_config(const mcpbraid::Config& c) {
   FUZZ_CHECK(c.max_json_depth >= 1 && c.max_json_depth <= mcpbraid::kMaxJsonDepthLimit,
              "max_json_depth %d", c.max_json_depth);
   FUZZ_CHECK(c.initialize_timeout.count() > 0, "initialize_timeout");
+  FUZZ_CHECK(c.max_name_length >= mcpbraid::kMinNameLength &&
+                 c.max_name_length <= mcpbraid::kMaxNameLength,
+             "max_name_length %zu", c.max_name_length);
   for (std::size_t i = 0; i < c.servers.size(); ++i) {
     const auto& s = c.servers[i];
     FUZZ_CHECK(mcpbraid::valid_server_name(s.name), "invalid server name accepted");
-    FUZZ_CHECK((s.name + c.separator).find(c.separator) == s.name.size(),
-               "server name %s runs into the separator %s", s.name.c_str(), c.separator.c_str());
+    // Exposed names split back at one place: a non-empty prefix (the
+    // server's name by default) never runs into the separator.
+    FUZZ_CHECK(s.prefix.empty() || mcpbraid::valid_server_name(s.prefix), "invalid prefix");
+    FUZZ_CHECK(s.prefix.empty() || (s.prefix + c.separator).find(c.separator) == s.prefix.size(),
+               "prefix %s runs into the separator %s", s.prefix.c_str(), c.separator.c_str());
+    FUZZ_CHECK(s.rank >= 0, "negative rank");
+    for (std::size_t j = 0; j < i; ++j)
+      FUZZ_CHECK(c.servers[j].rank != s.rank, "two servers with rank %d", s.rank);
     if (i > 0) FUZZ_CHECK(c.servers[i - 1].name < s.name, "servers not sorted by unique name");
-    FUZZ_CHECK(!s.command.empty(), "empty command accepted");
+    if (mcpbraid::is_remote(s.type))
+      FUZZ_CHECK(!s.url.empty() && s.command.empty(), "remote server without url, or with command");
+    else
+      FUZZ_CHECK(!s.command.empty() && s.url.empty(), "empty command accepted");
     FUZZ_CHECK(s.failsafe.timeout <= s.failsafe.max_timeout, "timeout > max_timeout");
     FUZZ_CHECK(s.failsafe.retry.initial_backoff <= s.failsafe.retry.max_backoff, "retry backoffs");
     FUZZ_CHECK(s.restart.initial_backoff <= s.restart.max_backoff, "restart backoffs");
