@@ -23,6 +23,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -567,6 +568,18 @@ class Mux:
             except OSError:
                 pass
 
+
+
+def socket_answers(path):
+    """Whether something accepts a connection on the Unix socket at path."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 def run_oneshot(config_path, stdin_data=None, stdin_file=None, args=(), timeout=20.0,
                 log_level="debug", env=None):

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -260,17 +259,8 @@ class HealthSocket:
 
     def health_json(self, m, xdg):
         path = os.path.join(xdg, "mcpbraid", "%d.sock" % m.pid)
-
-        def answers():
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(path)
-                return True
-            except OSError:
-                return False
-            finally:
-                s.close()
-        self.assertTrue(wait_until(answers, 5.0), "no control socket at " + path)
+        self.assertTrue(wait_until(lambda: mcptest.socket_answers(path), 5.0),
+                        "no control socket at " + path)
         env = dict(os.environ)
         env.pop("MCPBRAID_LOG", None)
         env["XDG_RUNTIME_DIR"] = xdg

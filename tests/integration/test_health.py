@@ -30,7 +30,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mcptest  # noqa: E402
-from mcptest import line_field  # noqa: E402
+from mcptest import line_field, socket_answers  # noqa: E402
 from mcptest import (  # noqa: E402
     FIXTURE, FIXTURE_TOOLS, GATEWAY_TOOLS, MCPBRAID, fixture, jsonl, req, run_oneshot,
     tool_text, wait_until,
@@ -79,17 +79,6 @@ def control(path, request, **kwargs):
     if not raw.endswith(b"\n") or raw.count(b"\n") != 1:
         raise AssertionError("expected exactly one line from the control socket, got %r" % raw)
     return json.loads(raw)
-
-
-def socket_answers(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def stale_socket(path):
