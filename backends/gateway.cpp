@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include "core/json_fields.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -184,11 +183,9 @@ health::Snapshot Gateway::snapshot() const {
     health::BackendStatus status = backend->status(now);
     if (const auto& tools = lists_.items(*backend, ListKind::tools)) {
       status.tools = static_cast<std::int64_t>(tools->size());
-      const auto& listed = lists_.listed(*backend, ListKind::tools);
       std::int64_t shown = 0;
       for (std::size_t i = 0; i < tools->size(); ++i)
-        if (listed[i] && catalog_.tools.keeps(backend->name(), string_field((*tools)[i], "name")))
-          ++shown;
+        if (lists_.shown(*backend, ListKind::tools, i)) ++shown;
       status.tools_listed = shown;
     }
     status.tools_hidden = static_cast<std::int64_t>(lists_.hidden(*backend, ListKind::tools));

@@ -166,6 +166,13 @@ void ListSync::warn_collisions(ListKind kind) {
   }
 }
 
+bool ListSync::shown(const Backend& backend, ListKind kind, std::size_t i) const {
+  const Cache& c = cache(backend, kind);
+  if (!c.listed[i]) return false;
+  if (kind != ListKind::tools && kind != ListKind::prompts) return true;
+  return g_.catalog().names(kind).keeps(backend.name(), string_field((*c.items)[i], "name"));
+}
+
 std::vector<std::uint64_t> ListSync::tools_signature() const {
   std::vector<std::uint64_t> signature;
   signature.reserve(g_.backends().size());
@@ -216,21 +223,14 @@ const std::string& ListSync::rendered(ListKind kind) {
   }
   MergedList& merged = merged_[static_cast<std::size_t>(kind)];
   if (merged.fresh(signature)) return merged.text();
-  // Named kinds: an item is shown when it is listed (not behind search) and
-  // its server keeps the name (collisions go by config order). The catalog
-  // only changes when some list is stored, which changes the signature.
-  const bool named = kind == ListKind::tools || kind == ListKind::prompts;
+  // The catalog (who keeps a name) only changes when some list is stored,
+  // which changes the signature.
   std::vector<const json*> items;
   for (auto& backend : g_.backends()) {
     const Cache& c = cache(*backend, kind);
     if (!in_merge(*backend) || !c.items) continue;
-    for (std::size_t i = 0; i < c.items->size(); ++i) {
-      const json& item = (*c.items)[i];
-      if (named && (!c.listed[i] ||
-                    !g_.catalog().names(kind).keeps(backend->name(), string_field(item, "name"))))
-        continue;
-      items.push_back(&item);
-    }
+    for (std::size_t i = 0; i < c.items->size(); ++i)
+      if (shown(*backend, kind, i)) items.push_back(&(*c.items)[i]);
   }
   json extra = kind == ListKind::tools ? GatewayTools::definitions(g_.config()) : json::array();
   return merged.render(std::move(signature), items, extra);

@@ -48,10 +48,9 @@ class ListSync {
   // What the other parts read.
   const std::optional<std::vector<json>>& items(const Backend& backend, ListKind kind) const;
   bool retry_safe(const Backend& backend, const std::string& tool) const;
-  // Per item of items(): in the client's list (false: behind search).
-  const std::vector<bool>& listed(const Backend& backend, ListKind kind) const {
-    return cache(backend, kind).listed;
-  }
+  // Whether item i of items() is in the client's list: listed (not behind
+  // search) and, for tools and prompts, its server keeps the name.
+  bool shown(const Backend& backend, ListKind kind, std::size_t i) const;
   // How many the server's filter hid from its last stored list.
   std::size_t hidden(const Backend& backend, ListKind kind) const {
     return cache(backend, kind).hidden;

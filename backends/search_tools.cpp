@@ -6,6 +6,7 @@
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
 #include "core/trace.hpp"
+#include "core/utf8.hpp"
 
 namespace mcpbraid {
 
@@ -26,14 +27,7 @@ json tool_error(const std::string& text) {
 
 std::string first_line(const std::string& text, std::size_t limit = 160) {
   std::string line = text.substr(0, text.find('\n'));
-  if (line.size() > limit) {
-    line.resize(limit);
-    // Do not cut a UTF-8 sequence in two.
-    while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xc0) == 0x80)
-      line.pop_back();
-    if (!line.empty() && static_cast<unsigned char>(line.back()) >= 0xc0) line.pop_back();
-    line += "...";
-  }
+  if (line.size() > limit) line = line.substr(0, utf8_cut(line, limit)) + "...";
   return line;
 }
 
@@ -186,12 +180,10 @@ void SearchTools::search(const json& id, const json& arguments) {
   client.reply(id, text_result(std::move(text), {{"tools", std::move(tools)}}));
 }
 
-const json* SearchTools::find(const std::string& exposed) const {
+const json* SearchTools::find(const std::string& exposed) {
   auto route = g_.catalog().tools.find(exposed);
   if (!route) return nullptr;
-  const Backend* backend = nullptr;
-  for (const auto& b : g_.backends())
-    if (b->name() == route->server) backend = b.get();
+  const Backend* backend = g_.find_backend(route->server);
   if (!backend) return nullptr;
   const auto& items = g_.lists().items(*backend, ListKind::tools);
   if (!items) return nullptr;

@@ -36,7 +36,7 @@ class SearchTools {
   void describe(const json& id, const json& arguments);
   void call(rpc::Message& message, json arguments);
   // The tool the client may call by this exposed name, as listed; nullptr if none.
-  const json* find(const std::string& exposed) const;
+  const json* find(const std::string& exposed);
   const search::ToolIndex& index();
 
   Gateway& g_;

@@ -2,20 +2,9 @@
 
 #include <algorithm>
 
+#include "core/utf8.hpp"
+
 namespace mcpbraid {
-
-namespace {
-
-// The length of the UTF-8 sequence starting with byte c (1 for a stray
-// continuation byte, so that every byte is consumed by some '?').
-std::size_t sequence_length(unsigned char c) {
-  if (c >= 0xf0 && c <= 0xf7) return 4;
-  if (c >= 0xe0) return c <= 0xef ? 3 : 1;
-  if (c >= 0xc0) return 2;
-  return 1;
-}
-
-}  // namespace
 
 std::string glob_problem(std::string_view pattern) {
   if (pattern.empty()) return "an empty pattern matches nothing";
@@ -46,7 +35,8 @@ bool glob_match(std::string_view pattern, std::string_view text) {
       }
       if (c == '?') {
         ++p;
-        t += std::min(sequence_length(static_cast<unsigned char>(text[t])), text.size() - t);
+        // One character; a byte that starts no valid sequence counts as one.
+        t += std::max<std::size_t>(1, utf8_sequence_length(text, t));
         continue;
       }
       if (c == '\\' && p + 1 < pattern.size()) c = pattern[p + 1];

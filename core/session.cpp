@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.hpp"
+
 namespace mcpbraid {
 
 const std::vector<std::string>& supported_protocol_versions() {
@@ -94,11 +96,7 @@ std::string summary_line(const std::string& text) {
   }
   if (found.empty()) found = heading;
   constexpr std::size_t kMax = 200;
-  if (found.size() > kMax) {
-    std::size_t cut = kMax;
-    while (cut > 0 && (static_cast<unsigned char>(found[cut]) & 0xc0) == 0x80) --cut;
-    found = found.substr(0, cut) + "...";
-  }
+  if (found.size() > kMax) found = found.substr(0, utf8_cut(found, kMax)) + "...";
   return found;
 }
 

@@ -25,4 +25,13 @@ inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   return n;
 }
 
+// The longest prefix of at most `max` bytes that does not end inside a
+// UTF-8 sequence: text.substr(0, utf8_cut(text, max)).
+inline std::size_t utf8_cut(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
 }  // namespace mcpbraid
