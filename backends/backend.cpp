@@ -38,6 +38,12 @@ Backend::~Backend() {
   transport_.reset();
 }
 
+void Backend::reconfigure(ServerConfig config) {
+  config_ = std::move(config);
+  breaker_.set_config(config_.failsafe.circuit_breaker);
+  health_.set_config(config_.failsafe.health);
+}
+
 bool Backend::start() {
   ++starts_;
   permanent_failure_ = false;

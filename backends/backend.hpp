@@ -70,7 +70,15 @@ class Backend {
 
   const std::string& name() const { return config_.name; }
   const ServerConfig& config() const { return config_; }
-  BackendState state() const { return state_; }
+  // A reload: the new config takes effect for the next start (command,
+  // url, ...) and at once for the failsafe; state and counters stay.
+  void reconfigure(ServerConfig config);
+  // A reload took it out of the config: it is stopped and never started
+  // again; the gateway skips it everywhere (its index stays valid).
+  void mark_removed() { removed_ = true; }
+  bool removed() const { return removed_; }
+  // A removed one is stopped, whatever its transport is still doing.
+  BackendState state() const { return removed_ ? BackendState::stopped : state_; }
   bool running() const { return transport_ && transport_->running(); }
   pid_t pid() const { return transport_ ? transport_->pid() : -1; }
   const std::string& last_error() const { return last_error_; }
@@ -208,6 +216,7 @@ class Backend {
   HealthTracker health_;
   RetryBudget retry_budget_;
   TimePoint restart_at_{};
+  bool removed_ = false;
   int starts_ = 0;  // start() calls: also the serial of the current transport
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

@@ -1,17 +1,21 @@
 #include "backends/control.hpp"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/jsonrpc.hpp"
@@ -287,6 +291,31 @@ std::optional<json> control_request(const std::string& path, const json& request
     return std::nullopt;
   }
   return answer;
+}
+
+std::vector<std::string> instance_sockets() {
+  std::vector<std::pair<long, std::string>> found;
+  for (const std::string& dir : control_dirs()) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    while (dirent* entry = ::readdir(d)) {
+      std::string name = entry->d_name;
+      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".sock") != 0) continue;
+      char* end = nullptr;
+      long pid = std::strtol(name.c_str(), &end, 10);
+      std::string path = dir + "/" + name;
+      if (pid > 0 && *end == '.' && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        ::unlink(path.c_str());
+        continue;
+      }
+      found.emplace_back(pid, path);
+    }
+    ::closedir(d);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> paths;
+  for (auto& [pid, path] : found) paths.push_back(std::move(path));
+  return paths;
 }
 
 }  // namespace mcpbraid

@@ -4,8 +4,9 @@
 // directory is 0700, the socket 0600, and the peer's uid is checked.
 //
 // Protocol (documented in mcpbraid(1)): the client writes one JSON object on
-// one line, {"method": "health"}; the server answers one line,
-// {"result": ...} or {"error": {"message": ...}}, and closes.
+// one line, {"method": "health"} (or "list_servers", "reload", or
+// "restart" with "server"); the server answers one line, {"result": ...}
+// or {"error": {"message": ...}}, and closes.
 #include <sys/types.h>
 
 #include <asio/io_context.hpp>
@@ -27,6 +28,11 @@ std::string default_control_dir();
 std::string default_control_path(pid_t pid);
 // Every directory `mcpbraid health` looks in (both of the above that exist).
 std::vector<std::string> control_dirs();
+
+// The sockets in the control directories, oldest instance (lowest pid)
+// first. Sockets of instances that died without cleaning up are removed on
+// the way.
+std::vector<std::string> instance_sockets();
 
 // Creates `dir` mode 0700 if missing; refuses one that is not a directory
 // or not ours, and tightens one that is ours but open to others.

@@ -36,9 +36,10 @@ std::uint64_t seed_of(const GatewayOptions& options) {
 Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
     : io_(io),
       config_(std::move(config)),
-      backends_(make_backends(io, config_, *this, options.transports)),
+      transports_(options.transports),
+      backends_(make_backends(io, config_, *this, transports_)),
       random_(seed_of(options)),
-      signals_(io, SIGINT, SIGTERM),
+      signals_(io, SIGINT, SIGTERM, SIGHUP),
       catalog_(config_.separator, config_.max_name_length),
       client_(*this),
       dispatch_(*this),
@@ -50,7 +51,8 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       supervisor_(*this, options.restarts),
       tools_(*this),
       search_(*this),
-      trimmer_(io) {
+      trimmer_(io),
+      reloader_(*this) {
   // The gateway's own tool names are never a backend's (a server with
   // "prefix": "" could list one).
   for (const auto& tool : GatewayTools::definitions(config_))
@@ -65,13 +67,12 @@ void Gateway::start(int in_fd, int out_fd) {
   trace::info("gateway.start")
       .kv("config", config_.path)
       .kv("servers", static_cast<std::int64_t>(backends_.size()));
-  signals_.async_wait([this](asio::error_code ec, int signo) {
-    if (!ec) on_signal(signo);
-  });
+  wait_for_signal();
   if (!control_path_.empty()) {
-    control_ = std::make_unique<ControlServer>(io_, [this](const std::string& method, const json&) {
-      return tools_.answer_control(method);
-    });
+    control_ = std::make_unique<ControlServer>(
+        io_, [this](const std::string& method, const json& request) {
+          return tools_.answer_control(method, request);
+        });
     std::string error;
     if (control_->listen(control_path_, &error))
       trace::info("control.listen").kv("path", control_path_);
@@ -81,7 +82,20 @@ void Gateway::start(int in_fd, int out_fd) {
   // Spawn everything now so slow starts (npx) overlap the client's own start;
   // initialize waits for the client's initialize (its capabilities matter).
   for (auto& backend : backends_) backend->start();
-  if (in_fd >= 0) client_.open(in_fd, out_fd);
+  if (in_fd >= 0) {
+    client_.open(in_fd, out_fd);
+    reloader_.watch(config_.path);
+  }
+}
+
+void Gateway::wait_for_signal() {
+  signals_.async_wait([this](asio::error_code ec, int signo) {
+    if (ec) return;
+    if (signo != SIGHUP) return on_signal(signo);
+    trace::info("gateway.signal").kv("signal", signo);
+    guarded([this] { reloader_.reload("SIGHUP"); });
+    wait_for_signal();
+  });
 }
 
 int Gateway::run(int in_fd, int out_fd) {
@@ -95,8 +109,26 @@ int Gateway::run(int in_fd, int out_fd) {
 
 Backend* Gateway::find_backend(const std::string& name) {
   for (auto& backend : backends_)
-    if (backend->name() == name) return backend.get();
+    if (backend->name() == name && !backend->removed()) return backend.get();
   return nullptr;
+}
+
+Backend& Gateway::add_backend(const ServerConfig& server) {
+  backends_.push_back(std::make_unique<Backend>(io_, server, *this, transports_));
+  Backend& backend = *backends_.back();
+  lists_.on_backend_added();
+  supervisor_.on_backend_added(backend);
+  return backend;
+}
+
+void Gateway::remove_backend(Backend& backend, const std::string& reason) {
+  trace::info("backend.removed").kv("server", backend.name());
+  backend.mark_removed();
+  supervisor_.forget(backend);
+  backend.fail_pending(reason);
+  relay_.on_backend_exit(backend);
+  lists_.remove(backend);
+  backend.stop(nullptr);
 }
 
 int Gateway::index_of(const Backend& backend) const {
@@ -146,7 +178,7 @@ void Gateway::on_backend_message(Backend& backend, rpc::Message& message) {
 void Gateway::on_backend_exit(Backend& backend) {
   // What it asked the client can no longer be answered: withdraw it.
   relay_.on_backend_exit(backend);
-  if (session_.finishing()) return;
+  if (session_.finishing() || backend.removed()) return;
   if (backend.permanently_failed()) {
     // A remote server that refused our credentials: a restart would only
     // be refused again. It stays failed, with the reason, until fixed.
@@ -179,7 +211,9 @@ health::Snapshot Gateway::snapshot() const {
   snapshot.config = config_.path;
   snapshot.uptime_s = std::chrono::duration<double>(now - started_).count();
   snapshot.internal_errors = internal_errors_;
+  snapshot.last_reload = reloader_.status();
   for (const auto& backend : backends_) {
+    if (backend->removed()) continue;
     health::BackendStatus status = backend->status(now);
     if (const auto& tools = lists_.items(*backend, ListKind::tools)) {
       status.tools = static_cast<std::int64_t>(tools->size());
@@ -239,6 +273,7 @@ void Gateway::finish() {
   lists_.cancel();
   trimmer_.cancel();
   supervisor_.cancel();
+  reloader_.cancel();
   runner_.cancel_timers();
   auto remaining = std::make_shared<std::size_t>(1);
   auto done = [this, remaining] {

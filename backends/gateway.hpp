@@ -32,6 +32,7 @@
 #include "backends/handshake.hpp"
 #include "backends/list_sync.hpp"
 #include "backends/relay.hpp"
+#include "backends/reloader.hpp"
 #include "backends/router.hpp"
 #include "backends/search_tools.hpp"
 #include "backends/supervisor.hpp"
@@ -83,6 +84,12 @@ class Gateway : public BackendEvents {
   // The parts, for each other.
   asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
+  // A reload (backends/reloader): the new config, a server appended and
+  // started by the caller, a server taken out (stopped, its open requests
+  // answered with `reason`; it keeps its index, skipped everywhere).
+  void set_config(Config config) { config_ = std::move(config); }
+  Backend& add_backend(const ServerConfig& server);
+  void remove_backend(Backend& backend, const std::string& reason);
   std::vector<std::unique_ptr<Backend>>& backends() { return backends_; }
   const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
   Backend* find_backend(const std::string& name);
@@ -101,6 +108,7 @@ class Gateway : public BackendEvents {
   GatewayTools& tools() { return tools_; }
   SearchTools& search() { return search_; }
   Dispatcher& dispatcher() { return dispatch_; }
+  Reloader& reloader() { return reloader_; }
   HeapTrimmer& trimmer() { return trimmer_; }
   std::uint64_t internal_errors() const { return internal_errors_; }
   bool test_hooks() const { return test_hooks_; }
@@ -149,11 +157,13 @@ class Gateway : public BackendEvents {
 
  private:
   void on_internal_error(const char* what);
+  void wait_for_signal();
   void finish();
   void wait_for_output(TimePoint until);
 
   asio::io_context& io_;
-  const Config config_;  // immutable after load
+  Config config_;  // replaced only by a reload
+  TransportFactory transports_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::mt19937_64 random_;
   asio::signal_set signals_;
@@ -181,6 +191,7 @@ class Gateway : public BackendEvents {
   GatewayTools tools_;
   SearchTools search_;
   HeapTrimmer trimmer_;
+  Reloader reloader_;
 };
 
 }  // namespace mcpbraid

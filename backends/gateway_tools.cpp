@@ -92,10 +92,31 @@ json GatewayTools::tool_result(const json& message) const {
           {"isError", false}};
 }
 
-json GatewayTools::answer_control(const std::string& method) const {
+json GatewayTools::answer_control(const std::string& method, const json& request) {
   if (method == "health") return health::to_json(g_.snapshot());
   if (method == "list_servers") return method_result(kListServers);
-  throw std::runtime_error("unknown method '" + method + "' (health, list_servers)");
+  if (method == "reload") return g_.reloader().reload("control");
+  if (method == "restart") {
+    auto server = request.find("server");
+    if (server == request.end() || !server->is_string())
+      throw std::runtime_error("restart needs {\"server\": NAME}");
+    std::string name = server->get<std::string>();
+    Backend* backend = g_.find_backend(name);
+    if (!backend) {
+      std::string known;
+      for (const auto& b : g_.backends())
+        if (!b->removed()) known += (known.empty() ? "" : ", ") + b->name();
+      throw std::runtime_error("no server '" + name + "' (" + (known.empty() ? "none" : known) +
+                               ")");
+    }
+    if (g_.session().finishing()) throw std::runtime_error("mcpbraid is shutting down");
+    std::string before = to_string(backend->state());
+    g_.supervisor().restart_now(
+        *backend, "mcpbraid: server '" + name + "' was restarted by mcpbraid restart", true);
+    return {{"server", name}, {"was", before}, {"state", to_string(backend->state())}};
+  }
+  throw std::runtime_error("unknown method '" + method +
+                           "' (health, list_servers, reload, restart)");
 }
 
 }  // namespace mcpbraid

@@ -17,7 +17,7 @@ class GatewayTools {
   static constexpr const char* kHealth = "gateway_health";
   static constexpr std::size_t kSnapshotStderrLines = 20;
 
-  explicit GatewayTools(const Gateway& gateway) : g_(gateway) {}
+  explicit GatewayTools(Gateway& gateway) : g_(gateway) {}
 
   // The gateway's tools as tools/list shows them after the backends':
   // these two when `gateway_tools` is on, the search tools in search mode.
@@ -29,10 +29,12 @@ class GatewayTools {
   bool is_tool_call(const json& message) const;
   json method_result(const std::string& name) const;
   json tool_result(const json& message) const;
-  json answer_control(const std::string& method) const;
+  // The control socket's methods: health, list_servers, reload, and
+  // restart {"server": NAME}.
+  json answer_control(const std::string& method, const json& request);
 
  private:
-  const Gateway& g_;
+  Gateway& g_;
 };
 
 }  // namespace mcpbraid

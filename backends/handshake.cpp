@@ -86,6 +86,7 @@ void Handshake::initialize_backend(Backend& backend, int attempt) {
 
 void Handshake::on_initialize_reply(Backend& backend, int attempt, TimePoint started,
                                     Reply&& reply) {
+  if (backend.removed()) return;  // a reload took it out meanwhile
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   Gateway::HandlingScope scope(g_, Gateway::Handling{nullptr, "initialize", backend.name()});
   if (reply.ok()) {

@@ -15,6 +15,7 @@ unsigned bit(ListKind kind) {
 
 // Whose lists are merged: a backend that is restarting keeps its place.
 bool in_merge(const Backend& backend) {
+  if (backend.removed()) return false;
   return backend.state() == BackendState::ready || backend.state() == BackendState::backoff;
 }
 
@@ -57,7 +58,7 @@ void ListSync::collect(ListKind kind, std::function<void()> done) {
     if (--*remaining == 0) done();
   };
   for (auto& backend : g_.backends()) {
-    if (backend->state() != BackendState::ready) continue;
+    if (backend->state() != BackendState::ready || backend->removed()) continue;
     ++*remaining;
     fetch(*backend, kind, finish_one);
   }
@@ -131,6 +132,16 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
 
 void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
   PerBackend& mine = per_backend_[g_.index_of(backend)];
+  if (backend.removed()) {
+    // A fetch that was under way when a reload removed it: its names must
+    // not come back (a server of the same name may have them now).
+    Cache& c = mine.lists[static_cast<std::size_t>(kind)];
+    c.fetching = false;
+    auto waiters = std::move(c.waiters);
+    c.waiters.clear();
+    for (auto& fn : waiters) fn();
+    return;
+  }
   ExposedList exposed = expose_list(kind, backend.config(), std::move(items), g_.catalog(),
                                     kind == ListKind::tools ? &mine.retry_safe : nullptr);
   trace::debug("backend.list")
@@ -279,7 +290,50 @@ void ListSync::announce_all() {
   schedule_list_changed(ListKind::resources);
 }
 
+void ListSync::on_backend_added() {
+  per_backend_.emplace_back();
+}
+
+void ListSync::reexpose(Backend& backend) {
+  if (backend.state() == BackendState::ready) return refresh_after_restart(backend);
+  for (ListKind kind : kAllListKinds) invalidate(backend, kind);
+}
+
+void ListSync::remove(Backend& backend) {
+  for (ListKind kind : kAllListKinds) invalidate(backend, kind);
+  g_.catalog().clear_server(backend.name());
+}
+
+void ListSync::invalidate_rendered() {
+  for (auto& merged : merged_) merged.invalidate();
+}
+
+void ListSync::hold() {
+  if (holds_++ > 0) return;
+  for (ListKind kind : kAllListKinds) {
+    std::size_t k = static_cast<std::size_t>(kind);
+    before_hold_[k].reset();
+    if (client_listed_[k]) before_hold_[k] = rendered(kind);
+  }
+}
+
+void ListSync::release() {
+  if (holds_ == 0 || --holds_ > 0) return;
+  auto before =
+      std::make_shared<std::array<std::optional<std::string>, kListKinds>>(std::move(before_hold_));
+  for (auto& text : before_hold_) text.reset();
+  for (ListKind kind : kAllListKinds) {
+    if (!(*before)[static_cast<std::size_t>(kind)]) continue;
+    collect(kind, [this, kind, before] {
+      if (holds_ > 0) return;  // another reload began: it compares again
+      if (rendered(kind) != *(*before)[static_cast<std::size_t>(kind)]) schedule_list_changed(kind);
+    });
+  }
+}
+
 void ListSync::schedule_list_changed(ListKind kind) {
+  // Held by a reload: release() compares the lists instead.
+  if (holds_ > 0) return;
   if (kind == ListKind::resource_templates) kind = ListKind::resources;
   list_changed_pending_ |= bit(kind);
   if (list_changed_timer_) return;

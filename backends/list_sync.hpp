@@ -43,6 +43,21 @@ class ListSync {
   void drop(Backend& backend);
   // Tell the client every list may have changed (a late join, a drop).
   void announce_all();
+  // A reload: list_changed is held back from hold() to release(), which
+  // fetches every list again and sends list_changed only for those whose
+  // merged text differs from what it was at hold(). Holds nest.
+  void hold();
+  void release();
+  bool held() const { return holds_ > 0; }
+  // A reload appended a backend.
+  void on_backend_added();
+  // A reload changed how its items are exposed (prefix, filters, expose):
+  // fetched again when ready, else dropped until it is.
+  void reexpose(Backend& backend);
+  // A reload removed it: its lists and names are gone.
+  void remove(Backend& backend);
+  // The gateway's own tools changed (gateway_tools, search mode).
+  void invalidate_rendered();
   void cancel();
 
   // What the other parts read.
@@ -99,7 +114,11 @@ class ListSync {
   std::array<bool, kListKinds> client_listed_{};
   std::uint64_t next_stamp_ = 1;
   std::unordered_set<std::string> warned_;  // collisions already logged
-  unsigned list_changed_pending_ = 0;       // bit per ListKind
+  int holds_ = 0;
+  // At the first hold(): the client's lists as they were (only those it
+  // has seen; resources holds resources and templates).
+  std::array<std::optional<std::string>, kListKinds> before_hold_;
+  unsigned list_changed_pending_ = 0;  // bit per ListKind
   std::unique_ptr<Timer> list_changed_timer_;
 };
 

@@ -37,11 +37,41 @@ void Supervisor::schedule_restart(Backend& backend) {
       .kv("max_restarts", backend.config().restart.max_restarts);
   mine.timer = std::make_unique<Timer>(g_.io(), *delay);
   mine.timer->async_wait([this, &backend](asio::error_code ec) {
-    if (ec || g_.session().finishing()) return;
-    if (!backend.start()) return g_.lists().drop(backend);
-    if (g_.client().output_paused()) backend.pause_output();
-    if (g_.session().begun()) g_.handshake().initialize_backend(backend);
+    if (ec || g_.session().finishing() || backend.removed()) return;
+    start_backend(backend);
   });
+}
+
+void Supervisor::start_backend(Backend& backend) {
+  if (!backend.start()) return g_.lists().drop(backend);
+  if (g_.client().output_paused()) backend.pause_output();
+  if (g_.session().begun()) g_.handshake().initialize_backend(backend);
+}
+
+void Supervisor::restart_now(Backend& backend, const std::string& reason, bool reset) {
+  if (g_.session().finishing() || backend.removed()) return;
+  PerBackend& mine = per_backend_[g_.index_of(backend)];
+  if (mine.timer) mine.timer->cancel();
+  if (reset) mine.policy = RestartPolicy(backend.config().restart);
+  trace::info("backend.restart_now").kv("server", backend.name()).kv("reason", reason);
+  backend.fail_pending(reason);
+  // What it asked the client can no longer be answered.
+  g_.relay().on_backend_exit(backend);
+  // start() stops the current transport (the ladder, in the background).
+  start_backend(backend);
+}
+
+void Supervisor::on_backend_added(Backend& backend) {
+  per_backend_.push_back(PerBackend{RestartPolicy(backend.config().restart), nullptr});
+}
+
+void Supervisor::reconfigure(Backend& backend) {
+  per_backend_[g_.index_of(backend)].policy.set_config(backend.config().restart);
+}
+
+void Supervisor::forget(Backend& backend) {
+  PerBackend& mine = per_backend_[g_.index_of(backend)];
+  if (mine.timer) mine.timer->cancel();
 }
 
 void Supervisor::on_healthy(Backend& backend) {

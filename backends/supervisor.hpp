@@ -27,6 +27,18 @@ class Supervisor {
   void schedule_restart(Backend& backend);
   // It initialized after a restart: the backoff starts over.
   void on_healthy(Backend& backend);
+  // Now, whatever its state (`mcpbraid restart`, a reload that changed how
+  // it is reached): what it had open is answered with `reason`, the
+  // current transport is stopped and a new one started; `reset` forgets
+  // the exits counted against max_restarts.
+  void restart_now(Backend& backend, const std::string& reason, bool reset);
+  // A reload: a backend was appended, changed its restart settings, or
+  // was removed (its pending restart is dropped).
+  void on_backend_added(Backend& backend);
+  // Starts it (again); initialized when the client session has begun.
+  void start_backend(Backend& backend);
+  void reconfigure(Backend& backend);
+  void forget(Backend& backend);
   void cancel();
 
  private:

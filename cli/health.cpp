@@ -37,33 +37,6 @@ bool want_colour() {
 
 // ------------------------------------------------------------ live instances
 
-// The sockets in the control directories, oldest instance (lowest pid) first.
-// Sockets of instances that died without cleaning up are removed on the way.
-std::vector<std::string> instance_sockets() {
-  std::vector<std::pair<long, std::string>> found;
-  for (const std::string& dir : control_dirs()) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) continue;
-    while (dirent* entry = ::readdir(d)) {
-      std::string name = entry->d_name;
-      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".sock") != 0) continue;
-      char* end = nullptr;
-      long pid = std::strtol(name.c_str(), &end, 10);
-      std::string path = dir + "/" + name;
-      if (pid > 0 && *end == '.' && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-        ::unlink(path.c_str());
-        continue;
-      }
-      found.emplace_back(pid, path);
-    }
-    ::closedir(d);
-  }
-  std::sort(found.begin(), found.end());
-  std::vector<std::string> paths;
-  for (auto& [pid, path] : found) paths.push_back(std::move(path));
-  return paths;
-}
-
 std::optional<health::Snapshot> query(const std::string& path, std::chrono::milliseconds timeout,
                                       std::string* error) {
   auto answer = control_request(path, {{"method", "health"}}, timeout, error);

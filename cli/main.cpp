@@ -5,6 +5,8 @@
 #include <cstdlib>
 
 #include "cli/health.hpp"
+#include "cli/reload.hpp"
+#include "cli/restart.hpp"
 #include "cli/serve.hpp"
 #include "core/trace.hpp"
 
@@ -42,6 +44,14 @@ int main(int argc, char** argv) {
   CLI::App* health_cmd = app.add_subcommand(
       "health", "Show the health of running instances (or --probe a config's servers)");
   cli::setup_health(*health_cmd, health);
+  cli::RestartOptions restart;
+  CLI::App* restart_cmd = app.add_subcommand(
+      "restart", "Restart one server of a running instance now (a failed one too)");
+  cli::setup_restart(*restart_cmd, restart);
+  cli::ReloadOptions reload;
+  CLI::App* reload_cmd =
+      app.add_subcommand("reload", "Make a running instance read its config again (as SIGHUP)");
+  cli::setup_reload(*reload_cmd, reload);
   app.require_subcommand(0, 1);
 
   try {
@@ -58,7 +68,8 @@ int main(int argc, char** argv) {
     const char* env = std::getenv("MCPBRAID_LOG");
     source = "MCPBRAID_LOG";
     // health is a terminal command: its own trace lines are noise there.
-    log_level = env && *env ? env : health_cmd->parsed() ? "warn" : "info";
+    bool terminal = health_cmd->parsed() || restart_cmd->parsed() || reload_cmd->parsed();
+    log_level = env && *env ? env : terminal ? "warn" : "info";
   }
   std::string error;
   auto levels = trace::parse_level_spec(log_level, &error);
@@ -68,5 +79,7 @@ int main(int argc, char** argv) {
   }
   trace::init(*levels, *trace::parse_format(log_format));
   if (health_cmd->parsed()) return cli::run_health(health);
+  if (restart_cmd->parsed()) return cli::run_restart(restart);
+  if (reload_cmd->parsed()) return cli::run_reload(reload);
   return cli::run_serve(serve);
 }

@@ -74,6 +74,7 @@ struct ServerConfig {
   // The top-level limits, copied for the backend's reader.
   std::size_t max_line = kDefaultMaxLine;
   int max_json_depth = kDefaultMaxJsonDepth;
+  bool operator==(const ServerConfig&) const = default;
 };
 
 inline constexpr const char* kDefaultSeparator = "__";

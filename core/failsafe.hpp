@@ -21,6 +21,7 @@ struct RetryConfig {
   int max_attempts = 3;  // total attempts, the first included
   Milliseconds initial_backoff{100};
   Milliseconds max_backoff{2000};
+  bool operator==(const RetryConfig&) const = default;
 };
 
 struct BreakerConfig {
@@ -29,10 +30,12 @@ struct BreakerConfig {
   int success_threshold = 3;
   Milliseconds reset_timeout{30000};
   int half_open_max_requests = 1;
+  bool operator==(const BreakerConfig&) const = default;
 };
 
 struct HealthConfig {
   int unhealthy_after = 3;
+  bool operator==(const HealthConfig&) const = default;
 };
 
 struct FailsafeConfig {
@@ -42,6 +45,7 @@ struct FailsafeConfig {
   BreakerConfig circuit_breaker;
   HealthConfig health;
   int max_in_flight = 64;
+  bool operator==(const FailsafeConfig&) const = default;
 };
 
 struct RestartConfig {
@@ -49,6 +53,7 @@ struct RestartConfig {
   Milliseconds max_backoff{30000};
   int max_restarts = 5;
   Milliseconds window{60000};
+  bool operator==(const RestartConfig&) const = default;
 };
 
 // ------------------------------------------------------------ circuit breaker
@@ -82,6 +87,8 @@ class CircuitBreaker {
   // Why it last opened ("5 consecutive failures, last: ..."); "" if never.
   const std::string& open_reason() const { return open_reason_; }
   const BreakerConfig& config() const { return config_; }
+  // A reload changed the thresholds: the state and counts stay.
+  void set_config(BreakerConfig config) { config_ = config; }
 
  private:
   void move_to(CircuitState to, TimePoint now, std::string reason);
@@ -135,6 +142,7 @@ class HealthTracker {
   void record_failure(TimePoint now, std::string_view reason);
   HealthSnapshot snapshot() const;
   bool healthy() const { return consecutive_failures_ < config_.unhealthy_after; }
+  void set_config(HealthConfig config) { config_ = config; }
 
  private:
   HealthConfig config_;
@@ -186,6 +194,8 @@ class RestartPolicy {
   // The backend ran long enough (a successful initialize): reset the backoff.
   void on_healthy() { attempt_ = 0; }
   int restarts_in_window() const { return static_cast<int>(exits_.size()); }
+  // A reload changed the backoff or the cap: the exits so far still count.
+  void set_config(RestartConfig config) { config_ = config; }
 
  private:
   RestartConfig config_;

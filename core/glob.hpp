@@ -25,6 +25,7 @@ struct NameFilter {
 
   bool allows(std::string_view name) const;
   bool empty() const { return !allow && deny.empty(); }
+  bool operator==(const NameFilter&) const = default;
 };
 
 // Whether any of the patterns matches.

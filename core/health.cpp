@@ -196,6 +196,11 @@ json to_json(const BackendStatus& b) {
 json to_json(const Snapshot& snapshot) {
   json backends = json::object();
   for (const auto& b : snapshot.backends) backends[b.name] = to_json(b);
+  json reload = nullptr;
+  if (const auto& r = snapshot.last_reload) {
+    reload = {{"ok", r->ok}, {"at", r->at}, {"error", r->ok ? json(nullptr) : json(r->error)}};
+    if (r->ok) reload["changes"] = r->changes;
+  }
   return {{"mcpbraid",
            {{"pid", snapshot.pid},
             {"version", snapshot.version},
@@ -203,6 +208,7 @@ json to_json(const Snapshot& snapshot) {
             {"uptime_s", snapshot.uptime_s},
             {"internal_errors", snapshot.internal_errors}}},
           {"healthy", exit_status({snapshot}) == 0},
+          {"config", {{"path", snapshot.config}, {"last_reload", reload}}},
           {"backends", std::move(backends)}};
 }
 
@@ -258,6 +264,17 @@ Snapshot snapshot_from_json(const json& doc) {
       s.stderr_tail = tail->get<std::vector<std::string>>();
     snapshot.backends.push_back(std::move(s));
   }
+  if (auto config = doc.find("config"); config != doc.end() && config->is_object()) {
+    auto reload = config->find("last_reload");
+    if (reload != config->end() && reload->is_object()) {
+      ReloadStatus r;
+      r.ok = reload->value("ok", false);
+      r.at = reload->value("at", std::string());
+      if (auto e = reload->find("error"); e != reload->end() && e->is_string()) r.error = *e;
+      if (auto c = reload->find("changes"); c != reload->end() && c->is_string()) r.changes = *c;
+      snapshot.last_reload = std::move(r);
+    }
+  }
   return snapshot;
 }
 
@@ -297,6 +314,8 @@ std::string render_table(const Snapshot& snapshot, bool color, std::size_t stder
               format_duration_ms(snapshot.uptime_s * 1000) + "  " + snapshot.config,
           kWidth) +
       "\n";
+  if (snapshot.last_reload && !snapshot.last_reload->ok)
+    out += "last reload failed: " + snapshot.last_reload->error + "\n";
   if (snapshot.internal_errors > 0)
     out += "internal errors: " + std::to_string(snapshot.internal_errors) +
            " (a bug: please report it with the trace lines)\n";

@@ -42,6 +42,14 @@ struct BackendStatus {
   std::vector<std::string> stderr_tail;  // the last lines, oldest first
 };
 
+// How the last reload of the config went (none yet: no reload).
+struct ReloadStatus {
+  bool ok = false;
+  std::string at;       // UTC, ISO 8601 ("2026-12-02T01:02:03Z")
+  std::string error;    // why it failed (the old config stays)
+  std::string changes;  // what it did when ok ("1 added (fs)", "no change")
+};
+
 struct Snapshot {
   std::int64_t pid = 0;  // of mcpbraid
   std::string version;
@@ -51,6 +59,7 @@ struct Snapshot {
   // a healthy build, whatever the peers sent.
   std::uint64_t internal_errors = 0;
   std::vector<BackendStatus> backends;  // in config order (sorted by name)
+  std::optional<ReloadStatus> last_reload;
 };
 
 // Sick: unhealthy, circuit not closed, in backoff or failed.

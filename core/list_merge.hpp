@@ -25,6 +25,11 @@ struct Catalog {
   ResourceTable resources;
   NameTable& names(ListKind kind) { return kind == ListKind::tools ? tools : prompts; }
   const NameTable& names(ListKind kind) const { return kind == ListKind::tools ? tools : prompts; }
+  void clear_server(const std::string& server) {
+    tools.clear_server(server);
+    prompts.clear_server(server);
+    resources.clear_server(server);
+  }
 };
 
 // A server's drained list in exposed form.
@@ -61,6 +66,8 @@ class MergedList {
   const std::string& render(std::vector<std::uint64_t> signature,
                             const std::vector<const json*>& items, const json& extra);
   const std::string& text() const { return text_; }
+  // What goes around the items changed (the gateway's own tools).
+  void invalidate() { valid_ = false; }
 
  private:
   std::vector<std::uint64_t> signature_;
