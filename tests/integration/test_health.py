@@ -368,7 +368,8 @@ class ControlSocket(HealthCase):
         path = self.sock(m)
         health = control(path, {"method": "health"})
         self.assertEqual(set(health), {"result"})
-        self.assertEqual(set(health["result"]), {"mcpbraid", "healthy", "backends"})
+        self.assertEqual(set(health["result"]), {"mcpbraid", "healthy", "config", "backends"})
+        self.assertEqual(health["result"]["config"], {"path": m.config_path, "last_reload": None})
         self.assertEqual(list(health["result"]["backends"]), ["a"])
         servers = control(path, {"method": "list_servers"})
         self.assertEqual([s["name"] for s in servers["result"]["servers"]], ["a"])
@@ -1091,7 +1092,7 @@ class GatewayTools(HealthCase):
         bare = m.result("gateway_list_servers")
         self.assertEqual(bare, {"servers": servers})
         bare = m.result("gateway_health")
-        self.assertEqual(set(bare), {"mcpbraid", "healthy", "backends"})
+        self.assertEqual(set(bare), {"mcpbraid", "healthy", "config", "backends"})
         self.assertEqual(sorted(bare["backends"]), ["a", "ghost"])
         self.assertEqual(bare["backends"]["ghost"]["last_error"],
                          snap["backends"]["ghost"]["last_error"])
