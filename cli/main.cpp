@@ -7,6 +7,8 @@
 #include "cli/health.hpp"
 #include "cli/reload.hpp"
 #include "cli/restart.hpp"
+#include "cli/import.hpp"
+#include "cli/install.hpp"
 #include "cli/serve.hpp"
 #include "core/trace.hpp"
 
@@ -52,6 +54,14 @@ int main(int argc, char** argv) {
   CLI::App* reload_cmd =
       app.add_subcommand("reload", "Make a running instance read its config again (as SIGHUP)");
   cli::setup_reload(*reload_cmd, reload);
+  cli::ImportOptions import;
+  CLI::App* import_cmd = app.add_subcommand(
+      "import", "Print an editor's MCP servers as an mcpbraid config (or --write it)");
+  cli::setup_import(*import_cmd, import);
+  cli::InstallOptions install;
+  CLI::App* install_cmd = app.add_subcommand(
+      "install", "Add an entry that launches mcpbraid to an editor's config (--move its servers)");
+  cli::setup_install(*install_cmd, install);
   app.require_subcommand(0, 1);
 
   try {
@@ -67,8 +77,10 @@ int main(int argc, char** argv) {
   if (log_level.empty()) {
     const char* env = std::getenv("MCPBRAID_LOG");
     source = "MCPBRAID_LOG";
-    // health is a terminal command: its own trace lines are noise there.
-    bool terminal = health_cmd->parsed() || restart_cmd->parsed() || reload_cmd->parsed();
+    // Every subcommand but serve is a terminal command: its own trace
+    // lines are noise there.
+    bool terminal = health_cmd->parsed() || restart_cmd->parsed() || reload_cmd->parsed() ||
+                    import_cmd->parsed() || install_cmd->parsed();
     log_level = env && *env ? env : terminal ? "warn" : "info";
   }
   std::string error;
@@ -81,5 +93,7 @@ int main(int argc, char** argv) {
   if (health_cmd->parsed()) return cli::run_health(health);
   if (restart_cmd->parsed()) return cli::run_restart(restart);
   if (reload_cmd->parsed()) return cli::run_reload(reload);
+  if (import_cmd->parsed()) return cli::run_import(import);
+  if (install_cmd->parsed()) return cli::run_install(install);
   return cli::run_serve(serve);
 }
