@@ -30,12 +30,15 @@ std::optional<std::string> check_lookup(const std::string& name) {
 }  // namespace
 
 void setup_import(CLI::App& app, ImportOptions& options) {
+  app.footer(
+      "Prints the config on stdout (warnings on stderr). Exit status: 0 done, 1 no servers found\n"
+      "or an existing config not replaced (no --force), 2 a usage or file error.");
   app.add_option("--from", options.from, "The editor whose servers to read")
       ->required()
       ->check(CLI::IsMember(editor::editor_names()));
   app.add_option("--file", options.file,
-                 "Its config file (default: the editor's user-level file; a project file "
-                 "such as .mcp.json or .vscode/mcp.json here)");
+                 "Its config file (default: the editor's user-level file; or a project's "
+                 ".mcp.json, .cursor/mcp.json, .vscode/mcp.json)");
   auto* write = app.add_flag("--write", options.write,
                              "Write the config to our config path instead of printing it");
   app.add_flag("--force", options.force,

@@ -70,14 +70,18 @@ editor::ImportResult servers_to_move(editor::Editor which, const Json& doc,
 }  // namespace
 
 void setup_install(CLI::App& app, InstallOptions& options) {
+  app.footer(
+      "The editor's file is backed up (FILE.bak) before it changes; a second run changes nothing.\n"
+      "Exit status: 0 installed or already installed, 1 refused (the name is another server's,\n"
+      "or a moved server clashes with a different one of ours), 2 a usage or file error.");
   app.add_option("--editor", options.editor, "The editor to add mcpbraid to")
       ->required()
       ->check(CLI::IsMember(editor::editor_names()));
   app.add_option("--name", options.name, "The entry's name in the editor's config")
       ->capture_default_str();
   app.add_option("--file", options.file,
-                 "The editor's config file (default: its user-level file; a project file "
-                 "such as .mcp.json or .vscode/mcp.json here)");
+                 "The editor's config file (default: its user-level file; or a project's "
+                 ".mcp.json, .cursor/mcp.json, .vscode/mcp.json)");
   app.add_flag("--move", options.move,
                "Also move the editor's servers into our config (merged; a name in both is an "
                "error unless the entries are identical)");
