@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/config.hpp"
+
 namespace mcpbraid::cli {
 
 namespace fs = std::filesystem;
@@ -156,6 +158,15 @@ std::string workspace_of(const std::string& path) {
     return dir.parent_path().string();
   if (file.filename() == ".mcp.json") return dir.string();
   return "";
+}
+
+std::string config_problem(const std::string& text, const std::string& path) {
+  try {
+    parse_config_text(text, path);
+    return "";
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
 }
 
 }  // namespace mcpbraid::cli

@@ -33,4 +33,8 @@ std::string self_executable();
 // other files.
 std::string workspace_of(const std::string& path);
 
+// Why mcpbraid would refuse this config text in the current environment
+// (a `${URL}` still unset, say), or "" when it loads.
+std::string config_problem(const std::string& text, const std::string& path);
+
 }  // namespace mcpbraid::cli

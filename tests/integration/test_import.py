@@ -114,6 +114,22 @@ class ImportInstall(mcptest.MuxTestCase):
                               os.path.join(SAMPLES, "zed-settings.json"))
         self.assertIn("mcp-server-context7: provided by a Zed extension", p.stderr)
 
+    def test_variables_set_later_only_warn(self):
+        """A URL from a variable with a default imports; one without, unset, is a warning."""
+        self.env.pop("DOCS_URL", None)
+        p = self.run_mcpbraid("import", "--from", "claude-code", "--file",
+                              os.path.join(SAMPLES, "claude-code-project.mcp.json"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["mcpServers"]["docs"]["url"],
+                         "${DOCS_URL:-https://docs.example.com/mcp}")
+        self.assertNotIn("warning", p.stderr)
+        path = self.write(os.path.join(self.home, "mcp.json"),
+                          {"mcpServers": {"api": {"url": "${API_URL_UNSET}"}}})
+        p = self.run_mcpbraid("import", "--from", "cursor", "--file", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("warning: in this environment mcpbraid refuses the imported config: "
+                      "mcpServers.api.url", p.stderr)
+
     def test_a_project_file_gives_workspace_folder(self):
         project = os.path.join(self.home, "src", "app")
         path = self.copy_sample("vscode", os.path.join(project, ".vscode", "mcp.json"))
