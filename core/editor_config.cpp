@@ -179,10 +179,11 @@ std::optional<Json> EntryConverter::strings(const Json& value, const char* key, 
   return out;
 }
 
-// Keys dropped without a word: they mean nothing to mcpbraid.
-bool quietly_dropped(Editor editor, const std::string& key) {
-  if (editor == Editor::zed) return key == "source" || key == "enabled";
-  return false;
+// Keys dropped without a word: they mean nothing to mcpbraid (Zed's
+// `source`, `enabled` already converted, an empty `settings`).
+bool quietly_dropped(Editor editor, const std::string& key, const Json& value) {
+  if (editor != Editor::zed) return false;
+  return key == "source" || key == "enabled" || (key == "settings" && value.empty());
 }
 
 std::optional<Json> EntryConverter::convert(Editor editor, const std::string& name,
@@ -246,7 +247,7 @@ std::optional<Json> EntryConverter::convert(Editor editor, const std::string& na
   static const std::set<std::string> kConverted = {
       "type", "command", "url", "args", "env", "headers", "cwd", "disabled", "disabledTools"};
   for (auto it = entry.begin(); it != entry.end(); ++it) {
-    if (kConverted.count(it.key()) || quietly_dropped(editor, it.key())) continue;
+    if (kConverted.count(it.key()) || quietly_dropped(editor, it.key(), *it)) continue;
     if (it.key() == "envFile")
       warn(name_ +
            ": envFile is not read by mcpbraid: put its variables in env or in "

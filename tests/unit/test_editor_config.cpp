@@ -221,7 +221,11 @@ TEST_CASE("Zed: both command shapes, remote servers, enabled: false; extension s
   CHECK(result.servers["remote-docs"]["headers"]["Authorization"] == "Bearer // not a comment");
   CHECK(result.servers["off-for-now"]["disabled"] == true);
   CHECK(has_warning(result, "context_servers.mcp-server-context7: provided by a Zed extension"));
-  CHECK(has_warning(result, "context_servers.github-local: settings has no mcpbraid equivalent"));
+  CHECK_FALSE(has_warning(result, "github-local"));  // its empty settings mean nothing
+  auto configured = import_servers(
+      Editor::zed,
+      parse_editor_text(R"({"context_servers": {"x": {"command": "y", "settings": {"k": 1}}}})"));
+  CHECK(has_warning(configured, "context_servers.x: settings has no mcpbraid equivalent"));
   CHECK(load(result).servers.size() == 4);
 }
 
