@@ -624,6 +624,23 @@ void HttpTransport::renew_session(std::string line) {
   if (initialize_line_.empty()) return close("the session was lost before it was initialized");
   renewals_.push_back(now);
   trace::warn("http.session_expired").kv("server", config_.name).kv("url", shown_url_);
+  // Requests the old session accepted (2xx, answer stream open) are owed an
+  // answer that will not come on the new one; they may have run, so they
+  // are not sent again: they fail now, not at their deadline.
+  std::vector<std::uint64_t> owed;
+  for (const auto& [key, p] : posts_)
+    if (!p.id.empty() && !p.initialize && p.carried_session && !p.answered && p.status >= 200 &&
+        p.status < 300)
+      owed.push_back(key);
+  for (std::uint64_t key : owed) {
+    auto p = take_post(key);
+    if (!p) continue;
+    lane(*p).cancel(p->transfer);
+    fail_request(*p,
+                 "the server's session expired before it answered (a new session was started; "
+                 "the request was not sent again, as it may have run)",
+                 true);
+  }
   renewing_ = true;
   session_id_.clear();
   seen_events_.clear();

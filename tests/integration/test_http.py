@@ -799,6 +799,22 @@ class SessionExpiry(HttpCase):
         self.echo(m, "remote__echo", "after")
         self.assertEqual(srv.stats()["sessions"], 2)
 
+    def test_answers_owed_fail_at_once_even_if_the_old_streams_stay_open(self):
+        # A server that forgets a session without ending its streams: the owed answer
+        # would only fail at its deadline (20 s); it must fail when the session is renewed.
+        srv = self.fixture_server("--expire-after", str(self.LIMIT), "--expire-keeps-streams")
+        m = self.start({"remote": remote(srv.url("/mcp"))})
+        self.wait_tools(m, ["remote__echo"])
+        owed = m.request("tools/call", {"name": "remote__slow", "arguments": {"ms": 20000}})
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        self.call_until_expired(m, srv)
+        msg = m.wait_response(owed, 4)
+        self.assertLess(time.monotonic() - t0, 4.0, "the owed answer must fail at once")
+        self.assertFailed(msg, "remote")
+        self.assertIn("session expired before it answered", json.dumps(msg))
+        self.echo(m, "remote__echo", "after")
+
 
 # --------------------------------------------------------------------------- the GET stream
 
