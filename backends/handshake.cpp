@@ -157,11 +157,9 @@ void Handshake::on_ready(Backend& backend, double latency_ms) {
         .kv("client", version)
         .kv("backend", backend.protocol_version());
   if (g_.session().backends_may_be_initialized()) send_initialized(backend);
+  g_.supervisor().on_healthy(backend);
   bool restarted = backend.restarts() > 0;
-  if (restarted) {
-    g_.supervisor().on_healthy(backend);
-    g_.lists().refresh_after_restart(backend);
-  }
+  if (restarted) g_.lists().refresh_after_restart(backend);
   g_.router().replay_log_level(backend);
   // A first start that missed the client's initialize answer.
   bool late = g_.session().settled() && !restarted;

@@ -75,7 +75,7 @@ void Supervisor::forget(Backend& backend) {
 }
 
 void Supervisor::on_healthy(Backend& backend) {
-  per_backend_[g_.index_of(backend)].policy.on_healthy();
+  per_backend_[g_.index_of(backend)].policy.on_healthy(Clock::now());
 }
 
 void Supervisor::cancel() {

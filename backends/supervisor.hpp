@@ -1,7 +1,9 @@
 #pragma once
 // Restarts. A backend that exits is restarted after a backoff (exponential
-// with jitter, reset once it initializes again); past max_restarts within
-// the window it is failed and leaves the lists. Its tools stay listed while
+// with jitter; it starts over only when the backend had stayed up for twice
+// max_backoff after initializing, so one that crashes right after each
+// initialize waits longer each time); past max_restarts within the window it
+// is failed and leaves the lists. Its tools stay listed while
 // it waits, and calls to it fail fast with retry_after_ms.
 //
 // A restarted backend keeps its circuit breaker and health counters: the
@@ -25,7 +27,7 @@ class Supervisor {
 
   // The backend exited (or failed to initialize and was stopped).
   void schedule_restart(Backend& backend);
-  // It initialized after a restart: the backoff starts over.
+  // It initialized: its uptime counts from now (RestartPolicy::on_healthy).
   void on_healthy(Backend& backend);
   // Now, whatever its state (`mcpbraid restart`, a reload that changed how
   // it is reached): what it had open is answered with `reason`, the

@@ -177,7 +177,19 @@ Milliseconds retry_backoff(const RetryConfig& config, int attempt, double jitter
 
 // ------------------------------------------------------------------- restarts
 
+Milliseconds RestartPolicy::sustained_uptime() const {
+  if (config_.max_backoff > Milliseconds::max() / kSustainedUptimeFactor)
+    return Milliseconds::max();
+  return kSustainedUptimeFactor * config_.max_backoff;
+}
+
 std::optional<Milliseconds> RestartPolicy::on_exit(TimePoint now, double jitter) {
+  // Compared in milliseconds: a huge max_backoff must not overflow in the
+  // clock's finer unit.
+  if (healthy_since_ &&
+      std::chrono::duration_cast<Milliseconds>(now - *healthy_since_) >= sustained_uptime())
+    attempt_ = 0;
+  healthy_since_.reset();
   exits_.push_back(now);
   while (!exits_.empty() && now - exits_.front() > config_.window) exits_.pop_front();
   if (static_cast<int>(exits_.size()) > config_.max_restarts) return std::nullopt;

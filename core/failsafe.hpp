@@ -190,16 +190,24 @@ class RestartPolicy {
  public:
   explicit RestartPolicy(RestartConfig config = {}) : config_(config) {}
   // Records an exit; the delay before the next start, or nullopt to give up.
+  // The backoff starts over only if the backend had been up (since on_healthy)
+  // for sustained_uptime(): a server that initializes and crashes at once
+  // waits longer each time, not the shortest backoff forever.
   std::optional<Milliseconds> on_exit(TimePoint now, double jitter);
-  // The backend ran long enough (a successful initialize): reset the backoff.
-  void on_healthy() { attempt_ = 0; }
+  // The backend initialized at `now`.
+  void on_healthy(TimePoint now) { healthy_since_ = now; }
+  // How long a backend must stay up for its next exit to start the backoff
+  // over: twice max_backoff (saturating: any duration parses).
+  Milliseconds sustained_uptime() const;
   int restarts_in_window() const { return static_cast<int>(exits_.size()); }
   // A reload changed the backoff or the cap: the exits so far still count.
   void set_config(RestartConfig config) { config_ = config; }
 
  private:
+  static constexpr int kSustainedUptimeFactor = 2;
   RestartConfig config_;
   int attempt_ = 0;
+  std::optional<TimePoint> healthy_since_;  // unset: not initialized since the last exit
   std::deque<TimePoint> exits_;
 };
 

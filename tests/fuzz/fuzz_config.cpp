@@ -138,6 +138,8 @@ void check_config(const mcpbraid::Config& c) {
     FUZZ_CHECK(s.failsafe.timeout <= s.failsafe.max_timeout, "timeout > max_timeout");
     FUZZ_CHECK(s.failsafe.retry.initial_backoff <= s.failsafe.retry.max_backoff, "retry backoffs");
     FUZZ_CHECK(s.restart.initial_backoff <= s.restart.max_backoff, "restart backoffs");
+    FUZZ_CHECK(mcpbraid::RestartPolicy(s.restart).sustained_uptime() >= s.restart.max_backoff,
+               "sustained uptime overflowed");
   }
 }
 

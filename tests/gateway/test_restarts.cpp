@@ -14,7 +14,8 @@ using namespace std::chrono_literals;
 namespace {
 
 // A restart waits initial_backoff * 2^(n-1) jittered into [base/2, base];
-// the backoff starts over once the server initialized again.
+// the backoff starts over once the server stayed up for twice max_backoff
+// after initializing.
 const char* kConfig = R"({"mcpServers": {
   "a": {"command": "fake",
         "restart": {"initial_backoff": 100, "max_backoff": 1000, "max_restarts": 2,
@@ -50,17 +51,19 @@ Backend& backend_a(Harness& h) {
   return *h.gateway().find_backend("a");
 }
 
-// The server exits; the restart comes after the backoff, to the millisecond.
-void exit_and_restart(Harness& h) {
+// The server exits; the restart comes after the backoff (within [base/2,
+// base]), to the millisecond. Returns the backoff.
+Milliseconds exit_and_restart(Harness& h, Milliseconds base = 100ms) {
   int spawns = h.world().spawns("a");
   h.server("a").exit();
   REQUIRE(backend_a(h).state() == BackendState::backoff);
   Milliseconds delay = backend_a(h).restart_in(Clock::now());
-  CHECK(delay >= 50ms);
-  CHECK(delay <= 100ms);
-  Milliseconds took = h.advance_until([&] { return h.world().spawns("a") == spawns + 1; }, 1000ms);
+  CHECK(delay >= base / 2);
+  CHECK(delay <= base);
+  Milliseconds took = h.advance_until([&] { return h.world().spawns("a") == spawns + 1; }, 2000ms);
   CHECK(took == delay);
   REQUIRE(h.world().spawns("a") == spawns + 1);
+  return delay;
 }
 
 }  // namespace
@@ -127,7 +130,7 @@ TEST_CASE("restarts: past max_restarts within the window the server is failed an
   Harness h(kConfig, configure);
   listed(h);
   exit_and_restart(h);
-  exit_and_restart(h);
+  exit_and_restart(h, 200ms);  // initialized and exited at once: no reset
   h.advance(20ms);
   CHECK(h.take_method("notifications/tools/list_changed").empty());
 
@@ -165,6 +168,28 @@ TEST_CASE("restarts: exits spread wider than the window do not add up") {
   CHECK(backend_a(h).state() == BackendState::failed);
 }
 
+TEST_CASE(
+    "restarts: a crash right after each initialize doubles the backoff; 2*max_backoff up resets "
+    "it") {
+  Harness h(R"({"mcpServers": {"a": {"command": "fake",
+    "restart": {"initial_backoff": 100, "max_backoff": 400, "max_restarts": 10,
+                "window": 100000}}}})",
+            configure);
+  listed(h);
+  exit_and_restart(h, 100ms);
+  REQUIRE(backend_a(h).state() == BackendState::ready);
+  exit_and_restart(h, 200ms);
+  exit_and_restart(h, 400ms);
+  exit_and_restart(h, 400ms);  // capped at max_backoff
+  // Up for 799 ms after initializing: one short of 2 * max_backoff.
+  h.advance(799ms, 50ms);
+  exit_and_restart(h, 400ms);
+  REQUIRE(backend_a(h).state() == BackendState::ready);
+  h.advance(800ms, 50ms);
+  exit_and_restart(h, 100ms);  // started over
+  exit_and_restart(h, 200ms);
+}
+
 TEST_CASE("restarts: lists are fetched again; list_changed only when they changed") {
   // The third spawn of a has one more tool.
   Harness h(kConfig, [](FakeServer& s) {
@@ -185,7 +210,7 @@ TEST_CASE("restarts: lists are fetched again; list_changed only when they change
   h.advance(50ms);
   CHECK(h.take_all().empty());  // the same lists: nothing to tell the client
 
-  exit_and_restart(h);
+  exit_and_restart(h, 200ms);  // up 50 ms, not 2 * max_backoff: the backoff grew
   h.advance(50ms);
   auto changed = h.take_all();
   REQUIRE(changed.size() == 1);

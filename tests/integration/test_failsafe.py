@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mcptest import (  # noqa: E402
-    MuxTestCase, fixture, id_key, main, pids_with_marker, tool_text, wait_until,
+    MuxTestCase, fixture, id_key, line_field, main, pids_with_marker, tool_text, wait_until,
 )
 
 FAILSAFE = {
@@ -410,6 +410,25 @@ class FailsafeTestCase(MuxTestCase):
         self.assertIn("error", err)
         self.assertOtherBackendFine(m)
         self.assertTrue(wait_until(lambda: len(self.fixture_pids(m)) == 1, 2.0))
+        self.assertOneResponseEach(m)
+
+    def test_crash_right_after_each_initialize_backs_off_longer_each_time(self):
+        # Up about 100 ms each time, far less than twice max_backoff: the backoff never
+        # starts over, so the restarts' in_ms double (jittered into [base/2, base]).
+        a = with_failsafe(fixture("a", "--exit-after-ms", "100"),
+                          restart={"initial_backoff": "50ms", "max_backoff": "1600ms",
+                                   "max_restarts": 20, "window": "60s"})
+        m = self.start({"a": a, "b": fixture("b")})
+
+        def restarts():
+            return [l for l in warn_lines(m.stderr, "backend.restart") if "server=a" in l]
+        self.assertTrue(wait_until(lambda: len(restarts()) >= 5, 10.0), m.stderr_tail())
+        delays = [int(line_field(l, "in_ms")) for l in restarts()[:5]]
+        for n, delay in enumerate(delays):
+            base = 50 * 2 ** n
+            self.assertGreaterEqual(delay, base // 2, delays)
+            self.assertLessEqual(delay, base, delays)
+        self.assertOtherBackendFine(m)
         self.assertOneResponseEach(m)
 
     def test_command_not_found_fails_at_once(self):

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -592,16 +593,77 @@ TEST_CASE("restart: exits older than the window are forgotten") {
   CHECK(p.restarts_in_window() == 3);
 }
 
-TEST_CASE("restart: on_healthy resets the backoff but not the window count") {
-  RestartPolicy p(restart_config(1000, 30000, 5, 60000));
+TEST_CASE(
+    "restart: a server that crashes right after each initialize waits twice as long each time") {
+  RestartPolicy p(restart_config(1000, 8000, 100, 1000000));
+  // Each start initializes at once and exits 10 ms later.
+  std::vector<long long> delays;
+  long long t = 0;
+  for (int i = 0; i < 6; ++i) {
+    p.on_healthy(at(t));
+    t += 10;
+    auto delay = p.on_exit(at(t), 0.0);
+    REQUIRE(delay);
+    delays.push_back(delay->count());
+    t += delay->count();
+  }
+  CHECK(delays == std::vector<long long>{500, 1000, 2000, 4000, 4000, 4000});
+}
+
+TEST_CASE("restart: with any jitter the crash-loop delay stays within [base/2, base] of 2^n") {
+  RestartPolicy p(restart_config(100, 100000, 100, 100000000));
+  long long t = 0;
+  for (int i = 1; i <= 8; ++i) {
+    p.on_healthy(at(t));
+    double jitter = (i % 3) / 2.0;  // 0, 0.5, 1
+    auto delay = p.on_exit(at(t + 1), jitter);
+    REQUIRE(delay);
+    long long base = 100LL << (i - 1);
+    CHECK(delay->count() >= base / 2);
+    CHECK(delay->count() <= base);
+    t += 1 + delay->count();
+  }
+}
+
+TEST_CASE("restart: up for twice max_backoff after initializing -> the backoff starts over") {
+  RestartPolicy p(restart_config(1000, 30000, 100, 1000000));
+  CHECK(p.sustained_uptime() == Milliseconds(60000));
   CHECK(p.on_exit(at(0), 0.0) == Milliseconds(500));
   CHECK(p.on_exit(at(1), 0.0) == Milliseconds(1000));
   CHECK(p.on_exit(at(2), 0.0) == Milliseconds(2000));
-  p.on_healthy();
-  CHECK(p.on_exit(at(3), 0.0) == Milliseconds(500));
-  CHECK(p.restarts_in_window() == 4);
-  CHECK(p.on_exit(at(4), 0.0) == Milliseconds(1000));
-  CHECK_FALSE(p.on_exit(at(5), 0.0).has_value());
+  p.on_healthy(at(1000));
+  // One millisecond short of 60 s up: still growing.
+  CHECK(p.on_exit(at(1000 + 59999), 0.0) == Milliseconds(4000));
+  p.on_healthy(at(100000));
+  CHECK(p.on_exit(at(100000 + 60000), 0.0) == Milliseconds(500));
+  CHECK(p.on_exit(at(170000), 0.0) == Milliseconds(1000));
+}
+
+TEST_CASE("restart: a max_backoff near the limit saturates the sustained uptime, no overflow") {
+  RestartPolicy p(restart_config(1000, std::numeric_limits<long long>::max(), 100, 1000000));
+  CHECK(p.sustained_uptime() == Milliseconds::max());
+  p.on_healthy(at(0));
+  CHECK(p.on_exit(at(10), 0.0) == Milliseconds(500));
+  p.on_healthy(at(20));
+  CHECK(p.on_exit(at(30), 0.0) == Milliseconds(1000));
+}
+
+TEST_CASE("restart: an exit without an initialize since the last one never resets the backoff") {
+  RestartPolicy p(restart_config(1000, 8000, 100, 100000000));
+  p.on_healthy(at(0));
+  CHECK(p.on_exit(at(10), 0.0) == Milliseconds(500));
+  // A start that never initialized, exiting long after: the uptime of the
+  // earlier run does not count again.
+  CHECK(p.on_exit(at(1000000), 0.0) == Milliseconds(1000));
+}
+
+TEST_CASE("restart: a reset backoff keeps the window count") {
+  RestartPolicy p(restart_config(1000, 8000, 5, 60000));
+  CHECK(p.on_exit(at(0), 0.0) == Milliseconds(500));
+  CHECK(p.on_exit(at(1), 0.0) == Milliseconds(1000));
+  p.on_healthy(at(10));
+  CHECK(p.on_exit(at(16010), 0.0) == Milliseconds(500));
+  CHECK(p.restarts_in_window() == 3);
 }
 
 TEST_CASE("deadline: due at start + timeout, expired from then on") {
