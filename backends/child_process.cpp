@@ -29,7 +29,7 @@ TransportFactory child_process_factory(asio::io_context& io) {
 }
 
 bool ChildProcess::start(std::string* error) {
-  SpawnSpec spec{config_.command, config_.args, config_.env, config_.cwd};
+  SpawnSpec spec{config_.command, config_.args, config_.env, config_.cwd, config_.inherit_env};
   SpawnResult spawned = spawn_process(spec);
   if (!spawned.child) {
     trace::error("backend.spawn_failed")

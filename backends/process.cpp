@@ -9,7 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
+
+#include "core/child_env.hpp"
 
 extern char** environ;
 
@@ -47,18 +48,9 @@ std::string errno_text(const char* what, int err) {
 }
 
 std::vector<std::string> build_environment(const SpawnSpec& spec) {
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; e && *e; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    if (eq == std::string::npos) continue;
-    merged[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [key, value] : spec.env) merged[key] = value;
-  std::vector<std::string> out;
-  out.reserve(merged.size());
-  for (const auto& [key, value] : merged) out.push_back(key + "=" + value);
-  return out;
+  std::vector<std::string> ours;
+  for (char** e = environ; e && *e; ++e) ours.emplace_back(*e);
+  return child_environment(ours, spec.env, spec.inherit_env);
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& strings) {

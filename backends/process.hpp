@@ -14,6 +14,8 @@ struct SpawnSpec {
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to our environment
   std::string cwd;                                       // empty: inherit
+  // false: of our environment only kIsolatedEnvKeep (core/child_env.hpp).
+  bool inherit_env = true;
 };
 
 struct SpawnedChild {

@@ -34,11 +34,12 @@ namespace {
 const std::set<std::string> kTopLevelKeys = {
     "mcpServers",       "servers",         "separator",    "initialize_timeout", "failsafe",
     "restart",          "gateway_tools",   "busy_poll_us", "max_line",           "max_json_depth",
-    "max_output_queue", "max_name_length", "expose"};
-const std::set<std::string> kServerKeys = {
-    "command", "args",     "env",     "cwd",       "url",     "serverUrl",
-    "headers", "disabled", "type",    "failsafe",  "restart", "max_connections",
-    "prefix",  "tools",    "prompts", "resources", "expose",  "pinned"};
+    "max_output_queue", "max_name_length", "expose",       "inherit_env"};
+const std::set<std::string> kServerKeys = {"command", "args",      "env",        "cwd",
+                                           "url",     "serverUrl", "headers",    "disabled",
+                                           "type",    "failsafe",  "restart",    "max_connections",
+                                           "prefix",  "tools",     "prompts",    "resources",
+                                           "expose",  "pinned",    "inherit_env"};
 
 [[noreturn]] void fail(const std::string& path, const std::string& key, const std::string& what) {
   throw ConfigError(path + ": " + key + ": " + what);
@@ -324,6 +325,15 @@ ServerConfig parse_server(const std::string& name, const json& entry, const Conf
     if (!disabled->is_boolean()) fail(path, where + ".disabled", "expected true or false");
     server.disabled = disabled->get<bool>();
   }
+  server.inherit_env = config.inherit_env;
+  if (auto inherit = entry.find("inherit_env"); inherit != entry.end()) {
+    if (!inherit->is_boolean()) fail(path, where + ".inherit_env", "expected true or false");
+    server.inherit_env = inherit->get<bool>();
+    // Accepted (a config shared with stdio entries stays valid), but it
+    // changes nothing: a remote server has no process to give an environment.
+    if (server.type != TransportType::stdio)
+      warnings.push_back(where + ".inherit_env: ignored: a remote server runs no process");
+  }
   parse_exposure(server, entry, config, where);
   server.failsafe = config.failsafe;
   server.restart = config.restart;
@@ -551,6 +561,10 @@ Config parse_config_ordered(const json& doc, const std::string& path, const EnvL
   if (auto g = doc.find("gateway_tools"); g != doc.end()) {
     if (!g->is_boolean()) fail(path, "gateway_tools", "expected true or false");
     config.gateway_tools = g->get<bool>();
+  }
+  if (auto i = doc.find("inherit_env"); i != doc.end()) {
+    if (!i->is_boolean()) fail(path, "inherit_env", "expected true or false");
+    config.inherit_env = i->get<bool>();
   }
   if (auto b = doc.find("busy_poll_us"); b != doc.end())
     config.busy_poll = std::chrono::microseconds(require_int(*b, path, "busy_poll_us", 0, 10000));

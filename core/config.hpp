@@ -68,6 +68,9 @@ struct ServerConfig {
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
   std::string cwd;                                       // empty: inherit
+  // false: the child gets only kIsolatedEnvKeep of our environment (those
+  // set) and its own `env` (core/child_env.hpp). Stdio only.
+  bool inherit_env = true;
   bool disabled = false;
   FailsafeConfig failsafe;  // the top-level defaults with this server's overrides
   RestartConfig restart;
@@ -94,6 +97,7 @@ struct Config {
   Expose expose = Expose::all;  // the default of every server's `expose`
   Milliseconds initialize_timeout = kDefaultInitializeTimeout;
   bool gateway_tools = true;  // gateway_list_servers, gateway_health
+  bool inherit_env = true;    // the default of every stdio server's `inherit_env`
   // After handling any message, keep polling this long before sleeping in
   // epoll_wait (0: never poll). Saves a wake-up per hop; idle costs nothing.
   std::chrono::microseconds busy_poll{kDefaultBusyPoll};

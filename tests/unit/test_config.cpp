@@ -232,6 +232,59 @@ TEST_CASE("cwd must be a string and disabled a boolean") {
         "cfg.json: mcpServers.s.disabled: expected true or false");
 }
 
+TEST_CASE("inherit_env: true by default; a top-level default each server may override") {
+  Config plain = parse(R"({"mcpServers":{"s":{"command":"x"}}})");
+  CHECK(plain.inherit_env);
+  CHECK(plain.servers[0].inherit_env);
+
+  Config c = parse(R"({"inherit_env":false,"mcpServers":{
+    "a":{"command":"x"},
+    "b":{"command":"x","inherit_env":true},
+    "c":{"command":"x","inherit_env":false}}})");
+  CHECK_FALSE(c.inherit_env);
+  CHECK_FALSE(c.servers[0].inherit_env);
+  CHECK(c.servers[1].inherit_env);
+  CHECK_FALSE(c.servers[2].inherit_env);
+  CHECK(c.warnings.empty());
+
+  Config one =
+      parse(R"({"mcpServers":{"a":{"command":"x","inherit_env":false},"b":{"command":"x"}}})");
+  CHECK_FALSE(one.servers[0].inherit_env);
+  CHECK(one.servers[1].inherit_env);
+}
+
+TEST_CASE("inherit_env must be a boolean, at the top level and per server") {
+  CHECK(parse_error(R"({"inherit_env":"no","mcpServers":{}})") ==
+        "cfg.json: inherit_env: expected true or false");
+  CHECK(parse_error(R"({"inherit_env":0,"mcpServers":{}})") ==
+        "cfg.json: inherit_env: expected true or false");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","inherit_env":"false"}}})") ==
+        "cfg.json: mcpServers.s.inherit_env: expected true or false");
+  CHECK(parse_error(R"({"mcpServers":{"s":{"command":"x","inherit_env":null}}})") ==
+        "cfg.json: mcpServers.s.inherit_env: expected true or false");
+}
+
+TEST_CASE("inherit_env on a remote server is accepted with a warning; the top-level one silently") {
+  Config c = parse(R"({"mcpServers":{"r":{"url":"https://h/mcp","inherit_env":false}}})");
+  CHECK(c.warnings == std::vector<std::string>{
+                          "mcpServers.r.inherit_env: ignored: a remote server runs no process"});
+  CHECK(parse_error(R"({"mcpServers":{"r":{"url":"https://h/mcp","inherit_env":1}}})") ==
+        "cfg.json: mcpServers.r.inherit_env: expected true or false");
+  CHECK(parse(R"({"inherit_env":false,"mcpServers":{"r":{"url":"https://h/mcp"}}})")
+            .warnings.empty());
+}
+
+TEST_CASE("one server's env is expanded from our environment, never from another server's env") {
+  EnvLookup env = env_from({{"TOKEN", "ours"}});
+  Config c = parse(R"({"mcpServers":{
+    "a":{"command":"x","env":{"TOKEN":"a-secret","ONLY_A":"1"}},
+    "b":{"command":"x","env":{"GOT":"${TOKEN}","GOT_A":"${ONLY_A:-unset}"}}}})",
+                   env);
+  using Env = std::vector<std::pair<std::string, std::string>>;
+  CHECK(c.servers[0].env == Env{{"ONLY_A", "1"}, {"TOKEN", "a-secret"}});
+  CHECK(c.servers[1].env == Env{{"GOT", "ours"}, {"GOT_A", "unset"}});
+}
+
 TEST_CASE("a command that is not a string is refused") {
   CHECK(parse_error(R"({"mcpServers":{"s":{"command":["npx"]}}})") ==
         "cfg.json: mcpServers.s.command: expected a string, got array");
