@@ -433,6 +433,8 @@ health::BackendStatus Backend::status(TimePoint now) const {
   if (is_remote(config_.type)) {
     s.origin = transport_ ? transport_->origin() : std::string();
     s.session = running() ? transport_->session_state() : std::string("closed");
+  } else {
+    s.inherit_env = config_.inherit_env;
   }
   if (running()) {
     if (transport_->pid() > 0) s.pid = transport_->pid();

@@ -179,6 +179,7 @@ json to_json(const BackendStatus& b) {
           {"transport", b.transport},
           {"origin", optional_json(b.origin)},
           {"session", optional_json(b.session)},
+          {"inherit_env", optional_json(b.inherit_env)},
           {"pid", optional_json(b.pid)},
           {"uptime_s", optional_json(b.uptime_s)},
           {"tools", optional_json(b.tools)},
@@ -246,6 +247,8 @@ Snapshot snapshot_from_json(const json& doc) {
     s.transport = text("transport").value_or("stdio");
     s.origin = text("origin");
     s.session = text("session");
+    if (auto it = b.find("inherit_env"); it != b.end() && it->is_boolean())
+      s.inherit_env = it->get<bool>();
     s.pid = optional_from<std::int64_t>(b, "pid");
     s.uptime_s = optional_from<double>(b, "uptime_s");
     s.tools = optional_from<std::int64_t>(b, "tools");

@@ -28,6 +28,7 @@ struct BackendStatus {
   std::string transport = "stdio";     // stdio, http, sse, http-or-sse
   std::optional<std::string> origin;   // a remote server's scheme://host:port
   std::optional<std::string> session;  // a remote server's: active, none, renewing, ...
+  std::optional<bool> inherit_env;     // a stdio server's: its child gets our whole environment
   std::optional<std::int64_t> pid;     // none when no child runs
   std::optional<double> uptime_s;      // since the running child started
   std::optional<std::int64_t> tools;   // none until its tools were listed

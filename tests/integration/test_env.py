@@ -90,6 +90,10 @@ class EnvIsolation(mcptest.MuxTestCase):
         self.assertEqual(self.env_of(m, "iso", "SECRET_X"), "<unset>")
         self.assertEqual(self.env_of(m, "iso", "HOME"), "/home/env-test")
         self.assertEqual(self.env_of(m, "open", "SECRET_X"), "hunter2")
+        # Health shows each stdio server's setting.
+        health = m.call_tool("gateway_health")["structuredContent"]["backends"]
+        self.assertIs(health["iso"]["inherit_env"], False)
+        self.assertIs(health["open"]["inherit_env"], True)
 
 
 if __name__ == "__main__":

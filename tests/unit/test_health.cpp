@@ -33,6 +33,7 @@ BackendStatus busy_backend() {
   b.healthy = true;
   b.successes = 1234;
   b.failures = 5;
+  b.inherit_env = false;
   b.consecutive_failures = 1;
   b.p50_ms = 1.2;
   b.p95_ms = 8.5;
@@ -137,12 +138,12 @@ TEST_CASE("to_json: a backend's fields are snake_case with their values") {
   std::set<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.insert(key);
   CHECK(keys ==
-        std::set<std::string>{"state",        "circuit",    "next_probe_ms", "restart_in_ms",
-                              "healthy",      "successes",  "failures",      "consecutive_failures",
-                              "transport",    "origin",     "session",       "latency_ms",
-                              "restarts",     "pid",        "uptime_s",      "tools",
-                              "tools_listed", "hidden",     "collisions",    "in_flight",
-                              "last_error",   "stderr_tail"});
+        std::set<std::string>{"state",      "circuit",      "next_probe_ms", "restart_in_ms",
+                              "healthy",    "successes",    "failures",      "consecutive_failures",
+                              "transport",  "origin",       "session",       "inherit_env",
+                              "latency_ms", "restarts",     "pid",           "uptime_s",
+                              "tools",      "tools_listed", "hidden",        "collisions",
+                              "in_flight",  "last_error",   "stderr_tail"});
 }
 
 TEST_CASE("to_json: optional fields of a backend that never ran are null, not absent") {
@@ -234,6 +235,7 @@ TEST_CASE("snapshot_from_json(to_json(x)) gives x back, also through text") {
       CHECK(b.restarts == a.restarts);
       CHECK(b.pid == a.pid);
       CHECK(b.uptime_s == a.uptime_s);
+      CHECK(b.inherit_env == a.inherit_env);
       CHECK(b.tools == a.tools);
       CHECK(b.in_flight == a.in_flight);
       CHECK(b.last_error == a.last_error);
@@ -248,7 +250,9 @@ TEST_CASE("to_json and the table: a remote server shows its origin and session, 
   BackendStatus b = busy_backend();
   CHECK(health::to_json(b)["transport"] == "stdio");
   CHECK(health::to_json(b)["origin"].is_null());
+  CHECK(health::to_json(b)["inherit_env"] == false);
   b.transport = "http";
+  b.inherit_env.reset();
   b.origin = "https://mcp.example.com:443";
   b.session = "active";
   b.pid.reset();
@@ -257,6 +261,7 @@ TEST_CASE("to_json and the table: a remote server shows its origin and session, 
   CHECK(j["origin"] == "https://mcp.example.com:443");
   CHECK(j["session"] == "active");
   CHECK(j["pid"].is_null());
+  CHECK(j["inherit_env"].is_null());
   Snapshot back = health::snapshot_from_json(health::to_json(snapshot_of({b})));
   REQUIRE(back.backends.size() == 1);
   CHECK(back.backends[0].transport == "http");
