@@ -10,6 +10,7 @@
 #include "cli/import.hpp"
 #include "cli/install.hpp"
 #include "cli/serve.hpp"
+#include "cli/tools.hpp"
 #include "core/trace.hpp"
 
 namespace {
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off, optionally per component: "
                  "\"info,backend=debug,stderr=off\" (default: $MCPBRAID_LOG, else info; "
-                 "warn for health)");
+                 "warn for health and tools)");
   app.add_option("--log-format", log_format, "Trace line format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
   CLI::App* install_cmd = app.add_subcommand(
       "install", "Add an entry that launches mcpbraid to an editor's config (--move its servers)");
   cli::setup_install(*install_cmd, install);
+  cli::ToolsOptions tools;
+  CLI::App* tools_cmd =
+      app.add_subcommand("tools", "Start the config's servers, list every tool, stop them");
+  cli::setup_tools(*tools_cmd, tools);
   app.require_subcommand(0, 1);
 
   try {
@@ -79,8 +84,8 @@ int main(int argc, char** argv) {
     source = "MCPBRAID_LOG";
     // Every subcommand but serve is a terminal command: its own trace
     // lines are noise there.
-    bool terminal = health_cmd->parsed() || restart_cmd->parsed() || reload_cmd->parsed() ||
-                    import_cmd->parsed() || install_cmd->parsed();
+    bool terminal = false;
+    for (const CLI::App* sub : app.get_subcommands()) terminal |= sub != serve_cmd;
     log_level = env && *env ? env : terminal ? "warn" : "info";
   }
   std::string error;
@@ -95,5 +100,6 @@ int main(int argc, char** argv) {
   if (reload_cmd->parsed()) return cli::run_reload(reload);
   if (import_cmd->parsed()) return cli::run_import(import);
   if (install_cmd->parsed()) return cli::run_install(install);
+  if (tools_cmd->parsed()) return cli::run_tools(tools);
   return cli::run_serve(serve);
 }
