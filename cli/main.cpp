@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/call.hpp"
 #include "cli/health.hpp"
 #include "cli/reload.hpp"
 #include "cli/restart.hpp"
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off, optionally per component: "
                  "\"info,backend=debug,stderr=off\" (default: $MCPBRAID_LOG, else info; "
-                 "warn for health and tools)");
+                 "warn for health, tools and call)");
   app.add_option("--log-format", log_format, "Trace line format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   CLI::App* tools_cmd =
       app.add_subcommand("tools", "Start the config's servers, list every tool, stop them");
   cli::setup_tools(*tools_cmd, tools);
+  cli::CallOptions call;
+  CLI::App* call_cmd = app.add_subcommand("call", "Call one tool through the config's servers");
+  cli::setup_call(*call_cmd, call);
   app.require_subcommand(0, 1);
 
   try {
@@ -101,5 +105,6 @@ int main(int argc, char** argv) {
   if (import_cmd->parsed()) return cli::run_import(import);
   if (install_cmd->parsed()) return cli::run_install(install);
   if (tools_cmd->parsed()) return cli::run_tools(tools);
+  if (call_cmd->parsed()) return cli::run_call(call);
   return cli::run_serve(serve);
 }
