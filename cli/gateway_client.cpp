@@ -141,8 +141,9 @@ void GatewayClient::on_line(std::string& line) {
   done(message);
 }
 
-// What a server asks the client. We have no roots, no model and no user to
-// ask; ping and roots/list have honest answers, the rest is not supported.
+// What a server asks the client. We declare no capabilities, so the gateway
+// itself refuses roots, sampling and elicitation; what still comes gets an
+// honest answer: ping, roots/list (none), the rest not supported.
 void GatewayClient::on_server_request(const json& message) {
   const json& id = message["id"];
   std::string method = message["method"].get<std::string>();
