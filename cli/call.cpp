@@ -247,11 +247,10 @@ void setup_call(CLI::App& app, CallOptions& options) {
   app.add_option("--timeout", options.timeout,
                  "Give up on the call after DUR (like 500ms, 30s, 2m): cancel it, exit 2 "
                  "(default: the servers' own deadlines)")
-      ->check(
-          [](const std::string& text) {
-            return timeout_of(text) ? std::string() : "expected a duration like 500ms, 30s or 2m";
-          },
-          "DUR");
+      ->check([](const std::string& text) {
+        return timeout_of(text) ? std::string() : "expected a duration like 500ms, 30s or 2m";
+      })
+      ->type_name("DUR");
   app.add_flag("-q,--quiet", options.quiet, "No progress on stderr");
 }
 

@@ -138,11 +138,30 @@ class ToolsCommand {
               (backend->last_error().empty() ? "" : ": " + backend->last_error());
       else if (const std::string& e = gateway.lists().error(*backend, ListKind::tools); !e.empty())
         why = "tools/list failed: " + e;
-      if (why.empty()) continue;
+      if (why.empty()) {
+        report_unlisted(*backend);
+        continue;
+      }
       std::fprintf(stderr, "mcpbraid tools: server %s: no tools (%s)\n", backend->name().c_str(),
                    why.c_str());
       if (status_ == 0) status_ = kExitFailed;
     }
+  }
+
+  // Not a failure, but a client would not see them either: say why.
+  void report_unlisted(const Backend& backend) {
+    ListSync& lists = client_.gateway().lists();
+    const auto& items = lists.items(backend, ListKind::tools);
+    if (!items) return;
+    std::size_t unlisted = 0;
+    for (std::size_t i = 0; i < items->size(); ++i)
+      if (!lists.shown(backend, ListKind::tools, i)) ++unlisted;
+    if (unlisted == 0) return;
+    const char* why = backend.config().expose == Expose::search
+                          ? "expose: search; gateway_search_tools finds them"
+                          : "their names are kept by other servers";
+    std::fprintf(stderr, "mcpbraid tools: server %s: %zu of its %zu tools are not listed (%s)\n",
+                 backend.name().c_str(), unlisted, items->size(), why);
   }
 
   const ToolsOptions& options_;

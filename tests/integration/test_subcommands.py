@@ -106,6 +106,16 @@ class Subcommands(mcptest.MuxTestCase):
         self.assertEqual(p.returncode, 0, err(p))
         self.assertEqual(len(p.stdout.decode().splitlines()), len(mcptest.FIXTURE_TOOLS) + 20)
 
+    def test_tools_behind_search_are_not_listed_and_the_reason_is_said(self):
+        servers = {"a": fixture("a"), "s": dict(fixture("s"), expose="search", pinned=["echo"])}
+        cfg = self.temp_config(mcptest.config_doc(servers))
+        p, _ = run(["tools", "-c", cfg, "s"])
+        self.assertEqual(p.returncode, 0, err(p))
+        self.assertEqual(p.stdout.decode().split(), ["s__echo", "Echoes", "the", "given", "text"])
+        n = len(mcptest.FIXTURE_TOOLS)
+        self.assertIn("server s: %d of its %d tools are not listed (expose: search; "
+                      "gateway_search_tools finds them)" % (n - 1, n), err(p))
+
     def test_tools_of_an_unknown_server_is_a_usage_error(self):
         p = self.tools("a", "nosuch")
         self.assertEqual(p.returncode, 2)
