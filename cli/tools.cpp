@@ -127,9 +127,11 @@ class ToolsCommand {
   // A server is fine when it is ready and its list came back.
   void report_failed_servers() {
     Gateway& gateway = client_.gateway();
+    // Named on the command line, so worth a word; not a failure.
     for (const auto& server : gateway.config().servers)
-      if (server.disabled && selected(server.name) && !options_.servers.empty())
-        std::fprintf(stderr, "mcpbraid tools: %s: disabled in the config\n", server.name.c_str());
+      if (server.disabled && !options_.servers.empty() && selected(server.name))
+        std::fprintf(stderr, "mcpbraid tools: server %s: disabled in the config\n",
+                     server.name.c_str());
     for (auto& backend : gateway.backends()) {
       if (!selected(backend->name())) continue;
       std::string why;

@@ -116,6 +116,14 @@ class Subcommands(mcptest.MuxTestCase):
         self.assertIn("server s: %d of its %d tools are not listed (expose: search; "
                       "gateway_search_tools finds them)" % (n - 1, n), err(p))
 
+    def test_a_disabled_server_named_is_said_to_be_disabled(self):
+        cfg = self.temp_config(mcptest.config_doc({"a": fixture("a"),
+                                                   "off": fixture("off", disabled=True)}))
+        p, _ = run(["tools", "-c", cfg, "off"])
+        self.assertEqual(p.returncode, 0, err(p))
+        self.assertEqual(p.stdout, b"")
+        self.assertIn("server off: disabled in the config", err(p))
+
     def test_tools_of_an_unknown_server_is_a_usage_error(self):
         p = self.tools("a", "nosuch")
         self.assertEqual(p.returncode, 2)
