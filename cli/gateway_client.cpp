@@ -69,9 +69,9 @@ void GatewayClient::run(std::function<void()> begin) {
 void GatewayClient::close() {
   // LineWriter::close drops what is queued: the last request (a
   // notifications/cancelled) must go out first.
-  if (writer_->idle()) return writer_->close();
+  if (writer_->idle() || writer_->broken()) return writer_->close();
   writer_->set_on_written([this] {
-    if (writer_->idle()) writer_->close();
+    if (writer_->idle() || writer_->broken()) writer_->close();
   });
 }
 
