@@ -75,27 +75,26 @@ void Reloader::watch(const std::string& path) {
 
 void Reloader::on_file_event() {
   Watch& w = *watch_;
-  w.stream.async_read_some(
-      asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
-        if (ec || !watch_) return;
-        bool ours = false;
-        for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-          inotify_event event;
-          std::memcpy(&event, watch_->buffer.data() + at, sizeof event);
-          const char* name = watch_->buffer.data() + at + sizeof(inotify_event);
-          if (event.len > 0 && watch_->name == std::string(name, ::strnlen(name, event.len)))
-            ours = true;
-          at += sizeof(inotify_event) + event.len;
-        }
-        if (ours && !g_.session().finishing()) {
-          // Editors write in steps (truncate, write, rename): act on the last.
-          debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
-          debounce_->async_wait([this](asio::error_code e) {
-            if (!e) g_.guarded([this] { reload("file"); });
-          });
-        }
-        on_file_event();
+  w.stream.async_read_some(asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
+    if (ec || !watch_) return;
+    bool ours = false;
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      inotify_event event;
+      std::memcpy(&event, watch_->buffer.data() + at, sizeof event);
+      const char* name = watch_->buffer.data() + at + sizeof(inotify_event);
+      if (event.len > 0 && watch_->name == std::string(name, ::strnlen(name, event.len)))
+        ours = true;
+      at += sizeof(inotify_event) + event.len;
+    }
+    if (ours && !g_.session().finishing()) {
+      // Editors write in steps (truncate, write, rename): act on the last.
+      debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
+      debounce_->async_wait([this](asio::error_code e) {
+        if (!e) g_.guarded([this] { reload("file"); });
       });
+    }
+    on_file_event();
+  });
 }
 
 json Reloader::reload(const std::string& source) {

@@ -6,10 +6,10 @@
 
 #include "cli/call.hpp"
 #include "cli/health.hpp"
-#include "cli/reload.hpp"
-#include "cli/restart.hpp"
 #include "cli/import.hpp"
 #include "cli/install.hpp"
+#include "cli/reload.hpp"
+#include "cli/restart.hpp"
 #include "cli/serve.hpp"
 #include "cli/tools.hpp"
 #include "core/trace.hpp"

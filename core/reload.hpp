@@ -26,7 +26,9 @@ struct ReloadPlan {
   // session, circuit, counters; a new rank decides collisions from the
   // server's next list on).
   std::vector<std::string> unchanged;
-  bool empty() const { return added.empty() && removed.empty() && restarted.empty() && updated.empty(); }
+  bool empty() const {
+    return added.empty() && removed.empty() && restarted.empty() && updated.empty();
+  }
 };
 
 // Whether a server must be restarted to go from `a` to `b`: what its

@@ -54,11 +54,11 @@ class ReloadCase(mcptest.MuxTestCase):
             with open(path, "w") as f:
                 f.write(text)
 
-    def start(self, servers, config_path=None, **top):
+    def start(self, servers, config_path=None, capabilities=None, **top):
         self.write(servers, **top)
         m = self.mux(config_path=config_path or self.path,
                      args=("--control-socket", self.socket))
-        m.initialize()
+        m.initialize(capabilities=capabilities)
         self.assertTrue(wait_until(lambda: os.path.exists(self.socket), 5))
         return m
 
@@ -90,7 +90,7 @@ class ReloadCase(mcptest.MuxTestCase):
 
 class FileWatch(ReloadCase):
     def test_added_server_starts_and_others_keep_their_process(self):
-        m = self.start({"a": fixture("a")})
+        m = self.start({"a": fixture("a")}, capabilities={"roots": {"listChanged": True}})
         self.assertIn("a__echo", self.tool_names(m))
         self.assertEqual(tool_text(m.call_tool("a__echo", {"text": "x"})), "x")
         pid_a = self.pid("a")
@@ -101,6 +101,9 @@ class FileWatch(ReloadCase):
         self.assertIn("b__echo", names)
         self.assertIn("a__echo", names)
         self.assertEqual(tool_text(m.call_tool("b__echo", {"text": "hi"})), "hi")
+        # Initialized with the client's capabilities, like the servers there from the start.
+        self.assertEqual(m.stats("b")["clientCapabilities"], m.stats("a")["clientCapabilities"])
+        self.assertIn("roots", m.stats("b")["clientCapabilities"])
         h = self.health()
         self.assertEqual(h["backends"]["a"]["pid"], pid_a)
         self.assertGreaterEqual(h["backends"]["a"]["successes"], before)

@@ -72,8 +72,7 @@ TEST_CASE("reload plan: what restarts and what is applied in place") {
   CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "tools": {"deny": ["rm"]}})") == "update");
   CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "prefix": "bee"})") == "update");
   CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "expose": "search"})") == "update");
-  CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "restart": {"max_restarts": 9}})") ==
-        "update");
+  CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "restart": {"max_restarts": 9}})") == "update");
   CHECK(kind(R"({"command": "x", "env": {"K": "1"}, "failsafe": {"max_in_flight": 2}})") ==
         "update");
 }
