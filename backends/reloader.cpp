@@ -42,8 +42,20 @@ bool exposure_differs(const ServerConfig& a, const ServerConfig& b) {
 struct Reloader::Watch {
   explicit Watch(asio::io_context& io) : stream(io) {}
   asio::posix::stream_descriptor stream;
+  std::string path;
   std::string name;  // the file's name in the watched directory
+  int dir_watch = -1;
+  int file_watch = -1;
   std::array<char, 4096> buffer{};
+
+  // The file itself (its inode): an in-place save closes it written; a
+  // delete or a rename over it ends this watch, re-added after the reload.
+  // Not through a symlink: a link into another directory is not watched.
+  void watch_file() {
+    file_watch = ::inotify_add_watch(stream.native_handle(), path.c_str(),
+                                     IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                         IN_DONT_FOLLOW);
+  }
 };
 
 Reloader::Reloader(Gateway& gateway) : g_(gateway) {}
@@ -59,42 +71,57 @@ void Reloader::watch(const std::string& path) {
     trace::warn("config.watch_failed").kv("file", path).kv("error", std::strerror(errno));
     return;
   }
-  // The directory, not the file: an editor that saves by renaming a new
-  // file over the old one replaces the inode a file watch would follow.
-  if (::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+  // The directory only for renames into it: an editor that saves by
+  // renaming a new file over the old one replaces the inode the file watch
+  // follows. Not for every write in it (a config in a busy directory such as
+  // /tmp or $HOME would wake the gateway for every file closed there).
+  int dir_watch = ::inotify_add_watch(fd, dir.c_str(), IN_MOVED_TO | IN_ONLYDIR);
+  if (dir_watch < 0) {
     trace::warn("config.watch_failed").kv("file", path).kv("error", std::strerror(errno));
     ::close(fd);
     return;
   }
   watch_ = std::make_unique<Watch>(g_.io());
   watch_->stream.assign(fd);
+  watch_->path = path;
   watch_->name = std::move(name);
+  watch_->dir_watch = dir_watch;
+  watch_->watch_file();
   trace::debug("config.watch").kv("file", path);
   on_file_event();
 }
 
 void Reloader::on_file_event() {
   Watch& w = *watch_;
-  w.stream.async_read_some(asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
-    if (ec || !watch_) return;
-    bool ours = false;
-    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-      inotify_event event;
-      std::memcpy(&event, watch_->buffer.data() + at, sizeof event);
-      const char* name = watch_->buffer.data() + at + sizeof(inotify_event);
-      if (event.len > 0 && watch_->name == std::string(name, ::strnlen(name, event.len)))
-        ours = true;
-      at += sizeof(inotify_event) + event.len;
-    }
-    if (ours && !g_.session().finishing()) {
-      // Editors write in steps (truncate, write, rename): act on the last.
-      debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
-      debounce_->async_wait([this](asio::error_code e) {
-        if (!e) g_.guarded([this] { reload("file"); });
+  w.stream.async_read_some(
+      asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
+        if (ec || !watch_) return;
+        Watch& w = *watch_;
+        bool ours = false;
+        for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+          inotify_event event;
+          std::memcpy(&event, w.buffer.data() + at, sizeof event);
+          const char* name = w.buffer.data() + at + sizeof(inotify_event);
+          if (event.wd == w.dir_watch && event.len > 0 &&
+              w.name == std::string(name, ::strnlen(name, event.len)))
+            ours = true;
+          if (event.wd == w.file_watch && event.wd >= 0) {
+            if (event.mask & (IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)) ours = true;
+            if (event.mask & IN_IGNORED) w.file_watch = -1;
+          }
+          at += sizeof(inotify_event) + event.len;
+        }
+        if (ours && !g_.session().finishing()) {
+          // Editors write in steps (truncate, write, rename): act on the last.
+          debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
+          debounce_->async_wait([this](asio::error_code e) {
+            if (e || !watch_) return;
+            watch_->watch_file();  // the file now there (a new inode after a rename)
+            g_.guarded([this] { reload("file"); });
+          });
+        }
+        on_file_event();
       });
-    }
-    on_file_event();
-  });
 }
 
 json Reloader::reload(const std::string& source) {

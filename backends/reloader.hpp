@@ -1,6 +1,6 @@
 #pragma once
-// Hot reload: the config file is watched (inotify on its directory, so an
-// editor's atomic rename is seen too; changes debounced) and re-read on
+// Hot reload: the config file is watched (inotify on the file, and on its
+// directory for an editor's atomic rename; changes debounced) and re-read on
 // SIGHUP and on the control socket's "reload". A new config is validated
 // first: an invalid one leaves the running config as it is (ERROR naming
 // the file and key, and `last reload failed` in health). A valid one is

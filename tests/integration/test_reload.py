@@ -206,6 +206,27 @@ class FileWatch(ReloadCase):
         m.wait_notification(TOOLS_CHANGED, timeout=8)
         self.assertTrue(self.health()["config"]["last_reload"]["ok"])
 
+    def test_other_files_in_the_directory_do_not_wake_it(self):
+        # The directory is watched for renames only: a config in a busy directory
+        # (/tmp, $HOME) must not wake the gateway, and its busy poll, for every file closed.
+        m = self.start({"a": fixture("a")}, busy_poll_us=10000)
+        self.tool_names(m)
+        time.sleep(0.2)
+        with open("/proc/%d/stat" % m.pid) as f:
+            before = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        for i in range(50):  # apart, so that each would be a wake-up of its own
+            with open(os.path.join(self.dir, "other-%d.txt" % i), "w") as f:
+                f.write("x")
+            time.sleep(0.012)
+        time.sleep(0.2)
+        with open("/proc/%d/stat" % m.pid) as f:
+            used = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13]) - before
+        self.assertLessEqual(used, os.sysconf("SC_CLK_TCK") // 10, "woken by other files")
+        self.assertEqual(self.reload_lines(m), [])
+        # Its own file is still seen.
+        self.write({"a": fixture("a"), "b": fixture("b")}, atomic=False)
+        m.wait_notification(TOOLS_CHANGED, timeout=8)
+
     def test_option_that_cannot_change_live_warns(self):
         m = self.start({"a": fixture("a")})
         self.tool_names(m)
