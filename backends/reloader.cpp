@@ -52,9 +52,9 @@ struct Reloader::Watch {
   // delete or a rename over it ends this watch, re-added after the reload.
   // Not through a symlink: a link into another directory is not watched.
   void watch_file() {
-    file_watch = ::inotify_add_watch(stream.native_handle(), path.c_str(),
-                                     IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF |
-                                         IN_DONT_FOLLOW);
+    file_watch =
+        ::inotify_add_watch(stream.native_handle(), path.c_str(),
+                            IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW);
   }
 };
 
@@ -93,35 +93,34 @@ void Reloader::watch(const std::string& path) {
 
 void Reloader::on_file_event() {
   Watch& w = *watch_;
-  w.stream.async_read_some(
-      asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
-        if (ec || !watch_) return;
-        Watch& w = *watch_;
-        bool ours = false;
-        for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-          inotify_event event;
-          std::memcpy(&event, w.buffer.data() + at, sizeof event);
-          const char* name = w.buffer.data() + at + sizeof(inotify_event);
-          if (event.wd == w.dir_watch && event.len > 0 &&
-              w.name == std::string(name, ::strnlen(name, event.len)))
-            ours = true;
-          if (event.wd == w.file_watch && event.wd >= 0) {
-            if (event.mask & (IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)) ours = true;
-            if (event.mask & IN_IGNORED) w.file_watch = -1;
-          }
-          at += sizeof(inotify_event) + event.len;
-        }
-        if (ours && !g_.session().finishing()) {
-          // Editors write in steps (truncate, write, rename): act on the last.
-          debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
-          debounce_->async_wait([this](asio::error_code e) {
-            if (e || !watch_) return;
-            watch_->watch_file();  // the file now there (a new inode after a rename)
-            g_.guarded([this] { reload("file"); });
-          });
-        }
-        on_file_event();
+  w.stream.async_read_some(asio::buffer(w.buffer), [this](asio::error_code ec, std::size_t n) {
+    if (ec || !watch_) return;
+    Watch& w = *watch_;
+    bool ours = false;
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      inotify_event event;
+      std::memcpy(&event, w.buffer.data() + at, sizeof event);
+      const char* name = w.buffer.data() + at + sizeof(inotify_event);
+      if (event.wd == w.dir_watch && event.len > 0 &&
+          w.name == std::string(name, ::strnlen(name, event.len)))
+        ours = true;
+      if (event.wd == w.file_watch && event.wd >= 0) {
+        if (event.mask & (IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)) ours = true;
+        if (event.mask & IN_IGNORED) w.file_watch = -1;
+      }
+      at += sizeof(inotify_event) + event.len;
+    }
+    if (ours && !g_.session().finishing()) {
+      // Editors write in steps (truncate, write, rename): act on the last.
+      debounce_ = std::make_unique<Timer>(g_.io(), kDebounce);
+      debounce_->async_wait([this](asio::error_code e) {
+        if (e || !watch_) return;
+        watch_->watch_file();  // the file now there (a new inode after a rename)
+        g_.guarded([this] { reload("file"); });
       });
+    }
+    on_file_event();
+  });
 }
 
 json Reloader::reload(const std::string& source) {
