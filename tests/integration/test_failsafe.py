@@ -520,7 +520,10 @@ class FailsafeTestCase(MuxTestCase):
         def done_lines():
             return [l for l in m.stderr.splitlines()
                     if "latency_ms=" in l and "method=tools/call" in l]
-        wait_until(lambda: len(done_lines()) >= 2, 2.0)
+        # a's two lines alone make two: wait for b's too (its trace lines may be read
+        # after its answer, later still under a sanitizer).
+        wait_until(lambda: any("server=a" in l for l in done_lines()) and
+                   any("server=b" in l for l in done_lines()), 5.0)
         lines = done_lines()
         self.assertGreaterEqual(len(lines), 2, "\n".join(
             l for l in m.stderr.splitlines() if "fixture" not in l))
