@@ -53,10 +53,7 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       search_(*this),
       trimmer_(io),
       reloader_(*this) {
-  // The gateway's own tool names are never a backend's (a server with
-  // "prefix": "" could list one).
-  for (const auto& tool : GatewayTools::definitions(config_))
-    catalog_.tools.reserve(tool["name"].get<std::string>());
+  reserve_own_names();
   const char* hooks = std::getenv("MCPBRAID_TEST_HOOKS");
   test_hooks_ = hooks && std::string_view(hooks) == "1";
 }
@@ -111,6 +108,11 @@ Backend* Gateway::find_backend(const std::string& name) {
   for (auto& backend : backends_)
     if (backend->name() == name && !backend->removed()) return backend.get();
   return nullptr;
+}
+
+void Gateway::reserve_own_names() {
+  for (const auto& tool : GatewayTools::definitions(config_))
+    catalog_.tools.reserve(tool["name"].get<std::string>());
 }
 
 Backend& Gateway::add_backend(const ServerConfig& server) {

@@ -90,6 +90,9 @@ class Gateway : public BackendEvents {
   void set_config(Config config) { config_ = std::move(config); }
   Backend& add_backend(const ServerConfig& server);
   void remove_backend(Backend& backend, const std::string& reason);
+  // The gateway's own tool names are never a backend's (a server with
+  // "prefix": "" could list one); again when a reload changes them.
+  void reserve_own_names();
   std::vector<std::unique_ptr<Backend>>& backends() { return backends_; }
   const std::vector<std::unique_ptr<Backend>>& backends() const { return backends_; }
   Backend* find_backend(const std::string& name);

@@ -14,8 +14,8 @@ unsigned bit(ListKind kind) {
 }
 
 // Whose lists are merged: a backend that is restarting keeps its place.
+// A removed one is `stopped`.
 bool in_merge(const Backend& backend) {
-  if (backend.removed()) return false;
   return backend.state() == BackendState::ready || backend.state() == BackendState::backoff;
 }
 
@@ -58,7 +58,7 @@ void ListSync::collect(ListKind kind, std::function<void()> done) {
     if (--*remaining == 0) done();
   };
   for (auto& backend : g_.backends()) {
-    if (backend->state() != BackendState::ready || backend->removed()) continue;
+    if (backend->state() != BackendState::ready) continue;
     ++*remaining;
     fetch(*backend, kind, finish_one);
   }
@@ -132,30 +132,24 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
 
 void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
   PerBackend& mine = per_backend_[g_.index_of(backend)];
-  if (backend.removed()) {
-    // A fetch that was under way when a reload removed it: its names must
-    // not come back (a server of the same name may have them now).
-    Cache& c = mine.lists[static_cast<std::size_t>(kind)];
-    c.fetching = false;
-    auto waiters = std::move(c.waiters);
-    c.waiters.clear();
-    for (auto& fn : waiters) fn();
-    return;
-  }
-  ExposedList exposed = expose_list(kind, backend.config(), std::move(items), g_.catalog(),
-                                    kind == ListKind::tools ? &mine.retry_safe : nullptr);
-  trace::debug("backend.list")
-      .kv("server", backend.name())
-      .kv("method", list_method(kind))
-      .kv("items", static_cast<std::int64_t>(exposed.items.size()))
-      .kv("hidden", static_cast<std::int64_t>(exposed.hidden));
   Cache& c = mine.lists[static_cast<std::size_t>(kind)];
-  c.items = std::move(exposed.items);
-  c.listed = std::move(exposed.listed);
-  c.hidden = exposed.hidden;
-  c.stamp = next_stamp_++;
   c.fetching = false;
-  if (kind == ListKind::tools || kind == ListKind::prompts) warn_collisions(kind);
+  // A fetch that was under way when a reload removed it stores nothing: its
+  // names must not come back (a server of the same name may have them now).
+  if (!backend.removed()) {
+    ExposedList exposed = expose_list(kind, backend.config(), std::move(items), g_.catalog(),
+                                      kind == ListKind::tools ? &mine.retry_safe : nullptr);
+    trace::debug("backend.list")
+        .kv("server", backend.name())
+        .kv("method", list_method(kind))
+        .kv("items", static_cast<std::int64_t>(exposed.items.size()))
+        .kv("hidden", static_cast<std::int64_t>(exposed.hidden));
+    c.items = std::move(exposed.items);
+    c.listed = std::move(exposed.listed);
+    c.hidden = exposed.hidden;
+    c.stamp = next_stamp_++;
+    if (kind == ListKind::tools || kind == ListKind::prompts) warn_collisions(kind);
+  }
   auto waiters = std::move(c.waiters);
   c.waiters.clear();
   for (auto& fn : waiters) fn();

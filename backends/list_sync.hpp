@@ -48,7 +48,6 @@ class ListSync {
   // merged text differs from what it was at hold(). Holds nest.
   void hold();
   void release();
-  bool held() const { return holds_ > 0; }
   // A reload appended a backend.
   void on_backend_added();
   // A reload changed how its items are exposed (prefix, filters, expose):

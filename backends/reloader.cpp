@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <map>
 
 #include "backends/gateway.hpp"
 #include "core/reload.hpp"
@@ -25,10 +24,6 @@ std::string utc_now() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-json names_json(const std::vector<std::string>& names) {
-  return json(names);
 }
 
 // Whether what the client sees of its lists (names, filters, search) differs.
@@ -163,13 +158,6 @@ json Reloader::apply(Config next, const std::string& source) {
   trace::info("config.reload").kv("source", source).kv("file", next.path).kv("changes", changes);
   bool own_tools_changed = GatewayTools::definitions(running) != GatewayTools::definitions(next);
 
-  // Which backend each name had before the new config replaces the old.
-  std::map<std::string, Backend*> before;
-  for (const auto& name : plan.removed) before[name] = g_.find_backend(name);
-  for (const auto& name : plan.restarted) before[name] = g_.find_backend(name);
-  for (const auto& name : plan.updated) before[name] = g_.find_backend(name);
-  for (const auto& name : plan.unchanged) before[name] = g_.find_backend(name);
-
   bool settling = settle_timer_ != nullptr;
   if (!settling) g_.lists().hold();
   g_.set_config(std::move(next));
@@ -180,12 +168,12 @@ json Reloader::apply(Config next, const std::string& source) {
   };
 
   for (const auto& name : plan.removed)
-    if (Backend* b = before[name])
+    if (Backend* b = g_.find_backend(name))
       g_.remove_backend(*b, "mcpbraid: server '" + name + "' was removed by a config reload");
   for (const auto& name : plan.unchanged)
-    if (Backend* b = before[name]) b->reconfigure(server(name));  // its rank, maybe
+    if (Backend* b = g_.find_backend(name)) b->reconfigure(server(name));  // its rank, maybe
   for (const auto& name : plan.updated) {
-    Backend* b = before[name];
+    Backend* b = g_.find_backend(name);
     if (!b) continue;
     bool exposure = exposure_differs(b->config(), server(name));
     b->reconfigure(server(name));
@@ -193,7 +181,7 @@ json Reloader::apply(Config next, const std::string& source) {
     if (exposure) g_.lists().reexpose(*b);
   }
   for (const auto& name : plan.restarted) {
-    Backend* b = before[name];
+    Backend* b = g_.find_backend(name);
     if (!b) continue;
     b->reconfigure(server(name));
     g_.supervisor().reconfigure(*b);
@@ -202,19 +190,18 @@ json Reloader::apply(Config next, const std::string& source) {
   }
   for (const auto& name : plan.added) g_.supervisor().start_backend(g_.add_backend(server(name)));
   if (own_tools_changed) {
-    for (const auto& tool : GatewayTools::definitions(g_.config()))
-      g_.catalog().tools.reserve(tool["name"].get<std::string>());
+    g_.reserve_own_names();
     g_.lists().invalidate_rendered();
   }
   record(true, "", changes);
   if (!settling) settle(Clock::now() + g_.config().initialize_timeout + Milliseconds(1000));
   return {{"ok", true},
           {"changes", changes},
-          {"added", names_json(plan.added)},
-          {"removed", names_json(plan.removed)},
-          {"restarted", names_json(plan.restarted)},
-          {"updated", names_json(plan.updated)},
-          {"needs_restart", names_json(needs_restart)}};
+          {"added", plan.added},
+          {"removed", plan.removed},
+          {"restarted", plan.restarted},
+          {"updated", plan.updated},
+          {"needs_restart", needs_restart}};
 }
 
 // Once the servers it started answered initialize (or the wait ran out),
