@@ -50,7 +50,10 @@ and prints one JSON line of results.
 
 scenarios:
   latency        sequential tools/call echo: p50/p99 round trip (--calls, default 20000)
-  throughput     pipelined echo calls (--calls 100000, --inflight 64): calls/s
+  throughput     pipelined echo calls (--calls 100000, --inflight 64): calls/s; one new
+                 request written per answer read, as an editor's client does
+  throughput-batched  the same, but all answers available are read before the window is
+                 refilled in one write (both ends amortize wake-ups: a kinder figure)
   payload        sequential blob calls (--bytes 8388608, --calls 20): MB/s of answers
   startup        spawn until tools/list has --expect-tools tools (polled every 20 ms)
   idle-rss       VmRSS of COMMAND after the handshake and --settle-ms (default 1000)
@@ -94,8 +97,11 @@ long number_option(const std::string& name, const char* text) {
 }
 
 void apply_defaults(Options& o) {
-  static const std::map<std::string, long> default_calls = {
-      {"latency", 20000}, {"throughput", 100000}, {"payload", 20}, {"list", 9}};
+  static const std::map<std::string, long> default_calls = {{"latency", 20000},
+                                                            {"throughput", 100000},
+                                                            {"throughput-batched", 100000},
+                                                            {"payload", 20},
+                                                            {"list", 9}};
   auto it = default_calls.find(o.scenario);
   if (o.calls < 0) o.calls = it != default_calls.end() ? it->second : 0;
   if (o.inflight < 0) o.inflight = o.scenario == "inflight-mem" ? 10000 : 64;
@@ -577,9 +583,27 @@ ToolsList list_tools(Client& client, const std::string& count_only = {}) {
 
 // Keeps `inflight` calls outstanding until `count` are answered; returns the
 // number of failed calls.
-long pipelined(Client& client, CallTemplate& call, long count, long inflight) {
+// Keeps `inflight` calls in flight.  By default one new request is written
+// (one write()) for each answer read, as an editor's client does; `batched`
+// instead reads every answer available and then refills the window in one
+// write, which lets both ends amortize their wake-ups over many calls.
+long pipelined(Client& client, CallTemplate& call, long count, long inflight, bool batched) {
   long sent = 0, done = 0, failures = 0;
   Peer& peer = client.peer();
+  if (!batched) {
+    for (; sent < count && sent < inflight; ++sent) peer.send(call.render(client.next_id()));
+    peer.flush();
+    while (done < count) {
+      failures += failed(*client.next_response(true));
+      ++done;
+      if (sent < count) {
+        peer.send(call.render(client.next_id()));
+        peer.flush();
+        ++sent;
+      }
+    }
+    return failures;
+  }
   while (done < count) {
     for (; sent < count && sent - done < inflight; ++sent) peer.send(call.render(client.next_id()));
     peer.flush();
@@ -625,10 +649,12 @@ json latency(Client& client, const Options& o) {
 
 json throughput(Client& client, const Options& o) {
   CallTemplate echo = client.call("echo", {{"text", "hello, benchmark"}});
-  long failures = pipelined(client, echo, std::min(2000L, o.calls / 10), o.inflight);  // warm-up
+  bool batched = o.scenario == "throughput-batched";
+  long failures =
+      pipelined(client, echo, std::min(2000L, o.calls / 10), o.inflight, batched);  // warm-up
   auto cpu_before = cpu_time(client.peer().pid());
   auto start = Clock::now();
-  failures += pipelined(client, echo, o.calls, o.inflight);
+  failures += pipelined(client, echo, o.calls, o.inflight, batched);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return {{"calls", o.calls},
           {"inflight", o.inflight},
@@ -756,7 +782,8 @@ json run_scenario(const Options& o) {
   initialize(client);
   list_tools(client);
   if (o.scenario == "latency") return latency(client, o);
-  if (o.scenario == "throughput") return throughput(client, o);
+  if (o.scenario == "throughput" || o.scenario == "throughput-batched")
+    return throughput(client, o);
   if (o.scenario == "payload") return payload(client, o);
   usage_error("unknown scenario: " + o.scenario);
 }

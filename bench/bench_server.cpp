@@ -7,7 +7,9 @@
 //
 // One thread, one poll() loop: stdin is read in large chunks, every complete
 // line is answered into one output buffer, and the buffer goes out with as few
-// write() calls as the pipe allows.  `sleep` calls are parked in a min-heap of
+// write() calls as the pipe allows (one write per answer when answers come one
+// at a time).  No JSON library on a call's path: see the scanner below.
+// `sleep` calls are parked in a min-heap of
 // due times, so 10,000 of them can be in flight without a thread each.
 //
 // Tools: echo {text} -> the text; blob {bytes} -> a text of that many bytes;
@@ -108,13 +110,12 @@ class Server {
 
  private:
   void handle_line(std::string_view line);
-  void handle_call(const std::string& id, const json& params);
+  void handle_call(std::string_view id, std::string_view line);
   void release_due();
   int poll_timeout_ms() const;
 
-  void append_result(const std::string& id, std::string_view result);
-  void append_error(const std::string& id, int code, std::string_view message);
-  static std::string text_result(std::string_view json_string);
+  void append_result(std::string_view id, std::string_view result);
+  void append_error(std::string_view id, int code, std::string_view message);
 
   std::string name_;
   std::string tools_list_;
@@ -127,6 +128,20 @@ int Server::run() {
   bench::set_non_blocking(STDOUT_FILENO);
   bool input_open = true;
   while (input_open || !parked_.empty() || !output_.empty()) {
+    // Nothing parked and nothing to write: a plain blocking read, no poll(),
+    // so a call costs a read and a write (stdin is a blocking pipe unless the
+    // parent shared a non-blocking one, then EAGAIN sends us to poll()).
+    if (input_open && parked_.empty() && output_.empty()) {
+      ssize_t n = input_.fill(STDIN_FILENO);
+      if (n > 0 || (n < 0 && errno == EAGAIN)) {
+        while (auto line = input_.next_line()) handle_line(*line);
+        if (!output_.write_some(STDOUT_FILENO)) return 0;
+        if (n > 0) continue;
+      } else {
+        input_open = false;  // EOF
+        continue;
+      }
+    }
     pollfd fds[2] = {{STDIN_FILENO, static_cast<short>(input_open ? POLLIN : 0), 0},
                      {STDOUT_FILENO, static_cast<short>(output_.empty() ? 0 : POLLOUT), 0}};
     if (::poll(fds, 2, poll_timeout_ms()) < 0 && errno != EINTR) return 1;
@@ -141,24 +156,73 @@ int Server::run() {
   return 0;
 }
 
-void Server::handle_line(std::string_view line) {
-  json message = json::parse(line.begin(), line.end(), nullptr, false);
-  if (message.is_discarded() || !message.is_object()) {
-    if (!line.empty()) append_error("null", -32700, "parse error");
-    return;
-  }
-  auto id_it = message.find("id");
-  auto method_it = message.find("method");
-  if (id_it == message.end() || method_it == message.end() || !method_it->is_string())
-    return;  // notifications (initialized, cancelled) and stray responses need no answer
-  const std::string id = id_it->dump();
-  const std::string& method = method_it->get_ref<const std::string&>();
-  json params = message.value("params", json::object());
+// ------------------------------------------------------------ the scanner
+//
+// The hot path reads no JSON document: a request's id, method, tool name and
+// argument are found by scanning the line for their keys, as a server at the
+// floor of what a call can cost would.  The load client and mcpbraid write
+// compact JSON; the scanner also skips whitespace around ':'.  Only
+// initialize goes through the JSON library (once per connection).
 
-  if (method == "tools/call") return handle_call(id, params);
+// The value after the first `"key"` followed by ':' at or after `from`;
+// empty when absent.  A string value is returned with its quotes, a number or
+// literal up to the next ',', '}' or ']'.
+std::string_view value_of(std::string_view line, std::string_view key, std::size_t from = 0) {
+  std::string quoted;
+  quoted.reserve(key.size() + 2);
+  quoted.append(1, '"').append(key).append(1, '"');
+  for (std::size_t at = line.find(quoted, from); at != std::string_view::npos;
+       at = line.find(quoted, at + 1)) {
+    std::size_t i = at + quoted.size();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size() || line[i] != ':') continue;  // the text "key" inside a string
+    ++i;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) return {};
+    std::size_t begin = i;
+    if (line[i] == '"') {
+      for (++i; i < line.size() && line[i] != '"'; ++i)
+        if (line[i] == '\\') ++i;
+      return i < line.size() ? line.substr(begin, i + 1 - begin) : std::string_view{};
+    }
+    while (i < line.size() && line[i] != ',' && line[i] != '}' && line[i] != ']' && line[i] != ' ')
+      ++i;
+    return line.substr(begin, i - begin);
+  }
+  return {};
+}
+
+// The text of a JSON string token without its quotes (no escapes expected in
+// method and tool names).
+std::string_view unquoted(std::string_view token) {
+  if (token.size() < 2 || token.front() != '"') return {};
+  return token.substr(1, token.size() - 2);
+}
+
+long number_of(std::string_view token) {
+  long value = 0;
+  for (char c : token) {
+    if (c < '0' || c > '9') break;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+void Server::handle_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.empty()) return;
+  std::string_view method_token = value_of(line, "method");
+  std::string_view id = value_of(line, "id");
+  if (line.front() != '{') return append_error("null", -32700, "parse error");
+  if (id.empty() || method_token.empty()) return;  // notifications and stray responses
+  std::string_view method = unquoted(method_token);
+
+  if (method == "tools/call") return handle_call(id, line);
   if (method == "ping") return append_result(id, "{}");
   if (method == "tools/list") return append_result(id, tools_list_);
   if (method == "initialize") {
+    json message = json::parse(line.begin(), line.end(), nullptr, false);
+    json params = message.is_object() ? message.value("params", json::object()) : json::object();
     json version = params.value("protocolVersion", json("2025-06-18"));
     json result = {{"protocolVersion", version},
                    {"capabilities", {{"tools", json::object()}}},
@@ -168,26 +232,38 @@ void Server::handle_line(std::string_view line) {
   append_error(id, -32601, "method not found");
 }
 
-void Server::handle_call(const std::string& id, const json& params) {
-  std::string tool = params.value("name", "");
-  json arguments = params.value("arguments", json::object());
+void Server::handle_call(std::string_view id, std::string_view line) {
+  std::size_t params = line.find("\"params\"");
+  if (params == std::string_view::npos) return append_error(id, -32602, "no params");
+  std::string_view tool = unquoted(value_of(line, "name", params));
   if (tool == "echo") {
-    return append_result(id, text_result(arguments.value("text", json("")).dump()));
+    std::string_view text = value_of(line, "text", params);
+    std::string& out = output_.buffer();
+    out += R"({"jsonrpc":"2.0","id":)";
+    out += id;
+    out += R"(,"result":{"content":[{"type":"text","text":)";
+    out += text.empty() ? std::string_view("\"\"") : text;
+    out += "}]}}\n";
+    return;
   }
   if (tool == "blob") {
     // Written straight into the output buffer: an 8 MiB text is not built twice.
-    long bytes = arguments.value("bytes", 0L);
+    long bytes = number_of(value_of(line, "bytes", params));
     std::string& out = output_.buffer();
-    out += R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":{"content":[{"type":"text","text":")";
+    out += R"({"jsonrpc":"2.0","id":)";
+    out += id;
+    out += R"(,"result":{"content":[{"type":"text","text":")";
     out.append(static_cast<std::size_t>(bytes > 0 ? bytes : 0), 'x');
     out += "\"}]}}\n";
     return;
   }
   if (tool == "sleep") {
-    long ms = arguments.value("ms", 0L);
-    std::string line =
-        R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":)" + text_result(R"("slept")") + "}\n";
-    parked_.push({Clock::now() + std::chrono::milliseconds(ms), std::move(line)});
+    long ms = number_of(value_of(line, "ms", params));
+    std::string answer = R"({"jsonrpc":"2.0","id":)";
+    answer += id;
+    answer += R"(,"result":{"content":[{"type":"text","text":"slept"}]}})";
+    answer += '\n';
+    parked_.push({Clock::now() + std::chrono::milliseconds(ms), std::move(answer)});
     return;
   }
   append_error(id, -32602, "unknown tool");
@@ -210,7 +286,7 @@ int Server::poll_timeout_ms() const {
   return ms > 0 ? static_cast<int>(ms) : 0;
 }
 
-void Server::append_result(const std::string& id, std::string_view result) {
+void Server::append_result(std::string_view id, std::string_view result) {
   std::string& out = output_.buffer();
   out += R"({"jsonrpc":"2.0","id":)";
   out += id;
@@ -219,18 +295,15 @@ void Server::append_result(const std::string& id, std::string_view result) {
   out += "}\n";
 }
 
-void Server::append_error(const std::string& id, int code, std::string_view message) {
+void Server::append_error(std::string_view id, int code, std::string_view message) {
   std::string& out = output_.buffer();
-  out += R"({"jsonrpc":"2.0","id":)" + id + R"(,"error":{"code":)" + std::to_string(code) +
-         R"(,"message":)" + json(message).dump() + "}}\n";
-}
-
-// A CallToolResult with one text item; json_string is already JSON-encoded.
-std::string Server::text_result(std::string_view json_string) {
-  std::string result = R"({"content":[{"type":"text","text":)";
-  result += json_string;
-  result += "}]}";
-  return result;
+  out += R"({"jsonrpc":"2.0","id":)";
+  out += id;
+  out += R"(,"error":{"code":)";
+  out += std::to_string(code);
+  out += R"(,"message":)";
+  out += json(message).dump();
+  out += "}}\n";
 }
 
 }  // namespace

@@ -193,6 +193,16 @@ fig_throughput() {
   add "throughput_cpu_us_per_call.$1" "$(field "$r" cpu_us_per_call)"
 }
 
+# The same window, refilled in batches: every answer available is read before
+# the next requests go out in one write. Kinder to both ends (fewer wake-ups
+# and syscalls per call); a second, labelled figure, not the target.
+fig_throughput_batched() {
+  local r
+  r=$(run_load "$1" throughput-batched "$work/one.json" "" \
+    --calls "$throughput_calls" --inflight "$inflight_window")
+  add "throughput_batched_calls_per_s.$1" "$(field "$r" calls_per_s)"
+}
+
 fig_payload() {
   local r
   r=$(run_load "$1" payload "$work/one.json" "" --bytes "$payload_bytes" --calls "$payload_calls")
@@ -245,7 +255,7 @@ fig_inflight() {
   add "inflight_bytes_per_request.$1" "$(field "$r" bytes_per_request)"
 }
 
-figures=(fig_latency fig_latency_one_cpu fig_throughput fig_payload fig_startup fig_idle_rss
+figures=(fig_latency fig_latency_one_cpu fig_throughput fig_throughput_batched fig_payload fig_startup fig_idle_rss
   fig_list fig_inflight)
 # Pinned by --cpus, the plain latency figure is the one-CPU figure already.
 [[ -n $pin ]] && figures=("${figures[@]/fig_latency_one_cpu/}")
@@ -325,10 +335,10 @@ if [[ -x $search_bin ]]; then
   recall5=$(sed -n 's/^recall@1 .* recall@5 \([0-9.]*\) .*/\1/p' <<<"$search_lines")
 fi
 
-met_latency=$(met "$added_p50 <= 25")
-met_latency_1cpu=$(met "$added_p50_1cpu <= 25")
+met_latency=$(met "$added_p50 <= 10")
+met_latency_1cpu=$(met "$added_p50_1cpu <= 15")
 met_tput=$(met "$tput_ratio >= 0.5")
-met_payload=$(met "$pay_ratio >= 0.5")
+met_payload=$(met "$pay_ratio >= 0.6")
 met_start=$(met "$start_m < 1500")
 met_rss=$(met "$rss20 < 16 * 1024")
 
@@ -340,7 +350,7 @@ payload_label="payload $((payload_bytes / 1048576)) MiB"
 ((payload_bytes < 1048576)) && payload_label="payload $payload_bytes B"
 
 names=(latency_p50_us latency_p99_us latency_cpu_us_per_call latency_1cpu_p50_us
-  latency_1cpu_p99_us throughput_calls_per_s
+  latency_1cpu_p99_us throughput_calls_per_s throughput_batched_calls_per_s
   throughput_cpu_us_per_call payload_mb_per_s payload_cpu_us_per_call startup_ms startup_init_ms
   rss_idle_server_kib rss_idle_1_kib rss_idle_20_kib rss_idle_100_kib list_10k_tools_us
   inflight_rss_kib inflight_bytes_per_request)
@@ -386,10 +396,10 @@ print_json() {
  "search_10k_tools_us": {"p50": $(jnum "$search_p50"), "p99": $(jnum "$search_p99")},
  "search_recall": {"at1": $(jnum "$recall1"), "at5": $(jnum "$recall5")},
  "targets": {
-  "added_p50_latency": $(target_json "<= 25 us" "$added_p50" "$met_latency"),
-  "added_p50_latency_one_cpu": $(target_json "<= 25 us" "$added_p50_1cpu" "$met_latency_1cpu"),
+  "added_p50_latency": $(target_json "<= 10 us" "$added_p50" "$met_latency"),
+  "added_p50_latency_one_cpu": $(target_json "<= 15 us" "$added_p50_1cpu" "$met_latency_1cpu"),
   "throughput": $(target_json ">= 50% of direct" "$tput_ratio" "$met_tput"),
-  "payload": $(target_json ">= 50% of direct" "$pay_ratio" "$met_payload"),
+  "payload": $(target_json ">= 60% of direct" "$pay_ratio" "$met_payload"),
   "startup_20x300ms": $(target_json "< 1500 ms" "$start_m" "$met_start"),
   "rss_20_idle_backends": $(target_json "< 16 MiB" "$(kib_to_mib "$rss20")" "$met_rss"),
   "tracing_health_per_request_ns": $(target_json "< 1000 ns" "$overhead_ns" "$met_overhead")}}
@@ -420,18 +430,19 @@ print_table() {
   figure_row "latency p50, us" latency_p50_us
   figure_row "latency p99, us" latency_p99_us
   if measured latency_p50_us; then
-    row "added p50 latency, us" "" "$added_p50" "" "<= 25 us" "$met_latency"
+    row "added p50 latency, us" "" "$added_p50" "" "<= 10 us" "$met_latency"
   fi
   figure_row "  CPU per call, us *" latency_cpu_us_per_call
   figure_row "latency p50, all on one CPU, us" latency_1cpu_p50_us
   figure_row "latency p99, all on one CPU, us" latency_1cpu_p99_us
   if measured latency_1cpu_p50_us; then
-    row "added p50 latency, one CPU, us" "" "$added_p50_1cpu" "" "<= 25 us" "$met_latency_1cpu"
+    row "added p50 latency, one CPU, us" "" "$added_p50_1cpu" "" "<= 15 us" "$met_latency_1cpu"
   fi
   figure_row "throughput, $inflight_window in flight, calls/s" throughput_calls_per_s \
     ">= 50% of direct" "$met_tput"
   figure_row "  CPU per call, us *" throughput_cpu_us_per_call
-  figure_row "$payload_label, MB/s" payload_mb_per_s ">= 50% of direct" "$met_payload"
+  figure_row "  the same, refilled in batches" throughput_batched_calls_per_s
+  figure_row "$payload_label, MB/s" payload_mb_per_s ">= 60% of direct" "$met_payload"
   figure_row "  CPU per call, ms *" payload_cpu_us_per_call "" "" 1000
   figure_row "start, $start_backends x $start_delay_ms ms backends, ms **" startup_ms \
     "< 1.5 s" "$met_start"
