@@ -1,6 +1,7 @@
 #include "backends/backend.hpp"
 
 #include <asio/post.hpp>
+#include <charconv>
 
 #include "backends/child_process.hpp"
 #include "core/envelope.hpp"
@@ -110,9 +111,10 @@ std::int64_t Backend::request_raw(std::string_view method, std::string_view para
   std::string line;
   line.reserve(64 + method.size() + params_json.size());
   line += "{\"jsonrpc\":\"2.0\",\"id\":";
-  line += std::to_string(id);
+  char digits[24];
+  line.append(digits, std::to_chars(digits, digits + sizeof digits, id).ptr);
   line += ",\"method\":";
-  line += json(method).dump();
+  rpc::append_json_string(line, method);
   if (!params_json.empty()) {
     line += ",\"params\":";
     line += params_json;

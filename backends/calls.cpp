@@ -107,15 +107,18 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
   }
   finish(h);
   ClientChannel& client = g_.client();
+  if (reply.kind == Reply::Kind::result && !reply.raw.empty()) {
+    // Forwarded as it came, only the id rewritten: no DOM. The call's key is
+    // its id's JSON text (rpc::id_key).
+    std::string line = std::move(reply.raw);
+    line += '\n';
+    RewrittenLine out = rewrite_response_id(std::move(line), reply.id, call->key, kSplitAbove);
+    return client.respond_line(h, std::move(out.head), std::move(out.body), out.body_offset);
+  }
   json id = call->id;
   switch (reply.kind) {
     case Reply::Kind::result: {
-      if (reply.raw.empty()) return client.reply(id, std::move(reply.value));
-      // Forwarded as it came, only the id rewritten: no DOM.
-      std::string line = std::move(reply.raw);
-      line += '\n';
-      RewrittenLine out = rewrite_response_id(std::move(line), reply.id, id.dump(), kSplitAbove);
-      return client.respond_line(h, std::move(out.head), std::move(out.body), out.body_offset);
+      return client.reply(id, std::move(reply.value));
     }
     case Reply::Kind::error: {
       json message{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(reply.value)}};

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/utf8.hpp"
+
 namespace mcpbraid::rpc {
 
 namespace {
@@ -229,6 +231,28 @@ json make_notification(std::string_view method, json params) {
   return m;
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  bool plain = true;
+  for (std::size_t i = 0; i < text.size() && plain;) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      std::size_t len = utf8_sequence_length(text, i);
+      plain = len != 0;
+      i += len;
+    } else {
+      plain = c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+      ++i;
+    }
+  }
+  if (!plain) {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 std::string to_line(const json& message) {
   std::string line = message.dump(-1, ' ', false, json::error_handler_t::replace);
   line.push_back('\n');
@@ -281,7 +305,10 @@ LineSplitter::Piece LineSplitter::next(std::string& line) {
       start_ = scanned_ = 0;
       return Piece::line;
     }
-    line.assign(buffer_, begin, end - begin);
+    // Room for the '\n' a forwarded line gets back (no reallocation then).
+    line.clear();
+    line.reserve(end - begin + 1);
+    line.append(buffer_, begin, end - begin);
     compact();
     return Piece::line;
   }

@@ -64,6 +64,12 @@ json make_error(const json& id, int code, std::string_view message, json data = 
 json make_request(const json& id, std::string_view method, json params = nullptr);
 json make_notification(std::string_view method, json params = nullptr);
 
+// Appends `text` as a JSON string token (quoted, escaped as dump() would,
+// invalid UTF-8 replaced). Plain text -- printable ASCII without '"' or '\\',
+// and well-formed UTF-8 -- is copied as is without building a json value; a
+// hot-path helper (a dump() allocates twice and reads the locale).
+void append_json_string(std::string& out, std::string_view text);
+
 // Compact single-line serialization followed by '\n'. Invalid UTF-8 from a
 // peer is replaced rather than thrown on.
 std::string to_line(const json& message);

@@ -6,6 +6,18 @@
 
 namespace mcpbraid {
 
+namespace {
+
+// A valid JSON string token holds no raw control character, and dump()
+// writes DEL as is; either way such an id goes the full path.
+bool has_control_or_del(std::string_view text) {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+}  // namespace
+
 std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) {
   auto env = rpc::scan_envelope(line, max_depth);
   // The members are compared as tokens: an escaped "2.0" or "tools/call"
@@ -18,9 +30,12 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
   std::string_view id_text = env->id.of(line);
   // Only ids whose JSON text we can reproduce exactly: the answer carries
   // id.dump(), which must be what the client sent.
-  if (auto n = rpc::span_integer(id_text))
+  // The key is the token itself, which is what id_key (dump) would give for
+  // these: a canonical integer (span_integer refuses leading zeros; "-0"
+  // dumps as 0) or a string without escapes (dump keeps UTF-8 as is).
+  if (auto n = rpc::span_integer(id_text); n && id_text != "-0")
     call.id = *n;
-  else if (auto text = rpc::plain_string(id_text))
+  else if (auto text = rpc::plain_string(id_text); text && !has_control_or_del(*text))
     call.id = std::string(*text);
   else
     return std::nullopt;
@@ -32,7 +47,7 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
   if (!rpc::locate_members(call.params, kKeys, found, 2) || found[1].present()) return std::nullopt;
   auto name = rpc::plain_string(found[0].of(call.params));
   if (!name || name->empty()) return std::nullopt;
-  call.key = rpc::id_key(call.id);
+  call.key = std::string(id_text);
   call.name = found[0];
   call.name_text = std::string(*name);
   return call;
@@ -40,11 +55,10 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
 
 std::string with_name(std::string_view params, rpc::Span name, std::string_view new_name) {
   assert(name.present() && name.end <= params.size());
-  std::string encoded = json(new_name).dump(-1, ' ', false, json::error_handler_t::replace);
   std::string text;
-  text.reserve(params.size() - (name.end - name.begin) + encoded.size());
+  text.reserve(params.size() - (name.end - name.begin) + new_name.size() + 2);
   text.append(params.substr(0, name.begin));
-  text += encoded;
+  rpc::append_json_string(text, new_name);
   text.append(params.substr(name.end));
   return text;
 }

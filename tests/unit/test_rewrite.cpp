@@ -300,3 +300,44 @@ TEST_CASE("the split starts at split_above bytes") {
   CHECK_FALSE(at.body.empty());
   CHECK(written(at) == expected(r, "123"));
 }
+
+TEST_CASE("the key of an accepted id is its token, equal to what id_key gives") {
+  // The fast path keys a call by the id's token instead of dumping the id:
+  // every id it accepts must give the same text as rpc::id_key.
+  for (const char* id : {"0", "7", "-7", "123456789012345678", R"("")", R"("a b")", R"("é✓")",
+                         R"("/path")", R"("1e3")"}) {
+    CAPTURE(id);
+    auto call = scan(call_line(id, kParams));
+    REQUIRE(call);
+    CHECK(call->key == id);
+    CHECK(call->key == rpc::id_key(call->id));
+  }
+  // Tokens that dump differently go the full path.
+  for (const char* id : {"-0", "1.0", "1e3", "01", R"("a\u0062")", R"("a\"b")"}) {
+    CAPTURE(id);
+    CHECK_FALSE(accepted(call_line(id, kParams)));
+  }
+}
+
+TEST_CASE("append_json_string writes what dump writes") {
+  for (std::string text :
+       {std::string(""), std::string("tools/call"), std::string("fs__read"), std::string("a\"b"),
+        std::string("back\\slash"), std::string("tab\t"), std::string("nul\0x", 5),
+        std::string("del\x7f"), std::string("é✓ unicode"), std::string("bad \xff utf8"),
+        std::string("cut \xe2\x9c")}) {
+    CAPTURE(text);
+    std::string out = "x";
+    rpc::append_json_string(out, text);
+    CHECK(out == "x" + json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+TEST_CASE("with_name splices a name that needs escaping as dump would") {
+  std::string params = kParams;
+  auto call = scan(call_line("1", params));
+  REQUIRE(call);
+  CHECK(mcpbraid::with_name(call->params, call->name, "read") ==
+        R"({"name":"read","arguments":{"path":"/tmp/a"}})");
+  CHECK(mcpbraid::with_name(call->params, call->name, "re\"ad") ==
+        R"({"name":"re\"ad","arguments":{"path":"/tmp/a"}})");
+}
