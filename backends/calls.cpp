@@ -132,7 +132,7 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
     }
     case Reply::Kind::cancelled:
       // The client withdrew it: by the spec it expects no answer.
-      g_.calls().close(h);
+      g_.calls().discard(h);
       return g_.check_drained();
   }
 }
@@ -187,7 +187,7 @@ void CallRunner::cancel(const std::string& key, const std::string& reason) {
   if (call->waiting_retry) {
     // Between attempts: nothing is at the backend; just drop it.
     finish(*h);
-    g_.calls().close(*h);
+    g_.calls().discard(*h);
     return g_.check_drained();
   }
   backend.cancel(call->backend_id, reason);

@@ -42,7 +42,7 @@ void ClientChannel::close_request(CallHandle handle, bool error) {
         .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
         .kv("outcome", error ? "error" : "ok");
   }
-  calls.close(handle);
+  calls.discard(handle);
 }
 
 void ClientChannel::respond(const json& id, json message) {

@@ -70,6 +70,36 @@ std::optional<CallRecord> CallTable::close(CallHandle h) {
   return out;
 }
 
+bool CallTable::discard(CallHandle h) {
+  if (!valid(h)) return false;
+  Slot& slot = slots_[h.index];
+  auto it = by_key_.find(std::string_view(slot.record.key));
+  assert(it != by_key_.end() && it->second == h.index);
+  by_key_.erase(it);
+  CallRecord& r = slot.record;
+  static constexpr std::size_t kKeepParams = 4096;
+  r.id = nullptr;
+  r.key.clear();
+  r.method.clear();
+  r.request_id.clear();
+  r.server.clear();
+  if (r.params.capacity() > kKeepParams)
+    r.params = std::string();
+  else
+    r.params.clear();
+  r.started = TimePoint{};
+  r.backend = -1;
+  r.attempt = 0;
+  r.retry_safe = r.cancelled = r.waiting_retry = false;
+  r.backend_id = -1;
+  r.progress_token = 0;
+  slot.open = false;
+  if (++slot.generation == 0) slot.generation = 1;
+  free_.push_back(h.index);
+  check_invariants();
+  return true;
+}
+
 std::vector<CallHandle> CallTable::handles() const {
   std::vector<CallHandle> out;
   out.reserve(by_key_.size());

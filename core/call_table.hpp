@@ -55,6 +55,10 @@ class CallTable {
   bool contains(std::string_view key) const { return find(key).has_value(); }
   // Moved out; the handle becomes stale. nullopt when it already was.
   std::optional<CallRecord> close(CallHandle h);
+  // The same without moving the record out: its strings are cleared, their
+  // buffers kept for the slot's next call (a large params is released).
+  // False when the handle was already stale. The hot path's close.
+  bool discard(CallHandle h);
   std::size_t size() const { return by_key_.size(); }
   bool empty() const { return by_key_.empty(); }
   // Every open call, in slot order (not arrival order).

@@ -37,28 +37,39 @@ class Scanner {
   template <typename OnMember>
   bool members(OnMember on_member) {
     skip_ws();
-    if (pos_ >= n_ || p_[pos_] != '{' || max_depth_ < 1) return false;
+    if (pos_ >= n_ || p_[pos_] != '{') return false;
+    bool ok = object(0, [&](std::string_view key, bool escaped, Span span) {
+      // An escaped key could spell "id": leave it to the parser.
+      return !escaped && on_member(key, span);
+    });
+    return ok && at_end();
+  }
+
+  // The object at pos_ (its '{'), whose parent is at `depth` (0: none).
+  // Calls on_member(key, escaped, value span) per member; false if the
+  // object is invalid or on_member says stop.
+  template <typename OnMember>
+  bool object(int depth, OnMember on_member) {
+    if (depth + 1 > max_depth_) return false;
     ++pos_;
     skip_ws();
     if (peek('}')) {
       ++pos_;
-      return at_end();
+      return true;
     }
     for (;;) {
       skip_ws();
       std::size_t key_begin = pos_;
       bool escaped = false;
       if (!string(&escaped)) return false;
-      // An escaped key could spell "id": leave it to the parser.
-      if (escaped) return false;
       std::string_view key(reinterpret_cast<const char*>(p_) + key_begin + 1, pos_ - key_begin - 2);
       skip_ws();
       if (!peek(':')) return false;
       ++pos_;
       skip_ws();
       std::size_t value_begin = pos_;
-      if (!value(1)) return false;
-      if (!on_member(key, Span{value_begin, pos_})) return false;
+      if (!value(depth + 1)) return false;
+      if (!on_member(key, escaped, Span{value_begin, pos_})) return false;
       skip_ws();
       if (peek(',')) {
         ++pos_;
@@ -66,20 +77,68 @@ class Scanner {
       }
       if (peek('}')) {
         ++pos_;
-        return at_end();
+        return true;
       }
       return false;
     }
   }
 
-  std::optional<Envelope> envelope() {
+  // The envelope; with `probe`, the members of an object params named in
+  // probe->keys are located in the same pass (spans relative to the line).
+  std::optional<Envelope> envelope(ParamsProbe* probe) {
     Envelope env;
-    if (!members([&env](std::string_view key, Span span) {
-          record(env, key, span);
+    skip_ws();
+    if (pos_ >= n_ || p_[pos_] != '{' || max_depth_ < 1) return std::nullopt;
+    ++pos_;
+    skip_ws();
+    if (peek('}')) {
+      ++pos_;
+      if (!at_end()) return std::nullopt;
+      return env;
+    }
+    for (;;) {
+      skip_ws();
+      std::size_t key_begin = pos_;
+      bool escaped = false;
+      if (!string(&escaped)) return std::nullopt;
+      // An escaped key could spell "id": leave it to the parser.
+      if (escaped) return std::nullopt;
+      std::string_view key(reinterpret_cast<const char*>(p_) + key_begin + 1, pos_ - key_begin - 2);
+      skip_ws();
+      if (!peek(':')) return std::nullopt;
+      ++pos_;
+      skip_ws();
+      std::size_t value_begin = pos_;
+      if (probe && key == "params" && peek('{')) {
+        if (probe->object) probe->repeated = true;
+        probe->object = true;
+        for (std::size_t i = 0; i < probe->count; ++i) probe->spans[i] = Span{};
+        bool ok = object(1, [probe](std::string_view k, bool esc, Span span) {
+          if (esc) probe->escaped_key = true;
+          for (std::size_t i = 0; i < probe->count; ++i) {
+            if (k != probe->keys[i]) continue;
+            if (probe->spans[i].present()) probe->repeated = true;
+            probe->spans[i] = span;
+          }
           return true;
-        }))
+        });
+        if (!ok) return std::nullopt;
+      } else if (!value(1)) {
+        return std::nullopt;
+      }
+      record(env, key, Span{value_begin, pos_});
+      skip_ws();
+      if (peek(',')) {
+        ++pos_;
+        continue;
+      }
+      if (peek('}')) {
+        ++pos_;
+        if (!at_end()) return std::nullopt;
+        return env;
+      }
       return std::nullopt;
-    return env;
+    }
   }
 
  private:
@@ -284,7 +343,13 @@ class Scanner {
 }  // namespace
 
 std::optional<Envelope> scan_envelope(std::string_view line, int max_depth) {
-  return Scanner(line, max_depth).envelope();
+  return Scanner(line, max_depth).envelope(nullptr);
+}
+
+std::optional<Envelope> scan_envelope(std::string_view line, int max_depth, ParamsProbe& probe) {
+  probe.object = probe.escaped_key = probe.repeated = false;
+  for (std::size_t i = 0; i < probe.count; ++i) probe.spans[i] = Span{};
+  return Scanner(line, max_depth).envelope(&probe);
 }
 
 void replace_span(std::string& line, Span span, std::string_view text) {

@@ -31,6 +31,20 @@ struct Envelope {
 // nesting_exceeds() first to tell the two apart. The scan is iterative.
 std::optional<Envelope> scan_envelope(std::string_view line, int max_depth = 128);
 
+// The members of params located during scan_envelope, in the same pass.
+// Spans are relative to the line. object: params was an object (its members
+// were looked at); escaped_key: one of its keys is escaped (it could spell
+// one of `keys`); repeated: a key of `keys`, or params itself, appeared twice.
+struct ParamsProbe {
+  const std::string_view* keys = nullptr;
+  Span* spans = nullptr;
+  std::size_t count = 0;
+  bool object = false;
+  bool escaped_key = false;
+  bool repeated = false;
+};
+std::optional<Envelope> scan_envelope(std::string_view line, int max_depth, ParamsProbe& probe);
+
 // Locates the members named `keys[i]` of the JSON object `object` (a span
 // scan_envelope accepted) into `spans[i]`. False when `object` is not a
 // valid object, a key is escaped, or one of `keys` appears twice.

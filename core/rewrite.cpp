@@ -19,7 +19,11 @@ bool has_control_or_del(std::string_view text) {
 }  // namespace
 
 std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) {
-  auto env = rpc::scan_envelope(line, max_depth);
+  // params' name and _meta are located in the same pass as the envelope.
+  static constexpr std::string_view kKeys[] = {"name", "_meta"};
+  rpc::Span found[2];
+  rpc::ParamsProbe probe{kKeys, found, 2};
+  auto env = rpc::scan_envelope(line, max_depth, probe);
   // The members are compared as tokens: an escaped "2.0" or "tools/call"
   // is valid but rare, and the full path reads it correctly.
   if (!env || env->duplicate || env->result.present() || env->error.present() ||
@@ -40,16 +44,17 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
   else
     return std::nullopt;
   call.params = env->params.of(line);
-  static constexpr std::string_view kKeys[] = {"name", "_meta"};
-  rpc::Span found[2];
   // A params that is not an object fails here; so does an escaped key,
   // which could spell "name" or "_meta".
-  if (!rpc::locate_members(call.params, kKeys, found, 2) || found[1].present()) return std::nullopt;
-  auto name = rpc::plain_string(found[0].of(call.params));
-  if (!name || name->empty()) return std::nullopt;
+  if (!probe.object || probe.escaped_key || probe.repeated || found[1].present() ||
+      !found[0].present())
+    return std::nullopt;
+  rpc::Span name{found[0].begin - env->params.begin, found[0].end - env->params.begin};
+  auto name_text = rpc::plain_string(name.of(call.params));
+  if (!name_text || name_text->empty()) return std::nullopt;
   call.key = std::string(id_text);
-  call.name = found[0];
-  call.name_text = std::string(*name);
+  call.name = name;
+  call.name_text = std::string(*name_text);
   return call;
 }
 

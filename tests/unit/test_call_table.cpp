@@ -169,3 +169,36 @@ TEST_CASE("10,000 open/close cycles keep the slot vector at the peak of open cal
   CHECK(table.get(held) != nullptr);
   CHECK(table.get(open_ok(table, json("last")))->request_id == "r10002");
 }
+
+TEST_CASE("discard closes like close and the slot's next call starts from a clean record") {
+  CallTable table;
+  CallHandle h = open_ok(table, json("a"), "tools/call");
+  CallRecord* r = table.get(h);
+  r->server = "fs";
+  r->backend = 2;
+  r->params = R"({"name":"read"})";
+  r->attempt = 3;
+  r->retry_safe = r->cancelled = r->waiting_retry = true;
+  r->backend_id = 17;
+  r->progress_token = 9;
+  CHECK(table.discard(h));
+  CHECK_FALSE(table.discard(h));
+  CHECK(table.get(h) == nullptr);
+  CHECK(table.empty());
+  CallHandle again = open_ok(table, json(2), "ping");
+  CHECK(again.index == h.index);  // the same slot, reused
+  const CallRecord* n = table.get(again);
+  REQUIRE(n);
+  CHECK(n->id == json(2));
+  CHECK(n->key == "2");
+  CHECK(n->method == "ping");
+  CHECK(n->server.empty());
+  CHECK(n->backend == -1);
+  CHECK(n->params.empty());
+  CHECK(n->attempt == 0);
+  CHECK_FALSE(n->retry_safe);
+  CHECK_FALSE(n->cancelled);
+  CHECK_FALSE(n->waiting_retry);
+  CHECK(n->backend_id == -1);
+  CHECK(n->progress_token == 0);
+}
