@@ -124,6 +124,37 @@ void check_spans(std::string_view line, const rpc::Envelope& env, const json& do
       FUZZ_CHECK(spans[i].begin == members[i].span.begin && spans[i].end == members[i].span.end,
                  "locate_members disagrees on %s", members[i].key);
 
+  // The params probe (one pass) agrees with the envelope and with
+  // locate_members run on params afterwards.
+  {
+    const std::string_view probe_keys[2] = {"name", "_meta"};
+    rpc::Span probe_spans[2];
+    rpc::ParamsProbe probe{probe_keys, probe_spans, 2};
+    auto probed = rpc::scan_envelope(line, kDepth, probe);
+    FUZZ_CHECK(probed.has_value(), "the probe pass refused a line the envelope scan accepted");
+    FUZZ_CHECK(probed->params.begin == env.params.begin && probed->params.end == env.params.end,
+               "the probe pass disagrees on params");
+    bool params_object = env.params.present() && line[env.params.begin] == '{';
+    FUZZ_CHECK(probe.object == params_object, "probe.object=%d, params is an object=%d",
+               probe.object, params_object);
+    if (params_object && !duplicate) {
+      std::string_view params = env.params.of(line);
+      rpc::Span inner[2];
+      bool ok = rpc::locate_members(params, probe_keys, inner, 2);
+      if (ok)
+        for (int i = 0; i < 2; ++i)
+          FUZZ_CHECK(probe_spans[i].present() == inner[i].present() &&
+                         (!inner[i].present() ||
+                          (probe_spans[i].begin == env.params.begin + inner[i].begin &&
+                           probe_spans[i].end == env.params.begin + inner[i].end)),
+                     "the probe disagrees with locate_members on %s",
+                     std::string(probe_keys[i]).c_str());
+      FUZZ_CHECK(ok == !(probe.escaped_key || probe.repeated),
+                 "locate_members=%d, probe escaped=%d repeated=%d", ok, probe.escaped_key,
+                 probe.repeated);
+    }
+  }
+
   if (doc.is_discarded() || !env.id.present()) return;
   const json& id = doc["id"];
   std::string_view id_text = env.id.of(line);
