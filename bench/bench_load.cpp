@@ -58,6 +58,9 @@ scenarios:
   startup        spawn until tools/list has --expect-tools tools (polled every 20 ms)
   idle-rss       VmRSS of COMMAND after the handshake and --settle-ms (default 1000)
   list           median time of one tools/list (--calls 9 after a warm-up)
+  list-changed   the same, each list the first after the tools changed: `touch` (a tool of
+                 the bench server, --prefix applies) sends list_changed; once the client
+                 sees it, the next tools/list is timed (a gateway fetches and merges again)
   inflight-mem   VmRSS of COMMAND with --inflight (10000) sleep calls of --sleep-ms (3000)
 
 options:
@@ -459,6 +462,7 @@ class Client {
   // soon as a notifications/tools/list_changed has come (since the last
   // take_tools_changed()).
   void idle_until(Clock::time_point until, bool or_list_changed = false) {
+    drain_buffered();  // what came with the last answer (a list_changed after it)
     while (Clock::now() < until && !(or_list_changed && tools_changed_)) {
       if (peer_.wait_input(until)) drain_buffered();
     }
@@ -731,6 +735,35 @@ json list(Client& client, const Options& o) {
       {"min_us", round1(samples.empty() ? 0 : *std::min_element(samples.begin(), samples.end()))}};
 }
 
+// Each tools/list timed is the first after a change: `touch` makes the
+// server send list_changed; the list is requested once the client saw it.
+json list_changed(Client& client, const Options& o) {
+  initialize(client);
+  ToolsList warm = list_tools(client, o.count_only);
+  if (static_cast<long>(warm.tools) < o.expect_tools)
+    throw std::runtime_error("tools/list shows " + std::to_string(warm.tools) + " tools, not " +
+                             std::to_string(o.expect_tools));
+  std::vector<double> samples;
+  for (long i = 0; i < o.calls; ++i) {
+    client.take_tools_changed();
+    client.request("tools/call", {{"name", o.prefix + "touch"}, {"arguments", json::object()}});
+    auto until = Clock::now() + 10s;
+    while (!client.take_tools_changed()) {
+      if (Clock::now() >= until) throw std::runtime_error("no list_changed after touch");
+      client.idle_until(until, /*or_list_changed=*/true);
+    }
+    ToolsList list = list_tools(client, o.count_only);
+    if (static_cast<long>(list.tools) < o.expect_tools)
+      throw std::runtime_error("tools/list after a change shows " + std::to_string(list.tools) +
+                               " tools");
+    samples.push_back(micros(list.took));
+  }
+  std::sort(samples.begin(), samples.end());
+  return {{"calls", o.calls},
+          {"median_us", round1(percentile(samples, 0.5))},
+          {"max_us", round1(samples.empty() ? 0 : samples.back())}};
+}
+
 json inflight_mem(Client& client, const Options& o) {
   initialize(client);
   list_tools(client);
@@ -778,6 +811,7 @@ json run_scenario(const Options& o) {
   if (o.scenario == "startup") return startup(client, o, spawned);
   if (o.scenario == "idle-rss") return idle_rss(client, o);
   if (o.scenario == "list") return list(client, o);
+  if (o.scenario == "list-changed") return list_changed(client, o);
   if (o.scenario == "inflight-mem") return inflight_mem(client, o);
   initialize(client);
   list_tools(client);

@@ -13,7 +13,8 @@
 // due times, so 10,000 of them can be in flight without a thread each.
 //
 // Tools: echo {text} -> the text; blob {bytes} -> a text of that many bytes;
-// sleep {ms} -> "slept" after ms; t0..tN-1 (--tools N) are listed only.
+// sleep {ms} -> "slept" after ms; touch -> "touched", then
+// notifications/tools/list_changed; t0..tN-1 (--tools N) are listed only.
 
 #include <poll.h>
 #include <signal.h>
@@ -84,6 +85,9 @@ std::string render_tools_list(long extra_tools) {
   tools.push_back({{"name", "sleep"},
                    {"description", "Answers after `ms` milliseconds."},
                    {"inputSchema", with_property("ms", "integer")}});
+  tools.push_back({{"name", "touch"},
+                   {"description", "Says its tools changed (notifications/tools/list_changed)."},
+                   {"inputSchema", object_schema}});
   for (long i = 0; i < extra_tools; ++i) {
     // Not `"t" + std::to_string(i)`: g++ 12 -O3 reports a false -Wrestrict on it.
     std::string name = std::string("t").append(std::to_string(i));
@@ -225,7 +229,7 @@ void Server::handle_line(std::string_view line) {
     json params = message.is_object() ? message.value("params", json::object()) : json::object();
     json version = params.value("protocolVersion", json("2025-06-18"));
     json result = {{"protocolVersion", version},
-                   {"capabilities", {{"tools", json::object()}}},
+                   {"capabilities", {{"tools", {{"listChanged", true}}}}},
                    {"serverInfo", {{"name", name_}, {"version", "1.0"}}}};
     return append_result(id, result.dump());
   }
@@ -255,6 +259,18 @@ void Server::handle_call(std::string_view id, std::string_view line) {
     out += R"(,"result":{"content":[{"type":"text","text":")";
     out.append(static_cast<std::size_t>(bytes > 0 ? bytes : 0), 'x');
     out += "\"}]}}\n";
+    return;
+  }
+  if (tool == "touch") {
+    // "The tools changed": the answer, then list_changed (the list itself
+    // stays the same; a gateway that caches it must fetch and merge again).
+    std::string& out = output_.buffer();
+    out += R"({"jsonrpc":"2.0","id":)";
+    out += id;
+    out += R"(,"result":{"content":[{"type":"text","text":"touched"}]}})";
+    out += '\n';
+    out += R"({"jsonrpc":"2.0","method":"notifications/tools/list_changed"})";
+    out += '\n';
     return;
   }
   if (tool == "sleep") {
