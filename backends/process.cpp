@@ -1,14 +1,16 @@
 #include "backends/process.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "core/child_env.hpp"
 
@@ -84,6 +86,140 @@ std::string resolve_command(const std::string& command, const std::vector<std::s
   return {};
 }
 
+// What the child does between vfork and exec, prepared by the parent: the
+// child may only make system calls (it shares our memory until it execs).
+struct ChildPlan {
+  const char* program = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* cwd = nullptr;  // null: inherit
+  pid_t parent = -1;
+  int stdio[3] = {-1, -1, -1};
+  int error_pipe = -1;  // close-on-exec: EOF means exec succeeded
+};
+
+// Which step failed, sent with its errno through the error pipe.
+enum class ChildStep : int { deathsig, parent_gone, setpgid, dup2, chdir, exec };
+
+struct ChildFailure {
+  ChildStep step;
+  int err;
+};
+
+[[noreturn]] void fail_in_child(const ChildPlan& plan, ChildStep step) {
+  ChildFailure failure{step, errno};
+  ssize_t ignored = ::write(plan.error_pipe, &failure, sizeof failure);
+  (void)ignored;
+  ::_exit(127);
+}
+
+// The signals mcpbraid handles or ignores get their defaults back (SIGPIPE
+// above all: we ignore it, a server must not inherit that), every handler
+// is dropped before the mask opens (a signal now must not run our handler in
+// the child), and nothing stays blocked. As posix_spawn's SETSIGDEF and
+// SETSIGMASK did.
+void reset_signals_in_child() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) continue;  // a signal glibc reserves
+    bool reset = sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || old.sa_handler != SIG_IGN;
+    if (reset && old.sa_handler != SIG_DFL) ::sigaction(sig, &dfl, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void exec_child(const ChildPlan& plan) {
+  // The child must not outlive us, even when we are SIGKILLed and cannot
+  // stop it: SIGKILL, since nobody is left to follow a SIGTERM it ignores.
+  // It fires when the thread that forked exits: the gateway's only thread.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_in_child(plan, ChildStep::deathsig);
+  // We may have died before the prctl: then nobody would ever send it.
+  if (::getppid() != plan.parent) {
+    errno = ESRCH;
+    fail_in_child(plan, ChildStep::parent_gone);
+  }
+  // Put the child in its own process group, so a Ctrl-C meant for the editor
+  // does not reach it and we can stop its whole tree at once.
+  if (::setpgid(0, 0) != 0) fail_in_child(plan, ChildStep::setpgid);
+  for (int fd = 0; fd < 3; ++fd) {
+    // Already in place (we were started with that fd closed): dup2 would
+    // keep its close-on-exec flag.
+    int r = plan.stdio[fd] == fd ? ::fcntl(fd, F_SETFD, 0) : ::dup2(plan.stdio[fd], fd);
+    if (r < 0) fail_in_child(plan, ChildStep::dup2);
+  }
+  if (plan.cwd && ::chdir(plan.cwd) != 0) fail_in_child(plan, ChildStep::chdir);
+  reset_signals_in_child();
+  ::execve(plan.program, plan.argv, plan.envp);
+  fail_in_child(plan, ChildStep::exec);
+}
+
+// Blocks every signal for the vfork: the child starts with our handlers
+// installed, and must not run one before it has dropped them.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+// vfork, not fork: nothing of our memory is copied (a gateway that carried
+// large results holds hundreds of MiB) and we resume once the child has
+// exec'd or failed. Returns the pid, or -1 with errno.
+pid_t vfork_child(const ChildPlan& plan) {
+  BlockedSignals blocked;
+  pid_t pid = ::vfork();
+  if (pid == 0) exec_child(plan);
+  return pid;
+}
+
+std::string describe_failure(const SpawnSpec& spec, const ChildFailure& failure) {
+  std::string why = std::strerror(failure.err);
+  switch (failure.step) {
+    case ChildStep::exec:
+      return "cannot start " + spec.command + ": " + why;
+    case ChildStep::chdir:
+      return "cannot start " + spec.command + ": " + why + " (cwd " + spec.cwd + ")";
+    case ChildStep::deathsig:
+      return errno_text("prctl(PR_SET_PDEATHSIG)", failure.err);
+    case ChildStep::parent_gone:
+      return "cannot start " + spec.command + ": mcpbraid exited meanwhile";
+    case ChildStep::setpgid:
+      return errno_text("setpgid", failure.err);
+    case ChildStep::dup2:
+      return errno_text("dup2", failure.err);
+  }
+  return "cannot start " + spec.command;
+}
+
+// After the vfork: EOF on the error pipe means the exec happened; otherwise
+// the child says which step failed, and has exited (127): reap it.
+std::optional<ChildFailure> read_failure(int error_pipe, pid_t pid) {
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(error_pipe, &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof failure)) return std::nullopt;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return failure;
+}
+
 }  // namespace
 
 SpawnResult spawn_process(const SpawnSpec& spec) {
@@ -94,50 +230,13 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
     result.error = "command not found: " + spec.command;
     return result;
   }
-  Pipe in, out, err;
-  if (!in.open() || !out.open() || !err.open()) {
+  Pipe in, out, err, report;
+  if (!in.open() || !out.open() || !err.open() || !report.open()) {
     int e = errno;
-    in.close_both();
-    out.close_both();
-    err.close_both();
+    for (Pipe* p : {&in, &out, &err, &report}) p->close_both();
     result.error = errno_text("pipe2", e);
     return result;
   }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  int rc = 0;
-  auto check = [&](int r, const char* what) {
-    if (rc == 0 && r != 0) {
-      rc = r;
-      result.error = errno_text(what, r);
-    }
-  };
-  check(posix_spawn_file_actions_adddup2(&actions, in.read, 0), "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&actions, out.write, 1),
-        "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&actions, err.write, 2),
-        "posix_spawn_file_actions_adddup2");
-  if (!spec.cwd.empty())
-    check(posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str()),
-          "posix_spawn_file_actions_addchdir_np");
-
-  // Put the child in its own process group, so a Ctrl-C meant for the editor
-  // does not reach it and we can stop its whole tree at once.
-  sigset_t default_signals, empty_mask;
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGPIPE);  // we ignore SIGPIPE; the child must not inherit that
-  sigaddset(&default_signals, SIGINT);
-  sigaddset(&default_signals, SIGTERM);
-  sigemptyset(&empty_mask);
-  check(posix_spawnattr_setflags(
-            &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
-        "posix_spawnattr_setflags");
-  check(posix_spawnattr_setpgroup(&attr, 0), "posix_spawnattr_setpgroup");
-  check(posix_spawnattr_setsigdefault(&attr, &default_signals), "posix_spawnattr_setsigdefault");
-  check(posix_spawnattr_setsigmask(&attr, &empty_mask), "posix_spawnattr_setsigmask");
 
   std::vector<std::string> argv_strings;
   argv_strings.push_back(spec.command);
@@ -145,22 +244,31 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
   auto argv = c_strings(argv_strings);
   auto envp = c_strings(env_strings);
 
-  pid_t pid = -1;
-  if (rc == 0) {
-    // glibc reports exec failures (ENOENT, EACCES, bad cwd) as the return value.
-    int r = posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
-    if (r != 0) {
-      rc = r;
-      result.error = "cannot start " + spec.command + ": " + std::strerror(r);
-      if (!spec.cwd.empty() && r == ENOENT) result.error += " (command or cwd " + spec.cwd + ")";
-    }
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  ChildPlan plan;
+  plan.program = program.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
+  plan.parent = ::getpid();
+  plan.stdio[0] = in.read;
+  plan.stdio[1] = out.write;
+  plan.stdio[2] = err.write;
+  plan.error_pipe = report.write;
+
+  pid_t pid = vfork_child(plan);
+  int fork_errno = errno;
+  ::close(report.write);
   ::close(in.read);
   ::close(out.write);
   ::close(err.write);
-  if (rc != 0) {
+  std::optional<ChildFailure> failure;
+  if (pid < 0)
+    result.error = errno_text("vfork", fork_errno);
+  else
+    failure = read_failure(report.read, pid);
+  ::close(report.read);
+  if (failure) result.error = describe_failure(spec, *failure);
+  if (pid < 0 || failure) {
     ::close(in.write);
     ::close(out.read);
     ::close(err.read);

@@ -30,9 +30,12 @@ struct SpawnResult {
   std::string error;  // set when child is empty: why it could not start
 };
 
-// Starts the child in its own process group with SIGPIPE reset to default,
-// stdin/stdout/stderr on close-on-exec pipes (the parent's ends are
-// non-blocking). Every posix_spawn* return is checked.
+// Starts the child (vfork + exec) in its own process group with SIGPIPE,
+// SIGINT and SIGTERM at their defaults and no signal blocked, stdin/stdout/
+// stderr on close-on-exec pipes (the parent's ends are non-blocking), and
+// PR_SET_PDEATHSIG(SIGKILL): it dies with us, even when we are SIGKILLed.
+// A failed step in the child (chdir, exec) comes back through a
+// close-on-exec pipe as the error.
 SpawnResult spawn_process(const SpawnSpec& spec);
 
 // Non-blocking reap: the wait status if the child has exited. Before the
