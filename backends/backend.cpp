@@ -488,6 +488,11 @@ void Backend::stop(std::function<void()> on_stopped) {
   });
 }
 
+void Backend::hurry_stop() {
+  if (transport_) transport_->hurry();
+  for (auto& transport : retiring_) transport->hurry();
+}
+
 // Once per transport, before the first of its stop callbacks: they may set
 // another last error (the gateway's set_failed) that must stay.
 void Backend::on_transport_stopped(int spawn) {

@@ -119,6 +119,9 @@ class Backend {
   // wait, SIGTERM the group, wait, SIGKILL; always reaps). `on_stopped` runs
   // once it is gone. A restart meanwhile starts another, untouched.
   void stop(std::function<void()> on_stopped);
+  // After stop(): every transport still stopping (the current one and those
+  // retired by a restart) hurries (Transport::hurry).
+  void hurry_stop();
 
   // Lifecycle, driven by the gateway (the supervisor).
   void set_ready(json initialize_result);

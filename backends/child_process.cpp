@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "backends/process.hpp"
 #include "core/trace.hpp"
 
@@ -134,12 +136,29 @@ void ChildProcess::stop(std::function<void()> on_stopped) {
   stop_requested_ = true;
   ladder_running_ = true;
   if (in_) in_->close();  // rung 1: EOF on its stdin
-  ladder_step(1, Clock::now());
+  rung_ = Rung::eof;
+  next_rung_at_ = Clock::now() + kStopGrace;
+  ladder_step();
+}
+
+void ChildProcess::hurry() {
+  if (!ladder_running_) return;  // not stopping, or gone
+  if (rung_ == Rung::eof) send_sigterm();
+  if (rung_ == Rung::sigterm) next_rung_at_ = std::min(next_rung_at_, Clock::now() + kHurriedKill);
+}
+
+void ChildProcess::send_sigterm() {
+  trace::info("backend.sigterm")
+      .kv("server", config_.name)
+      .kv("pid", static_cast<std::int64_t>(pid_));
+  signal_group(pid_, SIGTERM);
+  rung_ = Rung::sigterm;
+  next_rung_at_ = Clock::now() + kStopGrace;
 }
 
 // One look at the child being stopped, every 5 ms: reaped, or time for the
 // next rung. Only ever this child's pid, and only while it is not reaped.
-void ChildProcess::ladder_step(int rung, TimePoint started) {
+void ChildProcess::ladder_step() {
   if (reap()) {
     ladder_running_ = false;
     trace::info("backend.stopped")
@@ -151,24 +170,22 @@ void ChildProcess::ladder_step(int rung, TimePoint started) {
     for (auto& callback : callbacks) callback();
     return;
   }
-  auto waited = Clock::now() - started;
-  if (rung == 1 && waited >= kStopGrace) {
-    trace::info("backend.sigterm")
-        .kv("server", config_.name)
-        .kv("pid", static_cast<std::int64_t>(pid_));
-    signal_group(pid_, SIGTERM);
-    rung = 2;
-  } else if (rung == 2 && waited >= 2 * kStopGrace) {
-    trace::warn("backend.sigkill")
-        .kv("server", config_.name)
-        .kv("pid", static_cast<std::int64_t>(pid_));
-    signal_group(pid_, SIGKILL);
-    rung = 3;
+  if (Clock::now() >= next_rung_at_) {
+    if (rung_ == Rung::eof) {
+      send_sigterm();
+    } else if (rung_ == Rung::sigterm) {
+      trace::warn("backend.sigkill")
+          .kv("server", config_.name)
+          .kv("pid", static_cast<std::int64_t>(pid_));
+      signal_group(pid_, SIGKILL);
+      rung_ = Rung::sigkill;
+      next_rung_at_ = TimePoint::max();
+    }
   }
   if (!ladder_timer_) ladder_timer_ = std::make_unique<Timer>(io_);
   ladder_timer_->expires_after(kPollInterval);
-  ladder_timer_->async_wait([this, rung, started, alive = alive_](asio::error_code) {
-    if (*alive) ladder_step(rung, started);
+  ladder_timer_->async_wait([this, alive = alive_](asio::error_code) {
+    if (*alive) ladder_step();
   });
 }
 

@@ -21,6 +21,10 @@ class ChildProcess final : public Transport {
  public:
   // Per rung of the stop ladder: stdin EOF, then SIGTERM, then SIGKILL.
   static constexpr Milliseconds kStopGrace{2000};
+  // A hurried stop (we got SIGTERM or SIGINT: we are being killed, and a
+  // client like the SDK's sends SIGKILL a second later): SIGTERM at once,
+  // SIGKILL this long after it.
+  static constexpr Milliseconds kHurriedKill{300};
   // How long a child that closed its stdout gets to exit, so that the
   // reason can say how it ended.
   static constexpr Milliseconds kExitWait{100};
@@ -38,6 +42,7 @@ class ChildProcess final : public Transport {
   void pause() override;
   void resume() override;
   void stop(std::function<void()> on_stopped) override;
+  void hurry() override;
   // The spawned pid, also once reaped (-1 before a spawn).
   pid_t pid() const override { return pid_; }
   TimePoint started_at() const override { return started_at_; }
@@ -48,7 +53,8 @@ class ChildProcess final : public Transport {
   void poll_exit(TimePoint started);
   // Reaps the child if it exited, and closes its pipes. True when it is gone.
   bool reap();
-  void ladder_step(int rung, TimePoint started);
+  void ladder_step();
+  void send_sigterm();
 
   asio::io_context& io_;
   ServerConfig config_;  // a copy: it may outlive the Backend's stop
@@ -58,6 +64,9 @@ class ChildProcess final : public Transport {
   std::optional<int> status_;  // the wait status, once reaped
   bool stop_requested_ = false;
   bool ladder_running_ = false;
+  enum class Rung { eof, sigterm, sigkill };
+  Rung rung_ = Rung::eof;     // the last one taken
+  TimePoint next_rung_at_{};  // when the ladder takes the next one
   TimePoint started_at_{};
   std::unique_ptr<LineWriter> in_;
   std::unique_ptr<LineReader> out_;

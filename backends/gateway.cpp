@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/trace.hpp"
@@ -12,6 +13,11 @@ namespace mcpbraid {
 namespace {
 
 constexpr std::chrono::seconds kFlushLimit{5};
+// From SIGTERM or SIGINT to the end of the loop, at most: a client that
+// kills us (the SDK's: stdin closed and SIGTERM, SIGKILL a second later)
+// must find nothing of ours left running, children included. Children get
+// SIGTERM at once and SIGKILL after ChildProcess::kHurriedKill (300 ms).
+constexpr Milliseconds kHurriedExit{500};
 
 std::vector<std::unique_ptr<Backend>> make_backends(asio::io_context& io, const Config& config,
                                                     BackendEvents& events,
@@ -252,7 +258,26 @@ void Gateway::on_client_eof() {
 
 void Gateway::on_signal(int signo) {
   trace::info("gateway.signal").kv("signal", signo);
-  stop();
+  stop();  // nothing new when EOF already began it
+  hurry();
+}
+
+void Gateway::hurry() {
+  if (exit_by_) return;
+  exit_by_ = Clock::now() + kHurriedExit;
+  for (auto& backend : backends_) backend->hurry_stop();
+  exit_timer_ = std::make_unique<Timer>(io_, kHurriedExit);
+  exit_timer_->async_wait([this](asio::error_code ec) {
+    if (ec || io_.stopped()) return;
+    std::int64_t stopping = 0;
+    for (const auto& backend : backends_)
+      if (backend->running()) ++stopping;
+    trace::warn("gateway.exit_forced")
+        .kv("after_ms", static_cast<std::int64_t>(kHurriedExit.count()))
+        .kv("backends_stopping", stopping);
+    signals_.cancel();
+    io_.stop();
+  });
 }
 
 void Gateway::stop() {
@@ -290,6 +315,7 @@ void Gateway::finish() {
 }
 
 void Gateway::wait_for_output(TimePoint until) {
+  if (exit_by_) until = std::min(until, *exit_by_);
   if (client_.flushed() || Clock::now() >= until) {
     signals_.cancel();
     io_.stop();

@@ -152,9 +152,13 @@ class Gateway : public BackendEvents {
     return false;
   }
 
-  // Shutdown: the client left (draining) or a signal came.
+  // Shutdown: the client left (draining) or a signal came. A signal means
+  // we are being killed: stop() in a hurry, also when EOF began a stop.
   void on_client_eof();
   void on_signal(int signo);
+  // Every backend's stop hurries, and the loop stops at kHurriedExit from
+  // now whatever is still stopping (the destructors SIGKILL what is left).
+  void hurry();
   // Once draining and nothing is open: stop.
   void check_drained();
 
@@ -178,6 +182,8 @@ class Gateway : public BackendEvents {
   bool test_hooks_ = false;  // MCPBRAID_TEST_HOOKS=1: the bare method mcpbraid/test/throw
   int exit_code_ = 0;
   std::unique_ptr<Timer> flush_timer_;
+  std::optional<TimePoint> exit_by_;  // set by hurry()
+  std::unique_ptr<Timer> exit_timer_;
 
   // The state the parts share, and the parts (constructed in this order).
   CallTable calls_;

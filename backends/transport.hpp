@@ -63,6 +63,10 @@ class Transport {
   // callback runs. on_closed is not called after it; lines may still come
   // until the end (a child closing down may answer what it had in hand).
   virtual void stop(std::function<void()> on_stopped) = 0;
+  // After stop(): we are being killed (SIGTERM, SIGINT), so end it fast (a
+  // child: SIGTERM now, SIGKILL soon). The gateway exits shortly after,
+  // whatever is still stopping (a remote server's DELETE).
+  virtual void hurry() {}
   // For health: the child's pid (-1 when none) and when it started.
   virtual pid_t pid() const { return -1; }
   virtual TimePoint started_at() const = 0;
