@@ -90,7 +90,9 @@ std::optional<std::string> ChildProcess::exit_description() const {
 bool ChildProcess::reap() {
   if (reaped_) return true;
   if (pid_ <= 0) return false;
-  auto status = try_reap(pid_);
+  // Hurried, what the server left in its group (npx -> node, sh -c -> cmd)
+  // has had its SIGTERM with the server's, and we are about to exit.
+  auto status = try_reap(pid_, hurried_ ? SIGKILL : SIGTERM);
   if (!status) return false;
   reaped_ = true;
   status_ = *status;
@@ -143,6 +145,7 @@ void ChildProcess::stop(std::function<void()> on_stopped) {
 
 void ChildProcess::hurry() {
   if (!ladder_running_) return;  // not stopping, or gone
+  hurried_ = true;
   if (rung_ == Rung::eof) send_sigterm();
   if (rung_ == Rung::sigterm) next_rung_at_ = std::min(next_rung_at_, Clock::now() + kHurriedKill);
 }

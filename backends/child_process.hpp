@@ -67,6 +67,7 @@ class ChildProcess final : public Transport {
   enum class Rung { eof, sigterm, sigkill };
   Rung rung_ = Rung::eof;     // the last one taken
   TimePoint next_rung_at_{};  // when the ladder takes the next one
+  bool hurried_ = false;      // hurry() was called: see reap()
   TimePoint started_at_{};
   std::unique_ptr<LineWriter> in_;
   std::unique_ptr<LineReader> out_;

@@ -280,7 +280,7 @@ SpawnResult spawn_process(const SpawnSpec& spec) {
   return result;
 }
 
-std::optional<int> try_reap(pid_t pid) {
+std::optional<int> try_reap(pid_t pid, int rest_of_group) {
   if (pid <= 0) return 0;
   siginfo_t info{};
   info.si_pid = 0;
@@ -288,7 +288,7 @@ std::optional<int> try_reap(pid_t pid) {
   if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
     return errno == ECHILD ? std::optional<int>(0) : std::nullopt;  // ECHILD: reaped elsewhere
   if (info.si_pid == 0) return std::nullopt;                        // still running
-  ::kill(-pid, SIGTERM);
+  ::kill(-pid, rest_of_group);
   int status = 0;
   pid_t r;
   do {

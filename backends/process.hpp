@@ -1,5 +1,6 @@
 #pragma once
 // Child processes: spawn with pipes, signal, reap. Plain POSIX, no Asio.
+#include <signal.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -40,9 +41,10 @@ SpawnResult spawn_process(const SpawnSpec& spec);
 
 // Non-blocking reap: the wait status if the child has exited. Before the
 // zombie is reaped (while it still holds its pid, so the group id cannot
-// be reused) the rest of its process group gets SIGTERM: what a server
-// leaves behind (npx -> node) goes with it.
-std::optional<int> try_reap(pid_t pid);
+// be reused) the rest of its process group gets `rest_of_group` (SIGTERM,
+// or SIGKILL in a hurried stop): what a server leaves behind (npx -> node)
+// goes with it.
+std::optional<int> try_reap(pid_t pid, int rest_of_group = SIGTERM);
 
 // Sends a signal to the child's process group. Only for a child not yet
 // reaped: there is no fallback to the bare pid, which after a reap may

@@ -108,6 +108,22 @@ class Killed(mcptest.MuxTestCase):
         self.assertLess(elapsed, 6.0, "EOF alone took %.2fs" % elapsed)
         self.assertIsNotNone(wait_gone(pids, 1.0))
 
+    def test_sigterm_takes_what_a_server_left_in_its_group(self):
+        # sh -c with a second command forks (no exec): the server is sh's child,
+        # mcpbraid's grandchild. sh dies of the group's SIGTERM, the grandchild
+        # ignores it and outlives EOF; it goes with the SIGKILL to the rest of
+        # the group when sh is reaped.
+        m = self.mux({"wrapped": {"command": "/bin/sh", "args": [
+            "-c", '"$0" --name wrapped --ignore-sigterm; true', mcptest.FIXTURE]}})
+        m.initialize()
+        server = m.stats("wrapped")["pid"]  # the fixture's own pid: the grandchild
+        sh = mcptest.proc_ppid(server)
+        self.assertEqual(mcptest.proc_ppid(sh), m.pid)
+        pids = [server, sh]
+        t0 = time.monotonic()
+        m.signal(signal.SIGTERM)
+        self.check_all_gone_in_budget(m, pids, t0, "SIGTERM, grandchild in the group")
+
     def check_all_gone_in_budget(self, m, pids, t0, what):
         self.assertEqual(m.wait_exit(5), 0)
         exited = time.monotonic() - t0
