@@ -333,8 +333,8 @@ TEST_CASE("append_json_string writes what dump writes") {
 }
 
 TEST_CASE("with_name splices a name that needs escaping as dump would") {
-  std::string params = kParams;
-  auto call = scan(call_line("1", params));
+  std::string line = call_line("1", kParams);  // call->params points into it
+  auto call = scan(line);
   REQUIRE(call);
   CHECK(mcpbraid::with_name(call->params, call->name, "read") ==
         R"({"name":"read","arguments":{"path":"/tmp/a"}})");
