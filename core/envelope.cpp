@@ -38,16 +38,37 @@ class Scanner {
   bool members(OnMember on_member) {
     skip_ws();
     if (pos_ >= n_ || p_[pos_] != '{') return false;
-    bool ok = object(0, [&](std::string_view key, bool escaped, Span span) {
+    bool ok = object(0, [&](std::string_view key, bool escaped) {
       // An escaped key could spell "id": leave it to the parser.
-      return !escaped && on_member(key, span);
+      std::size_t begin = pos_;
+      return !escaped && value(1) && on_member(key, Span{begin, pos_});
     });
     return ok && at_end();
   }
 
+  // The envelope; with `probe`, the members of an object params named in
+  // probe->keys are located in the same pass (spans relative to the line).
+  std::optional<Envelope> envelope(ParamsProbe* probe) {
+    Envelope env;
+    skip_ws();
+    if (pos_ >= n_ || p_[pos_] != '{') return std::nullopt;
+    bool ok = object(0, [&](std::string_view key, bool escaped) {
+      // An escaped key could spell "id": leave it to the parser.
+      if (escaped) return false;
+      std::size_t begin = pos_;
+      bool scanned = probe && key == "params" && peek('{') ? probe_params(*probe) : value(1);
+      if (scanned) record(env, key, Span{begin, pos_});
+      return scanned;
+    });
+    if (!ok || !at_end()) return std::nullopt;
+    return env;
+  }
+
+ private:
   // The object at pos_ (its '{'), whose parent is at `depth` (0: none).
-  // Calls on_member(key, escaped, value span) per member; false if the
-  // object is invalid or on_member says stop.
+  // For each member, on_member(key, escaped) is called with pos_ at the
+  // member's value, scans that value (at depth + 1) and returns false to
+  // stop. False if the object is invalid or on_member said stop.
   template <typename OnMember>
   bool object(int depth, OnMember on_member) {
     if (depth + 1 > max_depth_) return false;
@@ -67,9 +88,7 @@ class Scanner {
       if (!peek(':')) return false;
       ++pos_;
       skip_ws();
-      std::size_t value_begin = pos_;
-      if (!value(depth + 1)) return false;
-      if (!on_member(key, escaped, Span{value_begin, pos_})) return false;
+      if (!on_member(key, escaped)) return false;
       skip_ws();
       if (peek(',')) {
         ++pos_;
@@ -83,65 +102,24 @@ class Scanner {
     }
   }
 
-  // The envelope; with `probe`, the members of an object params named in
-  // probe->keys are located in the same pass (spans relative to the line).
-  std::optional<Envelope> envelope(ParamsProbe* probe) {
-    Envelope env;
-    skip_ws();
-    if (pos_ >= n_ || p_[pos_] != '{' || max_depth_ < 1) return std::nullopt;
-    ++pos_;
-    skip_ws();
-    if (peek('}')) {
-      ++pos_;
-      if (!at_end()) return std::nullopt;
-      return env;
-    }
-    for (;;) {
-      skip_ws();
-      std::size_t key_begin = pos_;
-      bool escaped = false;
-      if (!string(&escaped)) return std::nullopt;
-      // An escaped key could spell "id": leave it to the parser.
-      if (escaped) return std::nullopt;
-      std::string_view key(reinterpret_cast<const char*>(p_) + key_begin + 1, pos_ - key_begin - 2);
-      skip_ws();
-      if (!peek(':')) return std::nullopt;
-      ++pos_;
-      skip_ws();
-      std::size_t value_begin = pos_;
-      if (probe && key == "params" && peek('{')) {
-        if (probe->object) probe->repeated = true;
-        probe->object = true;
-        for (std::size_t i = 0; i < probe->count; ++i) probe->spans[i] = Span{};
-        bool ok = object(1, [probe](std::string_view k, bool esc, Span span) {
-          if (esc) probe->escaped_key = true;
-          for (std::size_t i = 0; i < probe->count; ++i) {
-            if (k != probe->keys[i]) continue;
-            if (probe->spans[i].present()) probe->repeated = true;
-            probe->spans[i] = span;
-          }
-          return true;
-        });
-        if (!ok) return std::nullopt;
-      } else if (!value(1)) {
-        return std::nullopt;
+  // The top-level params object at pos_, its members named in probe.keys
+  // located (scan_envelope cleared the probe).
+  bool probe_params(ParamsProbe& probe) {
+    if (probe.object) probe.repeated = true;
+    probe.object = true;
+    return object(1, [this, &probe](std::string_view key, bool escaped) {
+      std::size_t begin = pos_;
+      if (!value(2)) return false;
+      if (escaped) probe.escaped_key = true;
+      for (std::size_t i = 0; i < probe.count; ++i) {
+        if (key != probe.keys[i]) continue;
+        if (probe.spans[i].present()) probe.repeated = true;
+        probe.spans[i] = Span{begin, pos_};
       }
-      record(env, key, Span{value_begin, pos_});
-      skip_ws();
-      if (peek(',')) {
-        ++pos_;
-        continue;
-      }
-      if (peek('}')) {
-        ++pos_;
-        if (!at_end()) return std::nullopt;
-        return env;
-      }
-      return std::nullopt;
-    }
+      return true;
+    });
   }
 
- private:
   bool at_end() {
     skip_ws();
     return pos_ == n_;
