@@ -240,7 +240,7 @@ void append_json_string(std::string& out, std::string_view text) {
       plain = len != 0;
       i += len;
     } else {
-      plain = c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+      plain = c >= 0x20 && c != '"' && c != '\\';
       ++i;
     }
   }

@@ -6,18 +6,6 @@
 
 namespace mcpbraid {
 
-namespace {
-
-// A valid JSON string token holds no raw control character, and dump()
-// writes DEL as is; either way such an id goes the full path.
-bool has_control_or_del(std::string_view text) {
-  for (char c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
-  return false;
-}
-
-}  // namespace
-
 std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) {
   // params' name and _meta are located in the same pass as the envelope.
   static constexpr std::string_view kKeys[] = {"name", "_meta"};
@@ -36,10 +24,11 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
   // id.dump(), which must be what the client sent.
   // The key is the token itself, which is what id_key (dump) would give for
   // these: a canonical integer (span_integer refuses leading zeros; "-0"
-  // dumps as 0) or a string without escapes (dump keeps UTF-8 as is).
+  // dumps as 0) or a string without escapes (the scanner let no raw control
+  // byte through; dump keeps DEL and UTF-8 as is).
   if (auto n = rpc::span_integer(id_text); n && id_text != "-0")
     call.id = *n;
-  else if (auto text = rpc::plain_string(id_text); text && !has_control_or_del(*text))
+  else if (auto text = rpc::plain_string(id_text))
     call.id = std::string(*text);
   else
     return std::nullopt;

@@ -305,7 +305,7 @@ TEST_CASE("the key of an accepted id is its token, equal to what id_key gives") 
   // The fast path keys a call by the id's token instead of dumping the id:
   // every id it accepts must give the same text as rpc::id_key.
   for (const char* id : {"0", "7", "-7", "123456789012345678", R"("")", R"("a b")", R"("é✓")",
-                         R"("/path")", R"("1e3")"}) {
+                         R"("/path")", R"("1e3")", "\"del\x7f\""}) {
     CAPTURE(id);
     auto call = scan(call_line(id, kParams));
     REQUIRE(call);
