@@ -720,12 +720,18 @@ json idle_rss(Client& client, const Options& o) {
           {"hwm_kib", status_kib(pid, "VmHWM")}};
 }
 
-json list(Client& client, const Options& o) {
+// The handshake and a first tools/list, which must show --expect-tools.
+ToolsList initialize_and_list(Client& client, const Options& o) {
   initialize(client);
   ToolsList warm = list_tools(client, o.count_only);
   if (static_cast<long>(warm.tools) < o.expect_tools)
     throw std::runtime_error("tools/list shows " + std::to_string(warm.tools) + " tools, not " +
                              std::to_string(o.expect_tools));
+  return warm;
+}
+
+json list(Client& client, const Options& o) {
+  ToolsList warm = initialize_and_list(client, o);
   std::vector<double> samples;
   for (long i = 0; i < o.calls; ++i) samples.push_back(micros(list_tools(client).took));
   return {
@@ -738,11 +744,7 @@ json list(Client& client, const Options& o) {
 // Each tools/list timed is the first after a change: `touch` makes the
 // server send list_changed; the list is requested once the client saw it.
 json list_changed(Client& client, const Options& o) {
-  initialize(client);
-  ToolsList warm = list_tools(client, o.count_only);
-  if (static_cast<long>(warm.tools) < o.expect_tools)
-    throw std::runtime_error("tools/list shows " + std::to_string(warm.tools) + " tools, not " +
-                             std::to_string(o.expect_tools));
+  initialize_and_list(client, o);
   std::vector<double> samples;
   for (long i = 0; i < o.calls; ++i) {
     client.take_tools_changed();
@@ -758,10 +760,10 @@ json list_changed(Client& client, const Options& o) {
                                " tools");
     samples.push_back(micros(list.took));
   }
-  std::sort(samples.begin(), samples.end());
-  return {{"calls", o.calls},
-          {"median_us", round1(percentile(samples, 0.5))},
-          {"max_us", round1(samples.empty() ? 0 : samples.back())}};
+  return {
+      {"calls", o.calls},
+      {"median_us", round1(median(samples))},
+      {"max_us", round1(samples.empty() ? 0 : *std::max_element(samples.begin(), samples.end()))}};
 }
 
 json inflight_mem(Client& client, const Options& o) {
