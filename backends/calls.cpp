@@ -80,7 +80,7 @@ void CallRunner::send_attempt(CallHandle h) {
   Backend& backend = *g_.backends()[call->backend];
   call->backend_id = backend.request_raw(
       call->method, call->params, [this, h](Reply&& reply) { on_reply(h, std::move(reply)); },
-      call->request_id, /*raw_result=*/true);
+      call->request_id, /*raw_result=*/!call->modern);
 }
 
 void CallRunner::on_reply(CallHandle h, Reply&& reply) {

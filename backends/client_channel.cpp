@@ -1,6 +1,7 @@
 #include "backends/client_channel.hpp"
 
 #include "backends/gateway.hpp"
+#include "core/modern.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -46,9 +47,23 @@ void ClientChannel::close_request(CallHandle handle, bool error) {
 }
 
 void ClientChannel::respond(const json& id, json message) {
-  close_request(id, message.contains("error"));
+  if (auto handle = g_.calls().find(rpc::id_key(id))) {
+    if (const CallRecord* call = g_.calls().get(*handle); call && call->modern)
+      shape_modern(message, call->method);
+    close_request(*handle, message.contains("error"));
+  }
   send(message);
   g_.check_drained();
+}
+
+void ClientChannel::shape_modern(json& message, const std::string& method) {
+  if (auto result = message.find("result"); result != message.end())
+    return modern::decorate_result(*result, method);
+  auto error = message.find("error");
+  if (error == message.end() || !error->is_object()) return;
+  auto code = error->find("code");
+  if (code != error->end() && code->is_number_integer())
+    *code = modern::error_code(code->get<int>());
 }
 
 void ClientChannel::respond_line(const json& id, std::string head, std::string body,
@@ -60,6 +75,16 @@ void ClientChannel::respond_line(const json& id, std::string head, std::string b
 
 void ClientChannel::respond_line(CallHandle call, std::string head, std::string body,
                                  std::size_t body_offset) {
+  if (const CallRecord* record = g_.calls().get(call); record && record->modern) {
+    // Rare on this path (modern calls ask backends for parsed results): a
+    // merged list. Shaped through a DOM.
+    std::string method = record->method;
+    json message = json::parse(head + body.substr(std::min(body_offset, body.size())));
+    shape_modern(message, method);
+    close_request(call, message.contains("error"));
+    send(message);
+    return g_.check_drained();
+  }
   close_request(call, false);
   write_line(std::move(head), std::move(body), body_offset);
 }

@@ -56,6 +56,9 @@ class ClientChannel {
   bool flushed() const { return !out_ || out_->idle() || out_->broken(); }
 
  private:
+  // A 2026-07-28 request's answer (core/modern): its result decorated, its
+  // error code mapped.
+  static void shape_modern(json& message, const std::string& method);
   void close_request(const json& id, bool error);
   void close_request(CallHandle call, bool error);
   void write_line(std::string head, std::string body, std::size_t body_offset);

@@ -2,6 +2,7 @@
 
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
+#include "core/modern.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -69,6 +70,8 @@ void Dispatcher::handle_request(rpc::Message& message) {
   ClientChannel& client = g_.client();
 
   if (method == "initialize") return g_.handshake().on_client_initialize(message);
+  if ((method == "server/discover" || modern::is_modern(message.body)) && !enter_modern(message))
+    return;
   if (method == "mcpbraid/test/throw" && g_.test_hooks()) {
     // Only with MCPBRAID_TEST_HOOKS=1: proves the last-resort guard works.
     throw std::runtime_error("test hook: an exception escaping a handler");
@@ -92,6 +95,40 @@ void Dispatcher::handle_request(rpc::Message& message) {
   // The message is moved into the waiter: it runs once backends settled.
   auto shared = std::make_shared<rpc::Message>(std::move(message));
   g_.handshake().when_settled([this, shared, route] { route(g_, *shared); });
+}
+
+bool Dispatcher::enter_modern(rpc::Message& message) {
+  const json& id = message.body["id"];
+  const std::string& method = message.method;
+  if (auto handle = g_.calls().find(rpc::id_key(id)))
+    if (CallRecord* call = g_.calls().get(*handle)) call->modern = true;
+  json& params = message.body["params"];
+  auto check = modern::read_envelope(params);
+  if (check.error) {
+    trace::warn("client.bad_envelope")
+        .kv("method", method)
+        .kv("code", check.error->code)
+        .kv("error", check.error->message);
+    g_.client().reply_error(id, check.error->code, check.error->message,
+                            std::move(check.error->data));
+    return false;
+  }
+  g_.session().on_envelope(check.envelope->client_info, check.envelope->capabilities);
+  if (modern::removed_method(method)) {
+    g_.client().reply_error(
+        id, rpc::kMethodNotFound,
+        "Method not found: " + method + " (not in protocol revision " + modern::kVersion + ")");
+    return false;
+  }
+  if (method == "server/discover") {
+    g_.session().on_backend_request();
+    g_.handshake().on_client_discover(id);
+    return false;
+  }
+  // Backends speak the handshake: they are told the client in initialize,
+  // not per request.
+  modern::strip_envelope(params);
+  return true;
 }
 
 void Dispatcher::handle_notification(rpc::Message& message) {

@@ -24,6 +24,10 @@ class Dispatcher {
   void handle_line(std::string& line);
   void handle_request(rpc::Message& message);
   void handle_notification(rpc::Message& message);
+  // A request with a 2026-07-28 envelope (or server/discover): marks its
+  // record modern, checks the envelope and strips it for the backends.
+  // False when answered here (a bad envelope, a removed method, discover).
+  bool enter_modern(rpc::Message& message);
   // Opens the call record; false (and answered) for a duplicate id.
   bool open_call(const json& id, std::string key, const std::string& method);
 

@@ -4,6 +4,7 @@
 
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
+#include "core/modern.hpp"
 #include "core/session.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
@@ -26,23 +27,37 @@ void Handshake::on_client_initialize(rpc::Message& message) {
       .kv("version", session.protocol_version());
   begin();
   when_settled([this, id] {
-    std::vector<BackendView> ready, searched, listed;
-    bool some_pending = false;
-    for (auto& backend : g_.backends()) {
-      if (backend->state() == BackendState::ready) {
-        ready.push_back({backend->name(), backend->capabilities(), backend->instructions()});
-        (backend->config().expose == Expose::search ? searched : listed).push_back(ready.back());
-      } else if (backend->state() == BackendState::starting && backend->running())
-        some_pending = true;
-    }
+    auto [capabilities, instructions] = merged_view();
     json result{{"protocolVersion", g_.session().protocol_version()},
-                {"capabilities", merge_capabilities(ready, some_pending)},
+                {"capabilities", std::move(capabilities)},
                 {"serverInfo", {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}}}};
-    std::string instructions = g_.config().search_mode() ? search_instructions(searched, listed)
-                                                         : combine_instructions(ready);
     if (!instructions.empty()) result["instructions"] = instructions;
     g_.client().reply(id, std::move(result));
   });
+}
+
+void Handshake::on_client_discover(const json& id) {
+  begin();
+  when_settled([this, id] {
+    auto [capabilities, instructions] = merged_view();
+    trace::info("client.discover").kv("id", id.dump());
+    g_.client().reply(id, modern::discover_result(std::move(capabilities), instructions));
+  });
+}
+
+std::pair<json, std::string> Handshake::merged_view() const {
+  std::vector<BackendView> ready, searched, listed;
+  bool some_pending = false;
+  for (auto& backend : g_.backends()) {
+    if (backend->state() == BackendState::ready) {
+      ready.push_back({backend->name(), backend->capabilities(), backend->instructions()});
+      (backend->config().expose == Expose::search ? searched : listed).push_back(ready.back());
+    } else if (backend->state() == BackendState::starting && backend->running())
+      some_pending = true;
+  }
+  std::string instructions = g_.config().search_mode() ? search_instructions(searched, listed)
+                                                       : combine_instructions(ready);
+  return {merge_capabilities(ready, some_pending), std::move(instructions)};
 }
 
 void Handshake::on_client_initialized() {

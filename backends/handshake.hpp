@@ -8,6 +8,8 @@
 // the client's answer joins late: the client hears list_changed.
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/timer.hpp"
@@ -25,6 +27,10 @@ class Handshake {
 
   void on_client_initialize(rpc::Message& message);
   void on_client_initialized();
+  // server/discover (2026-07-28): answered like initialize, once backends
+  // settled, with the merged capabilities and instructions; it changes no
+  // state of the session beyond starting the backends' handshake.
+  void on_client_discover(const json& id);
   // Starts initializing every running backend (once) and the bounded wait.
   void begin();
   // Initializes one backend (after begin(): a restarted one too).
@@ -39,6 +45,8 @@ class Handshake {
 
  private:
   bool all_answered() const;
+  // The merged capabilities and instructions of the ready backends.
+  std::pair<json, std::string> merged_view() const;
   void on_initialize_reply(Backend& backend, int attempt, TimePoint started, Reply&& reply);
   void on_ready(Backend& backend, double latency_ms);
   void send_initialized(Backend& backend);

@@ -39,7 +39,10 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
   bool draining = g_.session().draining();
   if (draining || (capability && !g_.session().capabilities().contains(capability))) {
     std::string why = draining ? "the client closed the connection"
-                               : std::string("the client does not support ") + capability;
+                      : g_.session().modern_only()
+                          ? std::string("the client speaks MCP 2026-07-28, which takes no ") +
+                                method + " request from a server on stdio"
+                          : std::string("the client does not support ") + capability;
     trace::debug("upstream.refused")
         .kv("server", backend.name())
         .kv("method", method)
@@ -92,6 +95,16 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
       method == "notifications/prompts/list_changed" ||
       method == "notifications/resources/list_changed")
     return g_.lists().on_backend_list_changed(backend, method);
+  if (g_.session().modern_only()) {
+    // 2026-07-28 allows a server no unsolicited notifications: log
+    // messages only for a request that set a logLevel, resources/updated
+    // only on a subscriptions/listen stream. Neither is relayed yet.
+    trace::debug("backend.notification_dropped")
+        .kv("server", backend.name())
+        .kv("method", method)
+        .kv("why", "the client speaks 2026-07-28");
+    return;
+  }
   if (method == "notifications/message" && !params.contains("logger"))
     params["logger"] = backend.name();
   g_.client().send(message.body);

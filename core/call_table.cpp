@@ -90,7 +90,7 @@ bool CallTable::discard(CallHandle h) {
   r.started = TimePoint{};
   r.backend = -1;
   r.attempt = 0;
-  r.retry_safe = r.cancelled = r.waiting_retry = false;
+  r.retry_safe = r.cancelled = r.waiting_retry = r.modern = false;
   r.backend_id = -1;
   r.progress_token = 0;
   slot.open = false;

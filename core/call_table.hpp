@@ -33,6 +33,9 @@ struct CallRecord {
   std::string request_id;  // "r<N>", N counting from 1 per table, for trace lines
   std::string server;      // set once routed ("" before)
   TimePoint started;
+  // The request carried a 2026-07-28 envelope: its answer is shaped for that
+  // revision (core/modern) where it is sent.
+  bool modern = false;
   // Once forwarded to a backend (backend >= 0):
   int backend = -1;    // index of the backend
   std::string params;  // serialized as sent to it

@@ -28,6 +28,18 @@ void ClientSession::on_backend_request() {
   check();
 }
 
+void ClientSession::on_envelope(const json& client_info, const json& capabilities) {
+  bool first = !modern_;
+  modern_ = true;
+  if (!first || initialize_params_) return check();
+  envelope_client_info_ = client_info;
+  capabilities_ = json::object();
+  if (capabilities.is_object())
+    for (const auto& [key, value] : capabilities.items())
+      if (key != "roots" && key != "sampling" && key != "elicitation") capabilities_[key] = value;
+  check();
+}
+
 bool ClientSession::begin() {
   if (phase_ != HandshakePhase::idle) return false;
   phase_ = HandshakePhase::initializing;
@@ -74,6 +86,8 @@ json ClientSession::client_info() const {
   if (initialize_params_) {
     json info = initialize_params_->value("clientInfo", json::object());
     if (info.is_object() && info.contains("name")) return info;
+  } else if (envelope_client_info_.is_object() && envelope_client_info_.contains("name")) {
+    return envelope_client_info_;
   }
   return {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}};
 }

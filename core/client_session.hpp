@@ -38,6 +38,14 @@ class ClientSession {
   // A request that needs backends arrived; before any initialize it makes
   // the session implicit (a shell pipe that never initializes).
   void on_backend_request();
+  // A 2026-07-28 request's envelope (core/modern). Until an initialize
+  // came, the first envelope says what backends are told the client is:
+  // its clientInfo, and its capabilities less roots, sampling and
+  // elicitation (a modern client on stdio takes no requests from servers,
+  // and the gateway does not yet turn them into input_required results), so
+  // that backends do not ask for what nobody would answer. A later envelope
+  // changes nothing: backends were initialized with the first.
+  void on_envelope(const json& client_info, const json& capabilities);
   // Start initializing backends: true only the first time (idle ->
   // initializing). Fixes the protocol version backends are offered:
   // kLatestProtocolVersion when the client negotiated none yet.
@@ -79,6 +87,10 @@ class ClientSession {
   // "" until negotiated by initialize or fixed by begin().
   const std::string& protocol_version() const { return protocol_version_; }
   bool implicit() const { return implicit_; }
+  // Requests came with envelopes and no initialize: the client speaks only
+  // 2026-07-28, which allows no unsolicited notifications and no requests
+  // from servers (relay drops or refuses them).
+  bool modern_only() const { return modern_ && !initialize_params_; }
   bool client_initialized() const { return client_initialized_; }
   // What backends are told the client is: its clientInfo when that is an
   // object with a name, else {"name":"mcpbraid","version":MCPBRAID_VERSION}
@@ -95,6 +107,8 @@ class ClientSession {
   std::string protocol_version_;
   bool client_initialized_ = false;
   bool implicit_ = false;
+  bool modern_ = false;
+  json envelope_client_info_;  // the first envelope's clientInfo (null if none)
 };
 
 }  // namespace mcpbraid

@@ -1,0 +1,157 @@
+#include "core/modern.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "core/jsonrpc.hpp"
+#include "core/session.hpp"
+
+namespace mcpbraid::modern {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kLogLevels = {"debug", "info",     "notice", "warning",
+                                                        "error", "critical", "alert",  "emergency"};
+
+Error invalid_envelope(const std::string& key, const std::string& problem) {
+  return Error{rpc::kInvalidParams,
+               "Invalid _meta envelope for protocol revision " + std::string(kVersion) + ": " +
+                   key + ": " + problem,
+               json{{"envelope", {{"key", key}, {"problem", problem}}}}};
+}
+
+bool valid_ttl(const json& result) {
+  auto it = result.find("ttlMs");
+  return it != result.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0;
+}
+
+bool valid_scope(const json& result) {
+  auto it = result.find("cacheScope");
+  return it != result.end() && (*it == "public" || *it == "private");
+}
+
+}  // namespace
+
+std::vector<std::string> supported_versions() {
+  std::vector<std::string> versions{kVersion};
+  for (const auto& v : supported_protocol_versions()) versions.push_back(v);
+  return versions;
+}
+
+bool is_modern(const json& body) {
+  auto params = body.find("params");
+  if (params == body.end() || !params->is_object()) return false;
+  auto meta = params->find("_meta");
+  return meta != params->end() && meta->is_object() && meta->contains(kProtocolVersionKey);
+}
+
+EnvelopeCheck read_envelope(const json& params) {
+  static const json kEmpty = json::object();
+  const json* meta = &kEmpty;
+  if (params.is_object()) {
+    auto it = params.find("_meta");
+    if (it != params.end() && it->is_object()) meta = &*it;
+  }
+  auto version = meta->find(kProtocolVersionKey);
+  if (version == meta->end())
+    return {std::nullopt,
+            Error{rpc::kInvalidParams,
+                  "Request is missing the required _meta envelope for protocol revision " +
+                      std::string(kVersion) + " (" + kProtocolVersionKey + ", " +
+                      kClientCapabilitiesKey + ")",
+                  nullptr}};
+  if (!version->is_string() || version->get_ref<const std::string&>().empty())
+    return {std::nullopt, invalid_envelope(kProtocolVersionKey, "must be a non-empty string")};
+  const std::string& requested = version->get_ref<const std::string&>();
+  if (requested != kVersion) {
+    // The handshake versions are spoken too, but through initialize: a
+    // per-request envelope means this revision.
+    return {std::nullopt,
+            Error{kUnsupportedProtocolVersion, "Unsupported protocol version: " + requested,
+                  json{{"supported", supported_versions()}, {"requested", requested}}}};
+  }
+  Envelope envelope;
+  auto caps = meta->find(kClientCapabilitiesKey);
+  if (caps == meta->end())
+    return {std::nullopt, invalid_envelope(kClientCapabilitiesKey, "is required")};
+  if (!caps->is_object())
+    return {std::nullopt, invalid_envelope(kClientCapabilitiesKey, "must be an object")};
+  envelope.capabilities = *caps;
+  if (auto info = meta->find(kClientInfoKey); info != meta->end()) {
+    if (!info->is_object())
+      return {std::nullopt, invalid_envelope(kClientInfoKey, "must be an object")};
+    for (const char* field : {"name", "version"}) {
+      auto it = info->find(field);
+      if (it == info->end() || !it->is_string())
+        return {std::nullopt,
+                invalid_envelope(kClientInfoKey, std::string(field) + " must be a string")};
+    }
+    envelope.client_info = *info;
+  }
+  if (auto level = meta->find(kLogLevelKey); level != meta->end()) {
+    if (!level->is_string() || std::find(kLogLevels.begin(), kLogLevels.end(),
+                                         level->get_ref<const std::string&>()) == kLogLevels.end())
+      return {std::nullopt, invalid_envelope(kLogLevelKey,
+                                             "must be one of debug, info, notice, warning, "
+                                             "error, critical, alert, emergency")};
+    envelope.log_level = level->get<std::string>();
+  }
+  return {std::move(envelope), std::nullopt};
+}
+
+void strip_envelope(json& params) {
+  if (!params.is_object()) return;
+  auto meta = params.find("_meta");
+  if (meta == params.end() || !meta->is_object()) return;
+  for (const char* key :
+       {kProtocolVersionKey, kClientInfoKey, kClientCapabilitiesKey, kLogLevelKey})
+    meta->erase(key);
+  if (meta->empty()) params.erase(meta);
+}
+
+bool removed_method(std::string_view method) {
+  return method == "ping" || method == "logging/setLevel" || method == "resources/subscribe" ||
+         method == "resources/unsubscribe";
+}
+
+bool cacheable(std::string_view method) {
+  return method == "tools/list" || method == "prompts/list" || method == "resources/list" ||
+         method == "resources/templates/list" || method == "resources/read" ||
+         method == "server/discover";
+}
+
+void decorate_result(json& result, std::string_view method) {
+  if (!result.is_object()) result = json::object();
+  result["resultType"] = "complete";
+  if (cacheable(method)) {
+    // Both or neither: a backend's pair is kept only when both are valid.
+    if (!valid_ttl(result) || !valid_scope(result)) {
+      result["ttlMs"] = 0;
+      result["cacheScope"] = "private";
+    }
+  }
+  auto meta = result.find("_meta");
+  if (meta == result.end() || !meta->is_object()) {
+    result["_meta"] = json::object();
+    meta = result.find("_meta");
+  }
+  (*meta)[kServerInfoKey] = server_info();
+}
+
+int error_code(int code) {
+  return code == rpc::kResourceNotFound ? rpc::kInvalidParams : code;
+}
+
+json discover_result(json capabilities, const std::string& instructions) {
+  json result{{"supportedVersions", supported_versions()},
+              {"capabilities", std::move(capabilities)}};
+  if (!instructions.empty()) result["instructions"] = instructions;
+  decorate_result(result, "server/discover");
+  return result;
+}
+
+json server_info() {
+  return {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}};
+}
+
+}  // namespace mcpbraid::modern
