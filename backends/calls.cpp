@@ -106,7 +106,21 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
     return retry_later(h, *delay);
   }
   finish(h);
+  // A call waiting on its client for input (2026-07-28): kept for the retry.
+  if (g_.rounds().hold_final(h, reply)) return;
+  answer(h, std::move(reply));
+}
+
+void CallRunner::retarget_progress(CallHandle h, json client_token) {
+  if (const CallRecord* call = g_.calls().get(h); call && call->progress_token)
+    progress_.retarget(call->progress_token, std::move(client_token));
+}
+
+void CallRunner::answer(CallHandle h, Reply&& reply) {
+  CallRecord* call = g_.calls().get(h);
+  if (!call) return;
   ClientChannel& client = g_.client();
+  std::string server = call->server;  // set when routed
   if (reply.kind == Reply::Kind::result && !reply.raw.empty()) {
     // Forwarded as it came, only the id rewritten: no DOM. The call's key is
     // its id's JSON text (rpc::id_key).
@@ -126,8 +140,10 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
     }
     case Reply::Kind::failure: {
       std::optional<Milliseconds> retry_after;
-      if (backend.state() == BackendState::backoff) retry_after = backend.restart_in(Clock::now());
-      return client.reply_unavailable(id, call->method, backend.name(), reply.reason, retry_after,
+      Backend* backend = g_.find_backend(server);
+      if (backend && backend->state() == BackendState::backoff)
+        retry_after = backend->restart_in(Clock::now());
+      return client.reply_unavailable(id, call->method, server, reply.reason, retry_after,
                                       reply.bad_answer);
     }
     case Reply::Kind::cancelled:

@@ -54,6 +54,12 @@ class CallRunner {
   // (nullptr when stray), the call's deadline pushed out.
   const ProgressRoute* on_progress(Backend& backend, std::int64_t token);
   void cancel_timers();
+  // The answer to the client for a call whose backend is done with it
+  // (after finish): a result, an error, a failure, or nothing (cancelled).
+  void answer(CallHandle h, Reply&& reply);
+  // A multi round-trip retry took over the call: progress goes to the
+  // retry's token from now on (null: none).
+  void retarget_progress(CallHandle h, json client_token);
 
  private:
   // The call record routed to `backend`, admitted; nullopt when refused

@@ -125,6 +125,11 @@ bool Dispatcher::enter_modern(rpc::Message& message) {
     g_.handshake().on_client_discover(id);
     return false;
   }
+  // A retry of a call that asked for input takes that call over.
+  if (modern::multi_round(method)) {
+    auto fresh = g_.calls().find(rpc::id_key(id));
+    if (fresh && g_.rounds().on_request(*fresh, message)) return false;
+  }
   // Backends speak the handshake: they are told the client in initialize,
   // not per request.
   modern::strip_envelope(params);

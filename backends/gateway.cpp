@@ -54,6 +54,7 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       router_(*this),
       runner_(*this),
       relay_(*this),
+      rounds_(*this),
       supervisor_(*this, options.restarts),
       tools_(*this),
       search_(*this),
@@ -252,6 +253,7 @@ void Gateway::on_client_eof() {
   session_.on_eof();
   trace::info("client.eof").kv("open_requests", static_cast<std::int64_t>(calls_.size()));
   // Nobody is left to answer what backends asked the client.
+  rounds_.end_all("the client closed the connection");
   relay_.refuse_all("mcpbraid: the client closed the connection");
   check_drained();
 }
@@ -283,6 +285,7 @@ void Gateway::hurry() {
 void Gateway::stop() {
   client_.close_input();
   session_.on_signal();
+  rounds_.end_all("mcpbraid is shutting down");
   relay_.refuse_all("mcpbraid is shutting down");
   // Do not wait: answer what is open, then stop.
   for (auto& backend : backends_) backend->fail_pending("mcpbraid is shutting down");

@@ -10,6 +10,7 @@
 //   router          a client request -> the backend (and params) it goes to
 //   calls           the call runner: admission, attempts, retries, results
 //   relay           backend -> client: requests, notifications, progress
+//   input_rounds    2026-07-28 multi round-trip requests over legacy backends
 //   supervisor      restarts with backoff, the crash-loop cap
 //   gateway_tools   the gateway's own tools and control answers
 //   event_loop      busy-poll and heap trimming
@@ -30,6 +31,7 @@
 #include "backends/event_loop.hpp"
 #include "backends/gateway_tools.hpp"
 #include "backends/handshake.hpp"
+#include "backends/input_rounds.hpp"
 #include "backends/list_sync.hpp"
 #include "backends/relay.hpp"
 #include "backends/reloader.hpp"
@@ -107,6 +109,7 @@ class Gateway : public BackendEvents {
   Router& router() { return router_; }
   CallRunner& runner() { return runner_; }
   Relay& relay() { return relay_; }
+  InputRounds& rounds() { return rounds_; }
   Supervisor& supervisor() { return supervisor_; }
   GatewayTools& tools() { return tools_; }
   SearchTools& search() { return search_; }
@@ -196,6 +199,7 @@ class Gateway : public BackendEvents {
   Router router_;
   CallRunner runner_;
   Relay relay_;
+  InputRounds rounds_;
   Supervisor supervisor_;
   GatewayTools tools_;
   SearchTools search_;

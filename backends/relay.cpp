@@ -1,6 +1,7 @@
 #include "backends/relay.hpp"
 
 #include "backends/gateway.hpp"
+#include "core/json_fields.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
@@ -37,12 +38,17 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
   if (method == "ping") return backend.send(rpc::make_result(id, json::object()));
   const char* capability = required_client_capability(method);
   bool draining = g_.session().draining();
-  if (draining || (capability && !g_.session().capabilities().contains(capability))) {
+  bool declared = !capability || g_.session().capabilities().contains(capability);
+  // During a 2026-07-28 client's call: that call's input (input_rounds).
+  if (!draining && declared &&
+      g_.rounds().on_backend_request(backend, method, id, params_of(message.body)))
+    return;
+  if (draining || !declared || g_.session().modern_only()) {
     std::string why = draining ? "the client closed the connection"
-                      : g_.session().modern_only()
-                          ? std::string("the client speaks MCP 2026-07-28, which takes no ") +
-                                method + " request from a server on stdio"
-                          : std::string("the client does not support ") + capability;
+                      : !declared
+                          ? std::string("the client does not support ") + capability
+                          : std::string("the client speaks MCP 2026-07-28, which takes no ") +
+                                method + " request from a server outside a call";
     trace::debug("upstream.refused")
         .kv("server", backend.name())
         .kv("method", method)
@@ -76,7 +82,7 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
     const ProgressRoute* route = token != params.end() && token->is_number_integer()
                                      ? g_.runner().on_progress(backend, token->get<std::int64_t>())
                                      : nullptr;
-    if (!route) {
+    if (!route || route->client_token.is_null()) {
       // After completion or cancellation: dropped.
       trace::debug("backend.stray_progress").kv("server", backend.name());
       return;

@@ -53,6 +53,17 @@ std::optional<CallHandle> CallTable::find(std::string_view key) const {
   return CallHandle{it->second, slot.generation};
 }
 
+bool CallTable::rekey(CallHandle h, json id, std::string key) {
+  if (!valid(h) || by_key_.find(std::string_view(key)) != by_key_.end()) return false;
+  CallRecord& r = slots_[h.index].record;
+  by_key_.erase(by_key_.find(std::string_view(r.key)));
+  r.id = std::move(id);
+  r.key = std::move(key);
+  by_key_.emplace(r.key, h.index);
+  check_invariants();
+  return true;
+}
+
 std::optional<CallRecord> CallTable::close(CallHandle h) {
   if (!valid(h)) return std::nullopt;
   Slot& slot = slots_[h.index];

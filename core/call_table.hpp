@@ -56,6 +56,11 @@ class CallTable {
   const CallRecord* get(CallHandle h) const;
   std::optional<CallHandle> find(std::string_view key) const;
   bool contains(std::string_view key) const { return find(key).has_value(); }
+  // The call answers to another id from now on (a 2026-07-28 multi
+  // round-trip request: the client's retry has a new id). False, nothing
+  // changed, when `key` is open already or the handle is stale. The handle
+  // stays valid.
+  bool rekey(CallHandle h, json id, std::string key);
   // Moved out; the handle becomes stale. nullopt when it already was.
   std::optional<CallRecord> close(CallHandle h);
   // The same without moving the record out: its strings are cleared, their

@@ -33,10 +33,7 @@ void ClientSession::on_envelope(const json& client_info, const json& capabilitie
   modern_ = true;
   if (!first || initialize_params_) return check();
   envelope_client_info_ = client_info;
-  capabilities_ = json::object();
-  if (capabilities.is_object())
-    for (const auto& [key, value] : capabilities.items())
-      if (key != "roots" && key != "sampling" && key != "elicitation") capabilities_[key] = value;
+  capabilities_ = capabilities.is_object() ? capabilities : json::object();
   check();
 }
 

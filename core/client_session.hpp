@@ -39,12 +39,10 @@ class ClientSession {
   // the session implicit (a shell pipe that never initializes).
   void on_backend_request();
   // A 2026-07-28 request's envelope (core/modern). Until an initialize
-  // came, the first envelope says what backends are told the client is:
-  // its clientInfo, and its capabilities less roots, sampling and
-  // elicitation (a modern client on stdio takes no requests from servers,
-  // and the gateway does not yet turn them into input_required results), so
-  // that backends do not ask for what nobody would answer. A later envelope
-  // changes nothing: backends were initialized with the first.
+  // came, the first envelope says what backends are told the client is: its
+  // clientInfo and capabilities (what a backend then asks for during a call
+  // becomes that call's input_required result). A later envelope changes
+  // nothing: backends were initialized with the first.
   void on_envelope(const json& client_info, const json& capabilities);
   // Start initializing backends: true only the first time (idle ->
   // initializing). Fixes the protocol version backends are offered:
@@ -89,7 +87,7 @@ class ClientSession {
   bool implicit() const { return implicit_; }
   // Requests came with envelopes and no initialize: the client speaks only
   // 2026-07-28, which allows no unsolicited notifications and no requests
-  // from servers (relay drops or refuses them).
+  // from servers outside a call (relay drops or refuses them).
   bool modern_only() const { return modern_ && !initialize_params_; }
   bool client_initialized() const { return client_initialized_; }
   // What backends are told the client is: its clientInfo when that is an

@@ -36,6 +36,12 @@ class ProgressMap {
   // nullptr when unknown (the call ended: late progress is dropped).
   const ProgressRoute* find(std::int64_t token) const;
   void erase(std::int64_t token) { routes_.erase(token); }
+  // The call's progress now goes to `client_token` (null: to nobody; the
+  // route stays, so the backend's progress still extends its deadline).
+  void retarget(std::int64_t token, json client_token) {
+    if (auto it = routes_.find(token); it != routes_.end())
+      it->second.client_token = std::move(client_token);
+  }
   std::size_t size() const { return routes_.size(); }
 
  private:

@@ -150,6 +150,32 @@ json discover_result(json capabilities, const std::string& instructions) {
   return result;
 }
 
+bool multi_round(std::string_view method) {
+  return method == "tools/call" || method == "prompts/get" || method == "resources/read";
+}
+
+json input_required_result(json input_requests, const std::string& state) {
+  json result{{"resultType", "input_required"},
+              {"inputRequests", std::move(input_requests)},
+              {"requestState", state},
+              {"_meta", {{kServerInfoKey, server_info()}}}};
+  return result;
+}
+
+RetryFields take_retry_fields(json& params) {
+  RetryFields out;
+  if (!params.is_object()) return out;
+  if (auto it = params.find("requestState"); it != params.end()) {
+    if (it->is_string()) out.state = it->get<std::string>();
+    params.erase(it);
+  }
+  if (auto it = params.find("inputResponses"); it != params.end()) {
+    if (it->is_object()) out.responses = std::move(*it);
+    params.erase(it);
+  }
+  return out;
+}
+
 json server_info() {
   return {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}};
 }

@@ -89,6 +89,23 @@ int error_code(int code);
 // capabilities, our serverInfo, the instructions when there are any.
 json discover_result(json capabilities, const std::string& instructions);
 
+// Multi round-trip requests (basic/patterns/mrtr): the methods whose
+// result may be input_required.
+bool multi_round(std::string_view method);
+
+// {"resultType":"input_required","inputRequests":{key:{method,params}},
+//  "requestState":state,"_meta":{serverInfo}}
+json input_required_result(json input_requests, const std::string& state);
+
+// A retry's round-trip fields, taken out of its params (so that what goes
+// on to a backend is the original request): requestState ("" when absent or
+// not a string) and inputResponses ({} when absent or not an object).
+struct RetryFields {
+  std::string state;
+  json responses = json::object();
+};
+RetryFields take_retry_fields(json& params);
+
 // {"name":"mcpbraid","version":MCPBRAID_VERSION}
 json server_info();
 

@@ -59,12 +59,13 @@ class Modern(mcptest.MuxTestCase):
         self.assertEqual(res["structuredContent"], {"echo": "hi"})
         self.assertNotIn("ttlMs", res)
 
-        # Backends were initialized for this client: its clientInfo, and none of
-        # the capabilities a 2026-07-28 client on stdio cannot serve to servers.
+        # Backends were initialized for this client: its clientInfo, and the
+        # capabilities the gateway serves to them (sampling and elicitation
+        # through input_required rounds; experimental is not relayed).
         stats = m.result("tools/call", with_meta({"name": "a__stats"}))["structuredContent"]
         self.assertTrue(stats["initialized"])
         self.assertEqual(stats["clientInfo"], {"name": "modern-itest", "version": "2.0"})
-        self.assertEqual(stats["clientCapabilities"], {})
+        self.assertEqual(stats["clientCapabilities"], {"sampling": {}, "elicitation": {}})
         self.assertEqual(stats["protocolVersion"], "2025-11-25")
         self.assertIn("client.discover", m.stderr)
         self.assertNotIn("client.initialize", m.stderr)
@@ -149,22 +150,94 @@ class Modern(mcptest.MuxTestCase):
         self.assertEqual(err["data"], {"uri": "nope://x"})
         self.assertEqual(m.error("no/such", with_meta())["code"], -32601)
 
-    def test_server_requests_during_a_modern_call_do_not_reach_stdout(self):
-        # Until the input_required translation exists, what a backend asks a
-        # 2026-07-28 client is refused to it at once: the call ends, nothing hangs,
-        # and no request is written to the client's stdout.
+    CAPS = {"sampling": {}, "elicitation": {}, "roots": {}}
+
+    def ask(self, m, tool, args, id=None, caps=None):
+        """A modern tools/call that must come back input_required: (request, state, key, id)."""
+        params = with_meta({"name": tool, "arguments": args},
+                           caps=self.CAPS if caps is None else caps)
+        msg = m.call("tools/call", params, timeout=5, id=id)
+        r = msg["result"]
+        self.assertEqual(r["resultType"], "input_required", r)
+        self.assertEqual(r["_meta"][SI]["name"], "mcpbraid")
+        self.assertIsInstance(r["requestState"], str)
+        (key, request), = r["inputRequests"].items()
+        self.assertNotIn("id", request)
+        self.assertNotIn("jsonrpc", request)
+        return request, r["requestState"], key, params
+
+    def retry(self, m, params, state, responses, id=None):
+        params = dict(params, requestState=state, inputResponses=responses)
+        return m.call("tools/call", params, timeout=5, id=id)
+
+    def test_a_backend_request_during_a_modern_call_is_a_round_trip(self):
         m = self.mux({"a": fixture("a")})
-        for tool, args in [("a__ask_sampling", {"prompt": "p"}), ("a__ask_elicit", {"message": "m"}),
-                           ("a__ask_roots", {})]:
-            with self.subTest(tool=tool):
-                res = m.result("tools/call", with_meta({"name": tool, "arguments": args},
-                                                       caps={"sampling": {}, "elicitation": {},
-                                                             "roots": {}}), timeout=5)
-                self.assertTrue(res.get("isError"), res)
-                self.assertIn("2026-07-28", mcptest.tool_text(res))
-                self.assertEqual(res["resultType"], "complete")
+        # sampling/createMessage
+        request, state, key, params = self.ask(m, "a__ask_sampling", {"prompt": "p"})
+        self.assertEqual(request["method"], "sampling/createMessage")
+        self.assertEqual(request["params"]["maxTokens"], 100)
+        self.assertEqual(request["params"]["messages"][0]["content"]["text"], "p")
+        answer = {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"}
+        done = self.retry(m, params, state, {key: answer})["result"]
+        self.assertEqual(mcptest.tool_text(done), "sampled: hello")
+        self.assertEqual(done["resultType"], "complete")
+        # elicitation/create
+        request, state, key, params = self.ask(m, "a__ask_elicit", {"message": "name?"})
+        self.assertEqual(request["method"], "elicitation/create")
+        self.assertEqual(request["params"]["message"], "name?")
+        done = self.retry(m, params, state, {key: {"action": "accept", "content": {"n": "x"}}})
+        self.assertIn("elicited:", mcptest.tool_text(done["result"]))
+        self.assertIn('"x"', mcptest.tool_text(done["result"]))
+        # roots/list
+        request, state, key, params = self.ask(m, "a__ask_roots", {})
+        self.assertEqual(request["method"], "roots/list")
+        roots = [{"uri": "file:///tmp", "name": "tmp"}]
+        done = self.retry(m, params, state, {key: {"roots": roots}})["result"]
+        self.assertEqual(mcptest.tool_text(done), '[{"name":"tmp","uri":"file:///tmp"}]')
+        # No server->client request ever reached stdout, and each id had one answer.
         self.assertEqual(m.unclaimed_server_requests(), [])
         m.assert_stdout_clean()
+        self.assertIn("round.ask", m.stderr)
+
+    def test_the_first_id_is_free_again_and_a_missing_response_is_asked_again(self):
+        m = self.mux({"a": fixture("a")})
+        request, state, key, params = self.ask(m, "a__ask_sampling", {"prompt": "p"}, id=1)
+        # The answered id can be used again at once (the call is parked).
+        m.request("tools/call", with_meta({"name": "a__echo", "arguments": {"text": "reuse"}}), id=1)
+        self.assertTrue(mcptest.wait_until(lambda: m.response_count(1) == 2, 5))
+        second = [msg for _, msg in m.messages if msg.get("id") == 1 and "method" not in msg][1]
+        self.assertEqual(mcptest.tool_text(second["result"]), "reuse")
+        # A retry without the response: the same request again, a new state.
+        again = self.retry(m, params, state, {}, id=2)["result"]
+        self.assertEqual(again["resultType"], "input_required")
+        self.assertNotEqual(again["requestState"], state)
+        self.assertEqual(list(again["inputRequests"].values()), [request])
+        new_key = next(iter(again["inputRequests"]))
+        # The old state is spent: replaying it starts a new call.
+        replay = self.retry(m, params, state, {key: {}}, id=3)["result"]
+        self.assertEqual(replay["resultType"], "input_required")
+        answer = {"role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}
+        done = self.retry(m, params, again["requestState"], {new_key: answer}, id=4)["result"]
+        self.assertEqual(mcptest.tool_text(done), "sampled: late")
+        for id in (1, 2, 3, 4):
+            self.assertEqual(m.response_count(id), 1 if id != 1 else 2)
+
+    def test_without_the_capability_the_backend_is_refused(self):
+        m = self.mux({"a": fixture("a")})
+        res = m.result("tools/call", with_meta({"name": "a__ask_sampling", "arguments": {"prompt": "p"}}),
+                       timeout=5)
+        self.assertTrue(res.get("isError"), res)
+        self.assertIn("does not support sampling", mcptest.tool_text(res))
+        self.assertEqual(res["resultType"], "complete")
+        self.assertEqual(m.unclaimed_server_requests(), [])
+
+    def test_a_parked_call_ends_when_the_client_leaves(self):
+        m = self.mux({"a": fixture("a")})
+        self.ask(m, "a__ask_elicit", {"message": "never answered"})
+        m.close_stdin()
+        self.assertEqual(m.wait_exit(10), 0)
+        self.assertIn("round.ended", m.stderr)
+        m.assert_no_leftovers()
 
     def test_unsolicited_notifications_are_not_sent_to_a_modern_client(self):
         m = self.mux({"a": fixture("a")})

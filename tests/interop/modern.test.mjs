@@ -15,6 +15,11 @@ import { DIRECT, MCPBRAID_BIN, SEP, TEST_TIMEOUT, makeTempDir, serverDefs, sleep
 const opts = { timeout: 15_000 };
 const tool = (name) => `everything${SEP}${name}`;
 
+const ROOT = { uri: "file:///tmp/mcpbraid-modern-root", name: "modern-root" };
+const SAMPLED = "MODERN-SAMPLING-REPLY-91c2";
+const ELICITED = { name: "Ada Modern", check: true, integer: 7, email: "ada@example.com" };
+const seen = { sampling: [], elicitation: [], roots: 0 };
+
 async function openModern(mode, servers = ["everything", "memory"]) {
   const tmp = makeTempDir("mcpbraid-modern-");
   const defs = serverDefs(tmp.dir);
@@ -24,9 +29,26 @@ async function openModern(mode, servers = ["everything", "memory"]) {
     { name: "modern-interop", version: "2.4.0" },
     {
       versionNegotiation: { mode },
-      capabilities: { elicitation: { form: {} }, sampling: {} },
+      capabilities: { elicitation: { form: {} }, sampling: {}, roots: {} },
     },
   );
+  client.setRequestHandler("sampling/createMessage", async (request) => {
+    seen.sampling.push(request.params);
+    return {
+      model: "modern-model",
+      role: "assistant",
+      content: { type: "text", text: `${SAMPLED} re: ${request.params.messages?.[0]?.content?.text}` },
+      stopReason: "endTurn",
+    };
+  });
+  client.setRequestHandler("elicitation/create", async (request) => {
+    seen.elicitation.push(request.params);
+    return { action: "accept", content: ELICITED };
+  });
+  client.setRequestHandler("roots/list", async () => {
+    seen.roots++;
+    return { roots: [ROOT] };
+  });
   const transport = new StdioClientTransport({
     command: MCPBRAID_BIN,
     args: ["--config", cfgPath, "--log-level", "debug"],
@@ -51,7 +73,11 @@ async function openModern(mode, servers = ["everything", "memory"]) {
   };
 }
 
-const textOf = (result) => result.content?.find((c) => c.type === "text")?.text ?? "";
+const textOf = (result) =>
+  (result.content ?? [])
+    .filter((c) => c.type === "text")
+    .map((c) => c.text)
+    .join("\n");
 
 for (const mode of [{ pin: "2026-07-28" }, "auto"]) {
   const label = typeof mode === "string" ? mode : `pin ${mode.pin}`;
@@ -129,7 +155,13 @@ for (const mode of [{ pin: "2026-07-28" }, "auto"]) {
         .map((text) => JSON.parse(text).params)
         .filter((p) => p.total === 3);
       s.errors.splice(0, s.errors.length, ...s.errors.filter((e) => !/unknown token/.test(String(e))));
-      assert.deepEqual([...seen, ...late.map((p) => p.progress)], [1, 2, 3]);
+      // And when a round trip happened during the call (server-everything asks
+      // for roots 350 ms after initialized, which lands in whatever call is in
+      // flight), the v2 client's round driver hands one progress to onprogress
+      // twice; on the wire each step is sent once, to the retry's token.
+      const all = [...seen, ...late.map((p) => p.progress)];
+      assert.deepEqual([...new Set(all)], [1, 2, 3], JSON.stringify({ seen, late }));
+      assert.ok(all.every((v, i) => i === 0 || v >= all[i - 1]), JSON.stringify({ seen, late }));
       assert.ok(seen.length >= 1, `no progress reached onprogress: late ${JSON.stringify(late)}`);
     });
 
@@ -191,15 +223,51 @@ for (const mode of [{ pin: "2026-07-28" }, "auto"]) {
       results.forEach((r, i) => assert.equal(textOf(r), `Echo: m${i}`));
     });
 
-    it("tools that would ask the client for input are not offered (no input_required translation yet)", async () => {
-      // A 2026-07-28 client takes no server->client requests on stdio; until
-      // mcpbraid turns them into input_required results, backends are not told
-      // the client can sample or elicit, so their gated tools stay hidden and
-      // no call can hang on a request nobody answers.
-      const { tools } = await s.client.listTools({}, opts);
-      const names = tools.map((t) => t.name);
-      assert.ok(!names.includes(tool("trigger-sampling-request")), names.join(","));
-      assert.ok(!names.includes(tool("trigger-elicitation-request")), names.join(","));
+    it("sampling through an input_required round: the client's handler answers, the tool gets it", async () => {
+      const before = seen.sampling.length;
+      const res = await s.client.callTool(
+        { name: tool("trigger-sampling-request"), arguments: { prompt: "say hi", maxTokens: 33 } },
+        opts,
+      );
+      assert.ok(!res.isError, JSON.stringify(res));
+      assert.ok(textOf(res).includes(`${SAMPLED} re: Resource trigger-sampling-request context: say hi`), textOf(res));
+      assert.ok(textOf(res).includes("modern-model"), textOf(res));
+      assert.equal(seen.sampling.length, before + 1);
+      assert.equal(seen.sampling.at(-1).maxTokens, 33);
+      assert.match(s.stderr.text, /round\.ask/);
+    });
+
+    it("elicitation through an input_required round", async () => {
+      const before = seen.elicitation.length;
+      const res = await s.client.callTool({ name: tool("trigger-elicitation-request"), arguments: {} }, opts);
+      assert.ok(!res.isError, JSON.stringify(res));
+      const text = textOf(res);
+      assert.ok(text.includes("User provided the requested information"), text);
+      assert.ok(text.includes(`- Name: ${ELICITED.name}`), text);
+      assert.equal(seen.elicitation.length, before + 1);
+      assert.deepEqual(seen.elicitation.at(-1).requestedSchema?.required, ["name"]);
+    });
+
+    it("roots through an input_required round", async () => {
+      const res = await s.client.callTool({ name: tool("get-roots-list"), arguments: {} }, opts);
+      assert.ok(!res.isError, JSON.stringify(res));
+      assert.ok(textOf(res).includes(ROOT.uri), textOf(res));
+    });
+
+    it("concurrent sampling, elicitation and plain calls each end with their own answer", async () => {
+      const jobs = [];
+      for (let i = 0; i < 4; i++) {
+        jobs.push(s.client.callTool({ name: tool("trigger-sampling-request"), arguments: { prompt: `p${i}` } }, opts).then((r) => ["s", i, r]));
+        jobs.push(s.client.callTool({ name: tool("trigger-elicitation-request"), arguments: {} }, opts).then((r) => ["e", i, r]));
+        jobs.push(s.client.callTool({ name: tool("echo"), arguments: { message: `c${i}` } }, opts).then((r) => ["x", i, r]));
+      }
+      for (const [kind, i, res] of await Promise.all(jobs)) {
+        assert.ok(!res.isError, `${kind}${i}: ${JSON.stringify(res)}`);
+        const text = textOf(res);
+        if (kind === "s") assert.ok(text.includes(`${SAMPLED} re: Resource trigger-sampling-request context: p${i}`), `${i}: ${text}`);
+        if (kind === "e") assert.ok(text.includes(`- Name: ${ELICITED.name}`), `${i}: ${text}`);
+        if (kind === "x") assert.equal(text, `Echo: c${i}`);
+      }
       assert.deepEqual(s.errors.map(String), []);
     });
   });

@@ -202,3 +202,24 @@ TEST_CASE("discard closes like close and the slot's next call starts from a clea
   CHECK(n->backend_id == -1);
   CHECK(n->progress_token == 0);
 }
+
+TEST_CASE("rekey moves a call to a new id; the old id is free, a taken one refused") {
+  CallTable table;
+  CallHandle h = open_ok(table, json(1));
+  CallHandle other = open_ok(table, json(2));
+  table.get(h)->params = "p";
+  CHECK_FALSE(table.rekey(h, json(2), "2"));  // taken: nothing changes
+  CHECK(table.find("1") == h);
+  REQUIRE(table.rekey(h, json(7), "7"));
+  CHECK_FALSE(table.contains("1"));
+  CHECK(table.find("7") == h);
+  CHECK(table.get(h)->id == json(7));
+  CHECK(table.get(h)->params == "p");
+  CHECK(table.get(h)->request_id == "r1");
+  CHECK(table.size() == 2);
+  CallHandle reuse = open_ok(table, json(1));  // the old id can be used again
+  CHECK(table.find("1") == reuse);
+  table.discard(other);
+  CHECK_FALSE(table.rekey(other, json(9), "9"));  // stale
+  CHECK_FALSE(table.contains("9"));
+}

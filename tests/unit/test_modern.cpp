@@ -166,20 +166,21 @@ TEST_CASE("the discover result") {
   CHECK_FALSE(modern::discover_result(caps, "").contains("instructions"));
 }
 
-TEST_CASE("the first envelope says what backends are told, less what cannot be relayed") {
+TEST_CASE("the first envelope says what backends are told") {
   ClientSession s;
   CHECK_FALSE(s.modern_only());
-  s.on_envelope({{"name", "v2"}, {"version", "2.4"}}, {{"elicitation", json::object()},
-                                                       {"sampling", json::object()},
-                                                       {"roots", json::object()},
-                                                       {"experimental", {{"x", 1}}}});
+  json caps{
+      {"elicitation", json::object()}, {"sampling", json::object()}, {"experimental", {{"x", 1}}}};
+  s.on_envelope({{"name", "v2"}, {"version", "2.4"}}, caps);
   CHECK(s.modern_only());
-  CHECK(s.capabilities() == json{{"experimental", {{"x", 1}}}});
+  CHECK(s.capabilities() == caps);
   CHECK(s.client_info() == json{{"name", "v2"}, {"version", "2.4"}});
   // A later envelope changes nothing.
   s.on_envelope({{"name", "other"}, {"version", "1"}}, {{"experimental", json::object()}});
   CHECK(s.client_info()["name"] == "v2");
-  CHECK(s.capabilities() == json{{"experimental", {{"x", 1}}}});
+  CHECK(s.capabilities() == caps);
+  s.on_envelope(nullptr, "not an object");
+  CHECK(s.capabilities() == caps);
 }
 
 TEST_CASE("an initialize wins over envelopes") {
@@ -194,4 +195,33 @@ TEST_CASE("an initialize wins over envelopes") {
   CHECK(s.client_info()["name"] == "legacy");
   s.on_envelope({{"name", "late"}, {"version", "1"}}, json::object());
   CHECK(s.client_info()["name"] == "legacy");
+}
+
+TEST_CASE("multi round-trip: the methods, the input_required result, the retry's fields") {
+  CHECK(modern::multi_round("tools/call"));
+  CHECK(modern::multi_round("prompts/get"));
+  CHECK(modern::multi_round("resources/read"));
+  CHECK_FALSE(modern::multi_round("tools/list"));
+  CHECK_FALSE(modern::multi_round("completion/complete"));
+
+  json r = modern::input_required_result({{"i1", {{"method", "roots/list"}}}}, "S1");
+  CHECK(r["resultType"] == "input_required");
+  CHECK(r["inputRequests"]["i1"]["method"] == "roots/list");
+  CHECK(r["requestState"] == "S1");
+  CHECK(r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "mcpbraid");
+  CHECK_FALSE(r.contains("ttlMs"));
+
+  json params{{"name", "t"},
+              {"arguments", json::object()},
+              {"requestState", "S1"},
+              {"inputResponses", {{"i1", {{"roots", json::array()}}}}}};
+  auto f = modern::take_retry_fields(params);
+  CHECK(f.state == "S1");
+  CHECK(f.responses == json{{"i1", {{"roots", json::array()}}}});
+  CHECK(params == json{{"name", "t"}, {"arguments", json::object()}});
+  json odd{{"requestState", 5}, {"inputResponses", "x"}};
+  f = modern::take_retry_fields(odd);
+  CHECK(f.state.empty());
+  CHECK(f.responses == json::object());
+  CHECK(odd == json::object());
 }
