@@ -120,6 +120,10 @@ bool Dispatcher::enter_modern(rpc::Message& message) {
         "Method not found: " + method + " (not in protocol revision " + modern::kVersion + ")");
     return false;
   }
+  if (method == "subscriptions/listen") {
+    g_.subscriptions().on_listen(id, params);
+    return false;
+  }
   if (method == "server/discover") {
     g_.session().on_backend_request();
     g_.handshake().on_client_discover(id);
@@ -143,6 +147,7 @@ void Dispatcher::handle_notification(rpc::Message& message) {
     json params = params_of(message.body);
     auto request_id = params.find("requestId");
     if (request_id == params.end()) return;
+    if (g_.subscriptions().cancel(rpc::id_key(*request_id))) return;
     auto reason = params.find("reason");
     return g_.runner().cancel(
         rpc::id_key(*request_id),

@@ -11,6 +11,7 @@
 //   calls           the call runner: admission, attempts, retries, results
 //   relay           backend -> client: requests, notifications, progress
 //   input_rounds    2026-07-28 multi round-trip requests over legacy backends
+//   subscriptions   2026-07-28 subscriptions/listen
 //   supervisor      restarts with backoff, the crash-loop cap
 //   gateway_tools   the gateway's own tools and control answers
 //   event_loop      busy-poll and heap trimming
@@ -37,6 +38,7 @@
 #include "backends/reloader.hpp"
 #include "backends/router.hpp"
 #include "backends/search_tools.hpp"
+#include "backends/subscriptions.hpp"
 #include "backends/supervisor.hpp"
 #include "backends/transport.hpp"
 #include "core/call_table.hpp"
@@ -110,6 +112,7 @@ class Gateway : public BackendEvents {
   CallRunner& runner() { return runner_; }
   Relay& relay() { return relay_; }
   InputRounds& rounds() { return rounds_; }
+  Subscriptions& subscriptions() { return subscriptions_; }
   Supervisor& supervisor() { return supervisor_; }
   GatewayTools& tools() { return tools_; }
   SearchTools& search() { return search_; }
@@ -200,6 +203,7 @@ class Gateway : public BackendEvents {
   CallRunner runner_;
   Relay relay_;
   InputRounds rounds_;
+  Subscriptions subscriptions_;
   Supervisor supervisor_;
   GatewayTools tools_;
   SearchTools search_;

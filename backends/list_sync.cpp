@@ -336,9 +336,12 @@ void ListSync::schedule_list_changed(ListKind kind) {
     unsigned pending = list_changed_pending_;
     list_changed_pending_ = 0;
     list_changed_timer_.reset();
-    if (!g_.session().may_notify_list_changed()) return;
-    for (ListKind k : {ListKind::tools, ListKind::prompts, ListKind::resources})
-      if (pending & bit(k)) g_.client().send(rpc::make_notification(list_changed_method(k)));
+    bool legacy = g_.session().may_notify_list_changed();
+    for (ListKind k : {ListKind::tools, ListKind::prompts, ListKind::resources}) {
+      if (!(pending & bit(k))) continue;
+      if (legacy) g_.client().send(rpc::make_notification(list_changed_method(k)));
+      g_.subscriptions().on_list_changed(k);  // 2026-07-28 listens
+    }
   });
 }
 

@@ -239,6 +239,45 @@ class Modern(mcptest.MuxTestCase):
         self.assertIn("round.ended", m.stderr)
         m.assert_no_leftovers()
 
+    def test_listen_acknowledges_then_carries_list_changed_until_cancelled(self):
+        m = self.mux({"a": fixture("a")})
+        m.request("subscriptions/listen", with_meta({"notifications": {
+            "toolsListChanged": True, "promptsListChanged": False,
+            "resourceSubscriptions": ["fixture://a/hello"]}}), id="listen:0")
+        ack = m.wait_notification("notifications/subscriptions/acknowledged")[0]["params"]
+        self.assertEqual(ack["_meta"], {"io.modelcontextprotocol/subscriptionId": "listen:0"})
+        # Only what is honored: tools; resource subscriptions are not served yet.
+        self.assertEqual(ack["notifications"], {"toolsListChanged": True})
+        m.result("tools/list", with_meta())
+        m.result("tools/call", with_meta({"name": "a__add_tool"}))
+        changed = m.wait_notification("notifications/tools/list_changed")[0]["params"]
+        self.assertEqual(changed, {"_meta": {"io.modelcontextprotocol/subscriptionId": "listen:0"}})
+        self.assertFalse(m.has_response("listen:0"))  # a listen is never answered while open
+        # Cancelled: no more list_changed.
+        m.notify("notifications/cancelled", {"requestId": "listen:0", "_meta": envelope()})
+        m.result("tools/list", with_meta())
+        m.result("tools/call", with_meta({"name": "a__add_tool"}))
+        mcptest.wait_until(lambda: False, 0.3)
+        self.assertEqual(len(m.notifications_of("notifications/tools/list_changed")), 1)
+        self.assertFalse(m.has_response("listen:0"))
+        self.assertIn("client.listen_end", m.stderr)
+
+    def test_listen_errors_and_an_open_listen_at_eof(self):
+        m = self.mux({"a": fixture("a")})
+        for params in [{}, {"notifications": []}, {"notifications": {"toolsListChanged": 1}},
+                       {"notifications": {"resourceSubscriptions": [1]}}]:
+            with self.subTest(params=params):
+                err = m.error("subscriptions/listen", with_meta(params))
+                self.assertEqual(err["code"], -32602)
+        m.request("subscriptions/listen", with_meta({"notifications": {}}), id=99)
+        ack = m.wait_notification("notifications/subscriptions/acknowledged")[0]["params"]
+        self.assertEqual(ack["notifications"], {})
+        # An open listen does not keep the gateway alive after stdin closes.
+        m.close_stdin()
+        self.assertEqual(m.wait_exit(10), 0)
+        self.assertFalse(m.has_response(99))
+        m.assert_no_leftovers()
+
     def test_unsolicited_notifications_are_not_sent_to_a_modern_client(self):
         m = self.mux({"a": fixture("a")})
         m.result("tools/list", with_meta())

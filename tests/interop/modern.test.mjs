@@ -20,7 +20,7 @@ const SAMPLED = "MODERN-SAMPLING-REPLY-91c2";
 const ELICITED = { name: "Ada Modern", check: true, integer: 7, email: "ada@example.com" };
 const seen = { sampling: [], elicitation: [], roots: 0 };
 
-async function openModern(mode, servers = ["everything", "memory"]) {
+async function openModern(mode, servers = ["everything", "memory"], clientOptions = {}) {
   const tmp = makeTempDir("mcpbraid-modern-");
   const defs = serverDefs(tmp.dir);
   const cfgPath = join(tmp.dir, "mcpbraid.json");
@@ -30,6 +30,7 @@ async function openModern(mode, servers = ["everything", "memory"]) {
     {
       versionNegotiation: { mode },
       capabilities: { elicitation: { form: {} }, sampling: {}, roots: {} },
+      ...clientOptions,
     },
   );
   client.setRequestHandler("sampling/createMessage", async (request) => {
@@ -272,3 +273,22 @@ for (const mode of [{ pin: "2026-07-28" }, "auto"]) {
     });
   });
 }
+
+describe("SDK v2 client with listChanged handlers: the session opens with subscriptions/listen", {
+  skip: DIRECT && "no mcpbraid in direct mode",
+}, () => {
+  let s;
+  before(async () => {
+    s = await openModern({ pin: "2026-07-28" }, ["everything"], {
+      listChanged: { tools: { onChanged: () => {} }, prompts: { onChanged: () => {} } },
+    });
+  }, { timeout: 40_000 });
+  after(async () => s?.close());
+
+  nodeIt("the listen is acknowledged and calls go on beside it", { timeout: TEST_TIMEOUT }, async () => {
+    assert.match(s.stderr.text, /client\.listen .*toolsListChanged/);
+    const echoed = await s.client.callTool({ name: tool("echo"), arguments: { message: "listening" } }, opts);
+    assert.equal(textOf(echoed), "Echo: listening");
+    assert.deepEqual(s.errors.map(String), []);
+  });
+});
