@@ -105,7 +105,9 @@ void InputRounds::ask(Round& round) {
   g_.client().send(
       rpc::make_result(id, modern::input_required_result(std::move(requests), round.state)));
   // The client's id is answered: free it, keep the call at the backend.
+  // Its progress stops with that answer; the retry's token takes it up.
   g_.calls().rekey(round.call, id, parked_key(round.state));
+  g_.runner().retarget_progress(round.call, nullptr);
   Milliseconds wait = g_.backends()[round.backend]->failsafe().max_timeout;
   round.timer = std::make_unique<Timer>(g_.io(), wait);
   std::uint32_t index = round.call.index;
