@@ -77,13 +77,9 @@ void ClientChannel::respond_line(CallHandle call, std::string head, std::string 
                                  std::size_t body_offset) {
   if (const CallRecord* record = g_.calls().get(call); record && record->modern) {
     // Rare on this path (modern calls ask backends for parsed results): a
-    // merged list. Shaped through a DOM.
-    std::string method = record->method;
-    json message = json::parse(head + body.substr(std::min(body_offset, body.size())));
-    shape_modern(message, method);
-    close_request(call, message.contains("error"));
-    send(message);
-    return g_.check_drained();
+    // merged list. Shaped through a DOM, as respond() does.
+    json id = record->id;
+    return respond(id, json::parse(head + body.substr(std::min(body_offset, body.size()))));
   }
   close_request(call, false);
   write_line(std::move(head), std::move(body), body_offset);

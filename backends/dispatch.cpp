@@ -48,29 +48,32 @@ void Dispatcher::on_oversized(std::string& head, std::size_t size) {
                                        " bytes)"));
 }
 
-bool Dispatcher::open_call(const json& id, std::string key, const std::string& method) {
+std::optional<CallHandle> Dispatcher::open_call(const json& id, std::string key,
+                                                const std::string& method) {
   std::string shown = key;
   auto handle = g_.calls().open(id, std::move(key), method, Clock::now());
   if (!handle) {
     g_.client().send(rpc::make_error(id, rpc::kInvalidRequest,
                                      "Invalid Request: id " + shown + " is already in use"));
-    return false;
+    return std::nullopt;
   }
   trace::debug("request.start")
       .kv("request_id", g_.calls().get(*handle)->request_id)
       .kv("method", method)
       .kv("id", shown);
-  return true;
+  return handle;
 }
 
 void Dispatcher::handle_request(rpc::Message& message) {
   const json& id = message.body["id"];
   const std::string& method = message.method;
-  if (!open_call(id, rpc::id_key(id), method)) return;
+  auto handle = open_call(id, rpc::id_key(id), method);
+  if (!handle) return;
   ClientChannel& client = g_.client();
 
   if (method == "initialize") return g_.handshake().on_client_initialize(message);
-  if ((method == "server/discover" || modern::is_modern(message.body)) && !enter_modern(message))
+  if ((method == "server/discover" || modern::is_modern(message.body)) &&
+      !enter_modern(*handle, message))
     return;
   if (method == "mcpbraid/test/throw" && g_.test_hooks()) {
     // Only with MCPBRAID_TEST_HOOKS=1: proves the last-resort guard works.
@@ -97,11 +100,10 @@ void Dispatcher::handle_request(rpc::Message& message) {
   g_.handshake().when_settled([this, shared, route] { route(g_, *shared); });
 }
 
-bool Dispatcher::enter_modern(rpc::Message& message) {
+bool Dispatcher::enter_modern(CallHandle handle, rpc::Message& message) {
   const json& id = message.body["id"];
   const std::string& method = message.method;
-  if (auto handle = g_.calls().find(rpc::id_key(id)))
-    if (CallRecord* call = g_.calls().get(*handle)) call->modern = true;
+  g_.calls().get(handle)->modern = true;
   json& params = message.body["params"];
   auto check = modern::read_envelope(params);
   if (check.error) {
@@ -130,10 +132,7 @@ bool Dispatcher::enter_modern(rpc::Message& message) {
     return false;
   }
   // A retry of a call that asked for input takes that call over.
-  if (modern::multi_round(method)) {
-    auto fresh = g_.calls().find(rpc::id_key(id));
-    if (fresh && g_.rounds().on_request(*fresh, message)) return false;
-  }
+  if (modern::multi_round(method) && g_.rounds().on_request(handle, message)) return false;
   // Backends speak the handshake: they are told the client in initialize,
   // not per request.
   modern::strip_envelope(params);

@@ -3,8 +3,10 @@
 // the call table here (a duplicate id is refused), then go by method: the
 // gateway's own answers at once, routed methods once backends settled.
 #include <cstddef>
+#include <optional>
 #include <string>
 
+#include "core/call_table.hpp"
 #include "core/jsonrpc.hpp"
 
 namespace mcpbraid {
@@ -27,9 +29,9 @@ class Dispatcher {
   // A request with a 2026-07-28 envelope (or server/discover): marks its
   // record modern, checks the envelope and strips it for the backends.
   // False when answered here (a bad envelope, a removed method, discover).
-  bool enter_modern(rpc::Message& message);
-  // Opens the call record; false (and answered) for a duplicate id.
-  bool open_call(const json& id, std::string key, const std::string& method);
+  bool enter_modern(CallHandle handle, rpc::Message& message);
+  // Opens the call record; nullopt (and answered) for a duplicate id.
+  std::optional<CallHandle> open_call(const json& id, std::string key, const std::string& method);
 
   Gateway& g_;
 };

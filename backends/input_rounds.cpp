@@ -233,8 +233,4 @@ void InputRounds::end_all(const std::string& why) {
   for (std::uint32_t index : parked) end(index, why);
 }
 
-std::size_t InputRounds::parked() const {
-  return by_state_.size();
-}
-
 }  // namespace mcpbraid

@@ -52,7 +52,6 @@ class InputRounds {
   bool hold_final(CallHandle h, Reply& reply);
   // The client left or we are stopping: every parked call ends now.
   void end_all(const std::string& why);
-  std::size_t parked() const;
 
  private:
   struct Input {

@@ -30,7 +30,6 @@ class Subscriptions {
   void on_list_changed(ListKind kind);
   // The client left or we stop: every listen ends, unanswered.
   void end_all();
-  std::size_t size() const { return listens_.size(); }
 
  private:
   struct Listen {
