@@ -48,6 +48,7 @@ void Backend::reconfigure(ServerConfig config) {
 bool Backend::start() {
   ++starts_;
   permanent_failure_ = false;
+  envelope_ = nullptr;  // a new process: its era is probed again
   state_ = BackendState::starting;
   if (transport_) retire(std::move(transport_));
   gone_seen_ = false;
@@ -100,12 +101,40 @@ void Backend::retire(std::unique_ptr<Transport> transport) {
 std::int64_t Backend::request(std::string_view method, json params, Done done,
                               std::string_view request_id) {
   std::int64_t id = add_pending(method, std::move(done), request_id, false);
-  if (id > 0) send(rpc::make_request(id, method, std::move(params)));
+  if (id > 0) {
+    if (modern()) add_envelope(params);
+    send(rpc::make_request(id, method, std::move(params)));
+  }
   return id > 0 ? id : -id;
+}
+
+void Backend::open_stream(const json& id, std::string_view method, json params) {
+  if (modern()) add_envelope(params);
+  json message{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
+  send(message);
+}
+
+void Backend::add_envelope(json& params) const {
+  if (!params.is_object()) params = json::object();
+  json& meta = params["_meta"];
+  if (!meta.is_object()) meta = json::object();
+  for (const auto& [key, value] : envelope_.items()) meta[key] = value;
 }
 
 std::int64_t Backend::request_raw(std::string_view method, std::string_view params_json, Done done,
                                   std::string_view request_id, bool raw_result) {
+  if (modern()) {
+    // Its results are read (resultType decides what they are), and its
+    // params get the envelope: one parse, off the legacy hot path.
+    json params = params_json.empty() ? json::object() : json::parse(params_json, nullptr, false);
+    if (params.is_discarded()) {  // the scanner let through what the parser refuses
+      Reply reply;
+      reply.reason = "mcpbraid could not re-encode the request's params";
+      done(std::move(reply));
+      return next_id_++;
+    }
+    return request(method, std::move(params), std::move(done), request_id);
+  }
   std::int64_t id = add_pending(method, std::move(done), request_id, raw_result);
   if (id < 0) return -id;
   std::string line;
@@ -437,6 +466,10 @@ health::BackendStatus Backend::status(TimePoint now) const {
     s.session = running() ? transport_->session_state() : std::string("closed");
   } else {
     s.inherit_env = config_.inherit_env;
+  }
+  if (state_ == BackendState::ready && !protocol_version_.empty()) {
+    s.protocol = protocol_version_;
+    s.era = modern() ? "stateless" : "handshake";
   }
   if (running()) {
     if (transport_->pid() > 0) s.pid = transport_->pid();

@@ -110,6 +110,10 @@ class Backend {
   // Withdraws a request: tells the backend and completes it as cancelled.
   void cancel(std::int64_t id, std::string_view reason);
   void notify(std::string_view method, json params = nullptr);
+  // A request that stays open (a modern backend's subscriptions/listen):
+  // the envelope added, no deadline, no pending entry; its answer, if one
+  // ever comes, is ignored.
+  void open_stream(const json& id, std::string_view method, json params);
   void send(const json& message);
 
   // Completes every pending request with a failure.
@@ -148,6 +152,16 @@ class Backend {
   const std::string& instructions() const { return instructions_; }
   const json& server_info() const { return server_info_; }
   const std::string& protocol_version() const { return protocol_version_; }
+
+  // The 2026-07-28 era (no handshake): every request we send carries this
+  // envelope in params._meta (protocol version, client info and
+  // capabilities, log level). Set by the handshake once the backend refused
+  // initialize for 2026-07-28; cleared by a restart, which probes again.
+  bool modern() const { return !envelope_.is_null(); }
+  void set_envelope(json envelope) { envelope_ = std::move(envelope); }
+  void set_envelope_field(const std::string& key, json value) {
+    if (modern()) envelope_[key] = std::move(value);
+  }
 
   // Per rung of a child's stop ladder (ChildProcess::kStopGrace).
   static constexpr Milliseconds kStopGrace{2000};
@@ -195,6 +209,10 @@ class Backend {
   // keep the loop alive for a whole timeout.
   void cancel_deadline_timer();
 
+  // Merges the envelope into params._meta (a modern backend only).
+  void add_envelope(json& params) const;
+
+  json envelope_;  // null: the handshake era
   asio::io_context& io_;
   ServerConfig config_;
   BackendEvents& events_;

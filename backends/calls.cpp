@@ -2,6 +2,7 @@
 
 #include "backends/gateway.hpp"
 #include "core/call_policy.hpp"
+#include "core/modern.hpp"
 #include "core/rewrite.hpp"
 #include "core/trace.hpp"
 
@@ -32,6 +33,9 @@ void CallRunner::forward(CallSpec spec) {
   if (!h) return;
   CallRecord* call = g_.calls().get(*h);
   json& params = spec.params;
+  // A retry's fields that are not ours mean something to a modern backend
+  // only (its own requestState); a legacy one gets the original request.
+  if (call->modern && !spec.backend.modern()) modern::take_retry_fields(params);
   auto meta = params.find("_meta");
   if (meta != params.end() && meta->is_object() && meta->contains("progressToken")) {
     // Tokens are only unique per requester: give the backend one of ours.
@@ -104,6 +108,18 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
         .kv("delay_ms", static_cast<std::int64_t>(delay->count()))
         .kv("reason", reply.reason);
     return retry_later(h, *delay);
+  }
+  if (backend.modern() && !call->modern) {
+    // A 2026-07-28 backend, a client of the handshake era: its requests for
+    // input become requests to the client; its results lose what that era
+    // does not know.
+    if (reply.ok() && modern::input_required(reply.value))
+      return g_.asked().start(h, std::move(reply.value));
+    g_.asked().forget(h);
+    if (reply.ok())
+      modern::undecorate_result(reply.value);
+    else if (reply.kind == Reply::Kind::error)
+      modern::legacy_error(reply.value, call->method);
   }
   finish(h);
   // A call waiting on its client for input (2026-07-28): kept for the retry.

@@ -57,6 +57,14 @@ class CallRunner {
   // The answer to the client for a call whose backend is done with it
   // (after finish): a result, an error, a failure, or nothing (cancelled).
   void answer(CallHandle h, Reply&& reply);
+  // Sends call `h` to its backend again, as it is now (a round of input
+  // from a modern backend answered).
+  void resend(CallHandle h) { send_attempt(h); }
+  // Ends call `h` at its backend and answers the client `reply`.
+  void complete(CallHandle h, Reply&& reply) {
+    finish(h);
+    answer(h, std::move(reply));
+  }
   // A multi round-trip retry took over the call: progress goes to the
   // retry's token from now on (null: none).
   void retarget_progress(CallHandle h, json client_token);

@@ -55,6 +55,7 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       runner_(*this),
       relay_(*this),
       rounds_(*this),
+      asked_(*this),
       subscriptions_(*this),
       supervisor_(*this, options.restarts),
       tools_(*this),
@@ -255,6 +256,7 @@ void Gateway::on_client_eof() {
   trace::info("client.eof").kv("open_requests", static_cast<std::int64_t>(calls_.size()));
   // Nobody is left to answer what backends asked the client.
   rounds_.end_all("the client closed the connection");
+  asked_.end_all("the client closed the connection");
   subscriptions_.end_all();
   relay_.refuse_all("mcpbraid: the client closed the connection");
   check_drained();
@@ -288,6 +290,7 @@ void Gateway::stop() {
   client_.close_input();
   session_.on_signal();
   rounds_.end_all("mcpbraid is shutting down");
+  asked_.end_all("mcpbraid is shutting down");
   subscriptions_.end_all();
   relay_.refuse_all("mcpbraid is shutting down");
   // Do not wait: answer what is open, then stop.

@@ -11,6 +11,7 @@
 //   calls           the call runner: admission, attempts, retries, results
 //   relay           backend -> client: requests, notifications, progress
 //   input_rounds    2026-07-28 multi round-trip requests over legacy backends
+//   asked_input     a 2026-07-28 backend's requests for input, for a legacy client
 //   subscriptions   2026-07-28 subscriptions/listen
 //   supervisor      restarts with backoff, the crash-loop cap
 //   gateway_tools   the gateway's own tools and control answers
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/asked_input.hpp"
 #include "backends/backend.hpp"
 #include "backends/calls.hpp"
 #include "backends/client_channel.hpp"
@@ -112,6 +114,7 @@ class Gateway : public BackendEvents {
   CallRunner& runner() { return runner_; }
   Relay& relay() { return relay_; }
   InputRounds& rounds() { return rounds_; }
+  AskedInput& asked() { return asked_; }
   Subscriptions& subscriptions() { return subscriptions_; }
   Supervisor& supervisor() { return supervisor_; }
   GatewayTools& tools() { return tools_; }
@@ -203,6 +206,7 @@ class Gateway : public BackendEvents {
   CallRunner runner_;
   Relay relay_;
   InputRounds rounds_;
+  AskedInput asked_;
   Subscriptions subscriptions_;
   Supervisor supervisor_;
   GatewayTools tools_;

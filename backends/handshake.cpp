@@ -140,21 +140,50 @@ void Handshake::on_initialize_reply(Backend& backend, int attempt, TimePoint sta
     });
     return;
   }
+  // A server of 2026-07-28 only: no handshake, it is discovered instead.
+  if (reply.kind == Reply::Kind::error && modern::offers_stateless(reply.value))
+    return discover_backend(backend, started);
   if (!reply.ok()) {
-    // A live backend that refuses to initialize will not do better later.
-    std::string reason = reply.kind == Reply::Kind::error
-                             ? "initialize failed: " + string_field(reply.value, "message")
-                             : "initialize failed: " + reply.reason;
-    backend.set_failed(reason);
-    trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
-    // Stopped, it would report how it ended ("exited with status 0"): the
-    // refusal is the reason that stays.
-    backend.stop([&backend, reason] { backend.set_failed(reason); });
-    run_settle_waiters();
-    return;
+    return refuse(backend, reply.kind == Reply::Kind::error
+                               ? "initialize failed: " + string_field(reply.value, "message")
+                               : "initialize failed: " + reply.reason);
   }
   backend.set_ready(std::move(reply.value));
   on_ready(backend, ms);
+}
+
+// A live backend that refuses to start a session will not do better later.
+void Handshake::refuse(Backend& backend, const std::string& reason) {
+  backend.set_failed(reason);
+  trace::error("backend.initialize_failed").kv("server", backend.name()).kv("reason", reason);
+  // Stopped, it would report how it ended ("exited with status 0"): the
+  // refusal is the reason that stays.
+  backend.stop([&backend, reason] { backend.set_failed(reason); });
+  run_settle_waiters();
+}
+
+void Handshake::discover_backend(Backend& backend, TimePoint started) {
+  backend.set_envelope(modern::backend_envelope(
+      g_.session().client_info(), backend_client_capabilities(g_.session().capabilities())));
+  trace::info("backend.stateless").kv("server", backend.name()).kv("protocol", modern::kVersion);
+  backend.request("server/discover", json::object(), [this, &backend, started](Reply&& reply) {
+    if (backend.removed()) return;
+    Gateway::HandlingScope scope(g_, Gateway::Handling{nullptr, "server/discover", backend.name()});
+    std::string problem;
+    if (reply.ok()) {
+      auto read = modern::read_discover(reply.value);
+      if (read.problem.empty()) {
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        backend.set_ready(std::move(read.initialize_result));
+        return on_ready(backend, ms);
+      }
+      problem = read.problem;
+    } else {
+      problem =
+          reply.kind == Reply::Kind::error ? string_field(reply.value, "message") : reply.reason;
+    }
+    refuse(backend, "server/discover failed: " + problem);
+  });
 }
 
 // The move to ready: tell it the client is initialized, replay setLevel,
@@ -172,6 +201,7 @@ void Handshake::on_ready(Backend& backend, double latency_ms) {
         .kv("client", version)
         .kv("backend", backend.protocol_version());
   if (g_.session().backends_may_be_initialized()) send_initialized(backend);
+  if (backend.modern()) listen(backend);
   g_.supervisor().on_healthy(backend);
   bool restarted = backend.restarts() > 0;
   if (restarted) g_.lists().refresh_after_restart(backend);
@@ -185,7 +215,25 @@ void Handshake::on_ready(Backend& backend, double latency_ms) {
   }
 }
 
+// A modern backend sends list_changed only on a subscriptions/listen
+// stream: one per backend process, for the lists it says change.
+void Handshake::listen(Backend& backend) {
+  json filter = json::object();
+  const json& caps = backend.capabilities();
+  auto changes = [&caps](const char* kind) {
+    auto it = caps.find(kind);
+    return it != caps.end() && it->is_object() && it->value("listChanged", false);
+  };
+  if (changes("tools")) filter["toolsListChanged"] = true;
+  if (changes("prompts")) filter["promptsListChanged"] = true;
+  if (changes("resources")) filter["resourcesListChanged"] = true;
+  if (filter.empty()) return;
+  trace::debug("backend.listen").kv("server", backend.name()).kv("filter", filter.dump());
+  backend.open_stream("mcpbraid-listen", "subscriptions/listen", {{"notifications", filter}});
+}
+
 void Handshake::send_initialized(Backend& backend) {
+  if (backend.modern()) return;  // no handshake to finish
   if (std::find(initialized_sent_.begin(), initialized_sent_.end(), backend.name()) !=
       initialized_sent_.end())
     return;

@@ -6,6 +6,8 @@
 // a slow one is asked again (initialize is safe to repeat), then restarted
 // like a crash; one that refuses is failed. A backend that is ready after
 // the client's answer joins late: the client hears list_changed.
+// A backend that answers initialize -32022 naming 2026-07-28 speaks that
+// revision only: it is asked server/discover, and ready on its answer.
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,7 +51,13 @@ class Handshake {
   std::pair<json, std::string> merged_view() const;
   void on_initialize_reply(Backend& backend, int attempt, TimePoint started, Reply&& reply);
   void on_ready(Backend& backend, double latency_ms);
+  // Fails a backend that refused to start a session, for good.
+  void refuse(Backend& backend, const std::string& reason);
+  // It answered initialize: 2026-07-28 only. Asks server/discover instead,
+  // every request from then on carrying the envelope.
+  void discover_backend(Backend& backend, TimePoint started);
   void send_initialized(Backend& backend);
+  void listen(Backend& backend);
 
   Gateway& g_;
   std::unique_ptr<Timer> timer_;

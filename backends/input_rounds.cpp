@@ -124,13 +124,16 @@ void InputRounds::ask(Round& round) {
 bool InputRounds::on_request(CallHandle fresh, rpc::Message& message) {
   auto params = message.body.find("params");
   if (params == message.body.end()) return false;
-  auto fields = modern::take_retry_fields(*params);
-  if (fields.state.empty()) return false;
-  auto it = by_state_.find(fields.state);
+  // Only a state of ours is taken out: any other (a modern backend's own,
+  // or none) goes on to the backend with its inputResponses.
+  auto state = params->is_object() ? params->find("requestState") : params->end();
+  if (state == params->end() || !state->is_string()) return false;
+  auto it = by_state_.find(state->get<std::string>());
   if (it == by_state_.end()) {
     trace::debug("round.unknown_state").kv("method", message.method);
     return false;  // served as a new request
   }
+  auto fields = modern::take_retry_fields(*params);
   std::uint32_t index = it->second;
   Round& round = rounds_.at(index);
   CallRecord* call = g_.calls().get(round.call);

@@ -44,8 +44,8 @@ class InputRounds {
                           const json& params);
   // A modern request that may be a retry (`fresh`, just opened, is its
   // record). True when handled here: its requestState named a parked call.
-  // Otherwise false, and the round-trip fields are gone from its params (the
-  // request is served as new).
+  // Otherwise false, its params untouched (served as a new request; the
+  // call runner drops a retry's fields before a legacy backend).
   bool on_request(CallHandle fresh, rpc::Message& message);
   // The backend answered call `h`. True when the call is parked: the reply
   // is kept for the retry. False otherwise (the caller answers).

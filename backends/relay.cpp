@@ -66,6 +66,10 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
 
 void Relay::on_notification(Backend& backend, rpc::Message& message) {
   const std::string& method = message.method;
+  if (method == "notifications/subscriptions/acknowledged" && backend.modern()) {
+    trace::debug("backend.listening").kv("server", backend.name());
+    return;  // our own listen (handshake.cpp), not the client's
+  }
   if (auto problem = shape::notification(method, message.body)) {
     trace::warn("backend.bad_notification")
         .kv("server", backend.name())
@@ -117,6 +121,7 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
 }
 
 void Relay::on_client_response(rpc::Message& message) {
+  if (g_.asked().on_client_response(message.body)) return;
   const json& id = message.body["id"];
   std::optional<UpstreamRoute> up;
   if (id.is_number_integer()) up = upstream_.take(id.get<std::int64_t>());

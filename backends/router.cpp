@@ -6,6 +6,7 @@
 
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
+#include "core/modern.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -167,6 +168,10 @@ void Router::on_set_level(rpc::Message& message) {
   for (auto& backend : g_.backends()) {
     if (backend->state() != BackendState::ready || !backend->capabilities().contains("logging"))
       continue;
+    if (backend->modern()) {  // no setLevel: the level rides on every request
+      backend->set_envelope_field(modern::kLogLevelKey, level);
+      continue;
+    }
     ++*remaining;
     Backend* b = backend.get();
     b->request("logging/setLevel", params, [finish_one, b](Reply&& reply) {
@@ -181,7 +186,9 @@ void Router::on_set_level(rpc::Message& message) {
 }
 
 void Router::replay_log_level(Backend& backend) {
-  if (log_level_ && backend.capabilities().contains("logging"))
+  if (log_level_ && backend.modern())
+    backend.set_envelope_field(modern::kLogLevelKey, *log_level_);
+  else if (log_level_ && backend.capabilities().contains("logging"))
     backend.request("logging/setLevel", {{"level", *log_level_}}, [](Reply&&) {});
 }
 

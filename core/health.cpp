@@ -179,6 +179,8 @@ json to_json(const BackendStatus& b) {
           {"transport", b.transport},
           {"origin", optional_json(b.origin)},
           {"session", optional_json(b.session)},
+          {"protocol", optional_json(b.protocol)},
+          {"era", optional_json(b.era)},
           {"inherit_env", optional_json(b.inherit_env)},
           {"pid", optional_json(b.pid)},
           {"uptime_s", optional_json(b.uptime_s)},
@@ -247,6 +249,8 @@ Snapshot snapshot_from_json(const json& doc) {
     s.transport = text("transport").value_or("stdio");
     s.origin = text("origin");
     s.session = text("session");
+    s.protocol = text("protocol");
+    s.era = text("era");
     if (auto it = b.find("inherit_env"); it != b.end() && it->is_boolean())
       s.inherit_env = it->get<bool>();
     s.pid = optional_from<std::int64_t>(b, "pid");

@@ -28,10 +28,15 @@ struct BackendStatus {
   std::string transport = "stdio";     // stdio, http, sse, http-or-sse
   std::optional<std::string> origin;   // a remote server's scheme://host:port
   std::optional<std::string> session;  // a remote server's: active, none, renewing, ...
-  std::optional<bool> inherit_env;     // a stdio server's: its child gets our whole environment
-  std::optional<std::int64_t> pid;     // none when no child runs
-  std::optional<double> uptime_s;      // since the running child started
-  std::optional<std::int64_t> tools;   // none until its tools were listed
+  // The protocol revision it speaks once ready: the handshake's negotiated
+  // version, or "2026-07-28" for a server without a handshake. `era` says
+  // which: "handshake" or "stateless".
+  std::optional<std::string> protocol;
+  std::optional<std::string> era;
+  std::optional<bool> inherit_env;    // a stdio server's: its child gets our whole environment
+  std::optional<std::int64_t> pid;    // none when no child runs
+  std::optional<double> uptime_s;     // since the running child started
+  std::optional<std::int64_t> tools;  // none until its tools were listed
   // What the client sees of them (README "Saving context"): tools in its
   // tools/list (fewer than `tools` in search mode), what the filters hid,
   // and names lost to another server's ("name (kept by server)").

@@ -122,8 +122,10 @@ bool cacheable(std::string_view method) {
 
 void decorate_result(json& result, std::string_view method) {
   if (!result.is_object()) result = json::object();
-  result["resultType"] = "complete";
-  if (cacheable(method)) {
+  // A modern backend's request for input goes to the client as it is.
+  bool asks = input_required(result);
+  if (!asks) result["resultType"] = "complete";
+  if (cacheable(method) && !asks) {
     // Both or neither: a backend's pair is kept only when both are valid.
     if (!valid_ttl(result) || !valid_scope(result)) {
       result["ttlMs"] = 0;
@@ -178,6 +180,78 @@ RetryFields take_retry_fields(json& params) {
 
 json server_info() {
   return {{"name", "mcpbraid"}, {"version", MCPBRAID_VERSION}};
+}
+
+bool offers_stateless(const json& error) {
+  if (!error.is_object() || error.value("code", 0) != kUnsupportedProtocolVersion) return false;
+  auto data = error.find("data");
+  if (data == error.end() || !data->is_object()) return false;
+  auto supported = data->find("supported");
+  if (supported == data->end() || !supported->is_array()) return false;
+  for (const auto& v : *supported)
+    if (v.is_string() && v.get<std::string>() == kVersion) return true;
+  return false;
+}
+
+json backend_envelope(const json& client_info, json capabilities) {
+  return {{kProtocolVersionKey, kVersion},
+          {kClientInfoKey, client_info.is_object() ? client_info : server_info()},
+          {kClientCapabilitiesKey,
+           capabilities.is_object() ? std::move(capabilities) : json::object()}};
+}
+
+DiscoverRead read_discover(const json& result) {
+  DiscoverRead out;
+  if (!result.is_object()) {
+    out.problem = "server/discover result is not an object";
+    return out;
+  }
+  bool speaks = false;
+  if (auto versions = result.find("supportedVersions");
+      versions != result.end() && versions->is_array())
+    for (const auto& v : *versions) speaks = speaks || (v.is_string() && v == kVersion);
+  if (!speaks) {
+    out.problem = std::string("server/discover does not list ") + kVersion;
+    return out;
+  }
+  auto capabilities = result.find("capabilities");
+  if (capabilities == result.end() || !capabilities->is_object()) {
+    out.problem = "server/discover result has no capabilities object";
+    return out;
+  }
+  json info = json::object();
+  if (auto meta = result.find("_meta"); meta != result.end() && meta->is_object())
+    if (auto it = meta->find(kServerInfoKey); it != meta->end() && it->is_object()) info = *it;
+  if (info.empty())
+    if (auto it = result.find("serverInfo"); it != result.end() && it->is_object()) info = *it;
+  out.initialize_result = {
+      {"protocolVersion", kVersion}, {"capabilities", *capabilities}, {"serverInfo", info}};
+  if (auto it = result.find("instructions"); it != result.end() && it->is_string())
+    out.initialize_result["instructions"] = *it;
+  return out;
+}
+
+void undecorate_result(json& result) {
+  if (!result.is_object()) return;
+  result.erase("resultType");
+  result.erase("ttlMs");
+  result.erase("cacheScope");
+  if (auto meta = result.find("_meta"); meta != result.end() && meta->is_object()) {
+    meta->erase(kServerInfoKey);
+    if (meta->empty()) result.erase(meta);
+  }
+}
+
+bool input_required(const json& result) {
+  if (!result.is_object()) return false;
+  auto it = result.find("resultType");
+  return it != result.end() && it->is_string() && *it == "input_required";
+}
+
+void legacy_error(json& error, std::string_view method) {
+  if (method != "resources/read" || !error.is_object() || error.value("code", 0) != -32602) return;
+  auto data = error.find("data");
+  if (data != error.end() && data->is_object() && data->contains("uri")) error["code"] = -32002;
 }
 
 }  // namespace mcpbraid::modern

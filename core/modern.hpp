@@ -78,7 +78,8 @@ bool cacheable(std::string_view method);
 // ttlMs 0 and cacheScope "private" for cacheable methods unless the result
 // already has valid ones (our lists change without notice to a client that
 // did not listen, so nothing may be cached), and our serverInfo in _meta.
-// A non-object result becomes {} first.
+// A non-object result becomes {} first. An input_required result (a
+// modern backend's) keeps its resultType and gets no cache fields.
 void decorate_result(json& result, std::string_view method);
 
 // An error code as a modern client must see it: resource-not-found (-32002
@@ -108,5 +109,40 @@ RetryFields take_retry_fields(json& params);
 
 // {"name":"mcpbraid","version":MCPBRAID_VERSION}
 json server_info();
+
+// ---- Toward a backend that speaks 2026-07-28 (no handshake). ----
+//
+// A backend is asked `initialize` first, as every server of the handshake
+// era expects. A server that speaks only 2026-07-28 answers it -32022 with
+// the versions it speaks in data.supported: then it is a modern backend.
+
+// True when an initialize error says the server speaks 2026-07-28 instead.
+bool offers_stateless(const json& error);
+
+// The envelope every request to a modern backend carries in params._meta:
+// protocol version, the client's info (null: ours) and capabilities.
+json backend_envelope(const json& client_info, json capabilities);
+
+// A modern backend's server/discover result read as an initialize result
+// ({protocolVersion, capabilities, serverInfo, instructions}), or why it is
+// not one (no 2026-07-28 among supportedVersions, no capabilities object).
+struct DiscoverRead {
+  json initialize_result;
+  std::string problem;  // empty when initialize_result is set
+};
+DiscoverRead read_discover(const json& result);
+
+// A modern backend's complete result as a handshake-era client sees it:
+// resultType, ttlMs, cacheScope and the serverInfo _meta key removed
+// (_meta itself when nothing is left).
+void undecorate_result(json& result);
+
+// True when a modern backend's result asks for input (resultType
+// "input_required").
+bool input_required(const json& result);
+
+// A resource-not-found error of a modern backend (-32602 carrying
+// data.uri on resources/read) as the handshake era codes it: -32002.
+void legacy_error(json& error, std::string_view method);
 
 }  // namespace mcpbraid::modern

@@ -45,6 +45,8 @@ BackendStatus busy_backend() {
   b.in_flight = 3;
   b.last_error = "timed out after 60s";
   b.stderr_tail = {"Starting default (STDIO) server...", "Server running on stdio"};
+  b.protocol = "2025-11-25";
+  b.era = "handshake";
   return b;
 }
 
@@ -131,6 +133,8 @@ TEST_CASE("to_json: a backend's fields are snake_case with their values") {
   CHECK(j["tools"] == 13);
   CHECK(j["in_flight"] == 3);
   CHECK(j["last_error"] == "timed out after 60s");
+  CHECK(j["protocol"] == "2025-11-25");
+  CHECK(j["era"] == "handshake");
   CHECK(j["stderr_tail"] ==
         json::array({"Starting default (STDIO) server...", "Server running on stdio"}));
   // The name is the key in the snapshot's backends object, not a field.
@@ -138,17 +142,18 @@ TEST_CASE("to_json: a backend's fields are snake_case with their values") {
   std::set<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.insert(key);
   CHECK(keys ==
-        std::set<std::string>{"state",      "circuit",      "next_probe_ms", "restart_in_ms",
-                              "healthy",    "successes",    "failures",      "consecutive_failures",
-                              "transport",  "origin",       "session",       "inherit_env",
-                              "latency_ms", "restarts",     "pid",           "uptime_s",
-                              "tools",      "tools_listed", "hidden",        "collisions",
-                              "in_flight",  "last_error",   "stderr_tail"});
+        std::set<std::string>{
+            "state",     "circuit",     "next_probe_ms",        "restart_in_ms", "healthy",
+            "successes", "failures",    "consecutive_failures", "transport",     "origin",
+            "session",   "inherit_env", "latency_ms",           "restarts",      "pid",
+            "uptime_s",  "tools",       "tools_listed",         "hidden",        "collisions",
+            "in_flight", "last_error",  "stderr_tail",          "protocol",      "era"});
 }
 
 TEST_CASE("to_json: optional fields of a backend that never ran are null, not absent") {
   json j = health::to_json(fresh_backend());
-  for (const char* key : {"restart_in_ms", "pid", "uptime_s", "tools", "last_error"}) {
+  for (const char* key :
+       {"restart_in_ms", "pid", "uptime_s", "tools", "last_error", "protocol", "era"}) {
     INFO("key " << key);
     REQUIRE(j.contains(key));
     CHECK(j[key].is_null());
@@ -240,6 +245,8 @@ TEST_CASE("snapshot_from_json(to_json(x)) gives x back, also through text") {
       CHECK(b.in_flight == a.in_flight);
       CHECK(b.last_error == a.last_error);
       CHECK(b.stderr_tail == a.stderr_tail);
+      CHECK(b.protocol == a.protocol);
+      CHECK(b.era == a.era);
     }
     // And the same document again.
     CHECK(health::to_json(back) == health::to_json(original));

@@ -225,3 +225,90 @@ TEST_CASE("multi round-trip: the methods, the input_required result, the retry's
   CHECK(f.responses == json::object());
   CHECK(odd == json::object());
 }
+
+// ---- Toward a backend that speaks only 2026-07-28. ----
+
+TEST_CASE("an initialize refusal naming 2026-07-28 marks a stateless backend") {
+  json refusal{{"code", -32022},
+               {"message", "Unsupported protocol version: 2025-06-18"},
+               {"data", {{"supported", {"2026-07-28"}}, {"requested", "2025-06-18"}}}};
+  CHECK(modern::offers_stateless(refusal));
+  json other = refusal;
+  other["data"]["supported"] = {"2027-01-01"};
+  CHECK_FALSE(modern::offers_stateless(other));
+  other = refusal;
+  other["code"] = -32602;
+  CHECK_FALSE(modern::offers_stateless(other));
+  CHECK_FALSE(modern::offers_stateless({{"code", -32022}}));
+  CHECK_FALSE(
+      modern::offers_stateless({{"code", -32022}, {"data", {{"supported", "2026-07-28"}}}}));
+  CHECK_FALSE(modern::offers_stateless("x"));
+}
+
+TEST_CASE("the envelope toward a backend") {
+  json e = modern::backend_envelope({{"name", "c"}, {"version", "1"}}, {{"roots", json::object()}});
+  CHECK(e == json{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                  {"io.modelcontextprotocol/clientInfo", {{"name", "c"}, {"version", "1"}}},
+                  {"io.modelcontextprotocol/clientCapabilities", {{"roots", json::object()}}}});
+  // No client info known: ours; capabilities always an object.
+  json ours = modern::backend_envelope(nullptr, nullptr);
+  CHECK(ours["io.modelcontextprotocol/clientInfo"]["name"] == "mcpbraid");
+  CHECK(ours["io.modelcontextprotocol/clientCapabilities"] == json::object());
+}
+
+TEST_CASE("a backend's discover result read as an initialize result") {
+  json result{
+      {"supportedVersions", {"2026-07-28"}},
+      {"capabilities", {{"tools", {{"listChanged", true}}}}},
+      {"instructions", "use it"},
+      {"resultType", "complete"},
+      {"_meta", {{"io.modelcontextprotocol/serverInfo", {{"name", "s"}, {"version", "2"}}}}}};
+  auto read = modern::read_discover(result);
+  CHECK(read.problem == "");
+  CHECK(read.initialize_result == json{{"protocolVersion", "2026-07-28"},
+                                       {"capabilities", {{"tools", {{"listChanged", true}}}}},
+                                       {"serverInfo", {{"name", "s"}, {"version", "2"}}},
+                                       {"instructions", "use it"}});
+  json old = result;
+  old["supportedVersions"] = {"2025-11-25"};
+  CHECK(modern::read_discover(old).problem == "server/discover does not list 2026-07-28");
+  json bare = result;
+  bare.erase("capabilities");
+  CHECK(modern::read_discover(bare).problem == "server/discover result has no capabilities object");
+  CHECK(modern::read_discover(json::array()).problem == "server/discover result is not an object");
+}
+
+TEST_CASE("a modern backend's result as a legacy client sees it") {
+  json r{{"content", json::array()},
+         {"resultType", "complete"},
+         {"ttlMs", 0},
+         {"cacheScope", "private"},
+         {"_meta", {{"io.modelcontextprotocol/serverInfo", {{"name", "s"}}}}}};
+  modern::undecorate_result(r);
+  CHECK(r == json{{"content", json::array()}});
+  json kept{{"resultType", "complete"},
+            {"_meta", {{"io.modelcontextprotocol/serverInfo", {{"name", "s"}}}, {"x", 1}}}};
+  modern::undecorate_result(kept);
+  CHECK(kept == json{{"_meta", {{"x", 1}}}});
+  CHECK(modern::input_required({{"resultType", "input_required"}}));
+  CHECK_FALSE(modern::input_required({{"resultType", "complete"}}));
+  CHECK_FALSE(modern::input_required(json::array()));
+  // The client gets a backend's input_required as it is, with our serverInfo.
+  json asks{{"resultType", "input_required"}, {"inputRequests", json::object()}};
+  modern::decorate_result(asks, "tools/call");
+  CHECK(asks["resultType"] == "input_required");
+  CHECK_FALSE(asks.contains("ttlMs"));
+  CHECK(asks["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "mcpbraid");
+}
+
+TEST_CASE("resource-not-found from a modern backend is -32002 for a legacy client") {
+  json e{{"code", -32602}, {"message", "Resource not found"}, {"data", {{"uri", "a://b"}}}};
+  modern::legacy_error(e, "resources/read");
+  CHECK(e["code"] == -32002);
+  json plain{{"code", -32602}, {"message", "bad params"}};
+  modern::legacy_error(plain, "resources/read");
+  CHECK(plain["code"] == -32602);
+  json other{{"code", -32602}, {"data", {{"uri", "a://b"}}}};
+  modern::legacy_error(other, "tools/call");
+  CHECK(other["code"] == -32602);
+}
