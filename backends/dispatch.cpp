@@ -153,8 +153,8 @@ void Dispatcher::handle_notification(rpc::Message& message) {
         reason != params.end() && reason->is_string() ? reason->get<std::string>() : std::string());
   }
   if (method == "notifications/roots/list_changed") {
-    for (auto& backend : g_.backends())
-      if (backend->state() == BackendState::ready) backend->notify(method);
+    for (auto& backend : g_.backends())  // 2026-07-28 removed it (roots come per request)
+      if (backend->state() == BackendState::ready && !backend->modern()) backend->notify(method);
     return;
   }
   trace::debug("client.notification_ignored").kv("method", method);

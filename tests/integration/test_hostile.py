@@ -293,7 +293,8 @@ class BadListEntries(HostileCase):
                 m.initialize()
                 names = {t["name"] for t in m.result("tools/list")["tools"]}
                 self.assertEqual({n for n in names if n.startswith("r__")},
-                                 {"r__emit", "r__blob", "r__echo", "r__sleep", "r__fine"})
+                                 {"r__emit", "r__blob", "r__echo", "r__sleep", "r__meta",
+                                  "r__fine"})
                 self.assertIn("b__echo", names)
                 self.assertTrue(wait_until(
                     lambda: warn_lines(m.stderr, "backend.bad_list_entry", "r"), 2.0),

@@ -4,8 +4,10 @@ for the revision (resultType, ttlMs/cacheScope, serverInfo in _meta), the
 removed methods, and a legacy request on the same stdin seeing what it always
 saw."""
 
+import json
 import os
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +36,80 @@ def with_meta(params=None, **kw):
     return params
 
 
+REPLAY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "fixtures", "replay_backend.py")
+REFUSAL = ('{"jsonrpc":"2.0","id":$ID,"error":{"code":-32022,"message":"Unsupported protocol '
+           'version","data":{"supported":%s,"requested":"2025-11-25"}}}')
+DISCOVER = ('{"jsonrpc":"2.0","id":$ID,"result":{"supportedVersions":["2026-07-28"],'
+            '"capabilities":{"tools":{},"logging":{}},"instructions":"stateless replay",'
+            '"resultType":"complete","_meta":{"%s":{"name":"replay-modern","version":"3"}}}}' % SI)
+
+
 class Modern(mcptest.MuxTestCase):
+
+    def replay(self, script):
+        fd, path = tempfile.mkstemp(prefix="mcpbraid-modern-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(script, f)
+        self.addCleanup(os.unlink, path)
+        return {"command": sys.executable, "args": [REPLAY, path]}
+
+    def test_a_backend_that_refuses_initialize_for_2026_07_28_is_discovered(self):
+        told = ('{"jsonrpc":"2.0","method":"notifications/message",'
+                '"params":{"level":"error","data":"initialized was sent"}}')
+        m = self.mux({"r": self.replay({"initialize_raw": REFUSAL % '["2026-07-28"]',
+                                        "discover_raw": DISCOVER, "on_initialized": [told]}),
+                      "a": fixture("a")})
+        init = m.initialize(capabilities={"elicitation": {}},
+                            client_info={"name": "legacy-itest", "version": "1.5"})
+        self.assertIn("## r\nstateless replay", init["instructions"])
+        self.assertIn("backend.stateless", m.stderr)
+        # Every request to it carries the envelope: the client's info and capabilities.
+        meta = json.loads(mcptest.tool_text(m.call_tool("r__meta")))
+        self.assertEqual(meta, {PV: VERSION, CI: {"name": "legacy-itest", "version": "1.5"},
+                                CC: {"elicitation": {}}})
+        # No setLevel for it: the level rides in the envelope from then on.
+        m.result("logging/setLevel", {"level": "warning"})
+        meta = json.loads(mcptest.tool_text(m.call_tool("r__meta")))
+        self.assertEqual(meta[LL], "warning")
+        self.assertNotIn("logging/setLevel", self.backend_methods(m))
+        self.assertIn("tools/list", self.backend_methods(m))
+        self.assertFalse([n for n in m.notifications_of("notifications/message")
+                          if n["params"]["data"] == "initialized was sent"])
+        health = m.result("gateway_health")["backends"]
+        self.assertEqual((health["r"]["protocol"], health["r"]["era"]), (VERSION, "stateless"))
+        self.assertEqual((health["a"]["protocol"], health["a"]["era"]), ("2025-11-25", "handshake"))
+        m.close_stdin()
+        self.assertEqual(m.wait_exit(10), 0)
+
+    def backend_methods(self, m):
+        # The replay backend logs nothing it is sent; the trace has our requests.
+        return [mcptest.line_field(line, "method") for line in m.stderr.splitlines()
+                if "event=backend.response" in line and "server=r" in line]
+
+    def test_a_refusal_without_2026_07_28_or_a_failed_discover_fails_the_backend(self):
+        cases = [
+            ("no 2026-07-28", {"initialize_raw": REFUSAL % '["2027-01-01"]'},
+             "initialize failed: Unsupported protocol version"),
+            ("discover refused", {"initialize_raw": REFUSAL % '["2026-07-28"]'},
+             "server/discover failed: Method not found: server/discover"),
+            ("discover without 2026-07-28", {
+                "initialize_raw": REFUSAL % '["2026-07-28"]',
+                "discover_raw": DISCOVER.replace('["2026-07-28"]', '["2025-11-25"]')},
+             "server/discover failed: server/discover does not list 2026-07-28"),
+        ]
+        for what, script, reason in cases:
+            with self.subTest(what):
+                m = self.mux({"r": self.replay(script), "a": fixture("a")})
+                m.initialize()
+                r = m.result("gateway_health")["backends"]["r"]
+                self.assertEqual(r["state"], "failed")
+                self.assertEqual(r["last_error"], reason)
+                self.assertIsNone(r["era"])
+                # The other backend serves on.
+                self.assertEqual(mcptest.tool_text(m.call_tool("a__echo", {"text": "ok"})), "ok")
+                m.close_stdin()
+                self.assertEqual(m.wait_exit(10), 0)
 
     def test_discover_without_initialize_then_calls(self):
         m = self.mux({"a": fixture("a", "--instructions", "Use a."), "b": fixture("b")})
