@@ -13,6 +13,7 @@
 #include "core/call_table.hpp"
 #include "core/id_maps.hpp"
 #include "core/jsonrpc.hpp"
+#include "core/trace_context.hpp"
 
 namespace mcpbraid {
 
@@ -37,7 +38,7 @@ class CallRunner {
   // than shifted in memory to fit a new id.
   static constexpr std::size_t kSplitAbove = 64 * 1024;
 
-  explicit CallRunner(Gateway& gateway) : g_(gateway) {}
+  explicit CallRunner(Gateway& gateway);
 
   void forward(CallSpec spec);
   // A tools/call handled from the raw line (core/rewrite): the name
@@ -79,9 +80,13 @@ class CallRunner {
   // No longer at a backend: its progress route and retry timer go.
   void finish(CallHandle h);
   void retry_later(CallHandle h, Milliseconds delay);
+  // W3C trace context (core/trace_context) on the params sent to a backend.
+  void carry_trace(CallRecord& call, json& params);
+  void set_trace_id(CallRecord& call, std::string_view traceparent);
 
   Gateway& g_;
   ProgressMap progress_;
+  trace_context::Generator traces_;
   std::unordered_map<std::uint32_t, std::unique_ptr<Timer>> retry_timers_;  // by handle index
 };
 

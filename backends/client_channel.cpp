@@ -41,7 +41,8 @@ void ClientChannel::close_request(CallHandle handle, bool error) {
         .kv("method", call->method)
         .kv("server", call->server)
         .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
-        .kv("outcome", error ? "error" : "ok");
+        .kv("outcome", error ? "error" : "ok")
+        .kv("trace_id", call->trace_id_text());
   }
   calls.discard(handle);
 }

@@ -83,7 +83,12 @@ TEST_CASE("lists: a call with no initialize and no tools/list learns the names, 
   CHECK(a.received[1]["method"] == "notifications/initialized");  // an implicit session
   CHECK(a.received[2]["method"] == "tools/list");
   CHECK(a.received[3]["method"] == "tools/call");
-  CHECK(a.received[3]["params"] == json{{"name", "echo"}, {"arguments", {{"x", 1}}}});
+  json params = a.received[3]["params"];
+  // A trace started for it (SEP-414): the only _meta it gets.
+  CHECK(params["_meta"].size() == 1);
+  CHECK(params["_meta"]["traceparent"].get<std::string>().size() == 55);
+  params.erase("_meta");
+  CHECK(params == json{{"name", "echo"}, {"arguments", {{"x", 1}}}});
   CHECK(h.server("b").requests("tools/list").size() == 1);
   CHECK(h.server("b").requests("tools/call").empty());
 

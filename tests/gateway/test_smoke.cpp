@@ -2,6 +2,9 @@
 // handshake, lists and a call, with no process and no sleep.
 #include <doctest/doctest.h>
 
+#include <set>
+#include <string>
+
 #include "tests/gateway/harness.hpp"
 
 using namespace mcpbraid;
@@ -43,4 +46,40 @@ TEST_CASE("harness: initialize, tools/list and a call through a fake server") {
   REQUIRE(answer);
   CHECK((*answer)["result"]["isError"] == false);
   CHECK(h.gateway().calls().empty());
+}
+
+// SEP-414: W3C trace context in params._meta.
+TEST_CASE("trace context: the client's goes on as it is; none or an invalid one starts a trace") {
+  Harness h(kOneServer, with_tools);
+  h.initialize();
+  h.request(0, "tools/list");
+  REQUIRE(h.take_answer(0));
+  const std::string given = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  json meta{{"traceparent", given}, {"tracestate", "vendor=1"}, {"baggage", "k=v"}};
+  h.request(1, "tools/call", {{"name", "a__echo"}, {"arguments", json::object()}, {"_meta", meta}});
+  h.request(2, "tools/call", {{"name", "a__echo"}, {"arguments", json::object()}});  // fast path
+  h.request(3, "tools/call",
+            {{"name", "a__echo"},
+             {"arguments", json::object()},
+             {"_meta", {{"traceparent", "00-zz-bad-01"}, {"tracestate", "vendor=2"}}}});
+  h.request(
+      4, "tools/call",
+      {{"name", "a__echo"}, {"arguments", json::object()}, {"_meta", {{"progressToken", 5}}}});
+  auto calls = h.server("a").requests("tools/call");
+  REQUIRE(calls.size() == 4);
+  CHECK(calls[0]["params"]["_meta"] == meta);
+  std::set<std::string> traces;
+  for (int i : {1, 2, 3}) {
+    INFO("call " << i);
+    const json& m = calls[i]["params"]["_meta"];
+    std::string tp = m.value("traceparent", "");
+    REQUIRE(tp.size() == 55);
+    CHECK(tp.substr(0, 3) == "00-");
+    CHECK(tp.substr(52) == "-01");
+    CHECK(tp != given);
+    CHECK_FALSE(m.contains("tracestate"));  // an invalid parent's state goes with it
+    traces.insert(tp.substr(3, 32));
+  }
+  CHECK(traces.size() == 3);  // one trace per request
+  CHECK(calls[3]["params"]["_meta"].contains("progressToken"));
 }

@@ -66,6 +66,7 @@ class Modern(mcptest.MuxTestCase):
         self.assertIn("backend.stateless", m.stderr)
         # Every request to it carries the envelope: the client's info and capabilities.
         meta = json.loads(mcptest.tool_text(m.call_tool("r__meta")))
+        self.assertEqual(len(meta.pop("traceparent")), 55)  # SEP-414: a trace per request
         self.assertEqual(meta, {PV: VERSION, CI: {"name": "legacy-itest", "version": "1.5"},
                                 CC: {"elicitation": {}}})
         # No setLevel for it: the level rides in the envelope from then on.
