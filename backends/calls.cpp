@@ -55,8 +55,9 @@ void CallRunner::forward(CallSpec spec) {
     call->progress_token = progress_.add(call->backend, (*meta)["progressToken"], *h);
     (*meta)["progressToken"] = call->progress_token;
   }
-  carry_trace(*call, params);
+  carry_trace(params);
   call->params = params.dump(-1, ' ', false, json::error_handler_t::replace);
+  log_trace(*call);
   launch(*h);
 }
 
@@ -82,39 +83,34 @@ bool CallRunner::fast_tool_call(const std::string& line) {
   if (!prepare(*backend, *h, route->name)) return true;
   CallRecord* call = g_.calls().get(*h);
   // No _meta on this path (scan_tool_call): the trace starts here.
-  std::string traceparent = traces_.traceparent();
-  call->params =
-      trace_context::with_traceparent(with_name(raw->params, raw->name, route->name), traceparent);
-  set_trace_id(*call, traceparent);
+  call->params = trace_context::with_traceparent(with_name(raw->params, raw->name, route->name),
+                                                 traces_.traceparent());
+  log_trace(*call);
   launch(*h);
   return true;
 }
 
-void CallRunner::set_trace_id(CallRecord& call, std::string_view traceparent) {
-  if (auto id = trace_context::trace_id(traceparent))
-    std::copy(id->begin(), id->end(), call.trace_id.begin());
+void CallRunner::log_trace(const CallRecord& call) {
   if (trace::enabled(trace::Level::debug, "request"))
     trace::debug("request.trace")
         .kv("request_id", call.request_id)
         .kv("server", call.server)
-        .kv("trace_id", call.trace_id_text());
+        .kv("trace_id", trace_context::trace_id_in(call.params));
 }
 
 // SEP-414: the client's traceparent (with its tracestate and baggage) goes
 // on as it is; a request with none, or an invalid one, starts a trace here
 // (an invalid one's tracestate goes with it, as W3C says).
-void CallRunner::carry_trace(CallRecord& call, json& params) {
+void CallRunner::carry_trace(json& params) {
   if (!params.is_object()) return;
   json& meta = params["_meta"];
   if (!meta.is_object()) meta = json::object();
   auto given = meta.find(trace_context::kTraceparent);
   if (given != meta.end() && given->is_string() &&
       trace_context::trace_id(given->get_ref<const std::string&>()))
-    return set_trace_id(call, given->get_ref<const std::string&>());
+    return;
   if (given != meta.end()) meta.erase(trace_context::kTracestate);
-  std::string traceparent = traces_.traceparent();
-  meta[trace_context::kTraceparent] = traceparent;
-  set_trace_id(call, traceparent);
+  meta[trace_context::kTraceparent] = traces_.traceparent();
 }
 
 void CallRunner::launch(CallHandle h) {

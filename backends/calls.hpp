@@ -81,8 +81,9 @@ class CallRunner {
   void finish(CallHandle h);
   void retry_later(CallHandle h, Milliseconds delay);
   // W3C trace context (core/trace_context) on the params sent to a backend.
-  void carry_trace(CallRecord& call, json& params);
-  void set_trace_id(CallRecord& call, std::string_view traceparent);
+  void carry_trace(json& params);
+  // request.trace: the call's request_id with the trace id it was sent with.
+  void log_trace(const CallRecord& call);
 
   Gateway& g_;
   ProgressMap progress_;

@@ -3,6 +3,7 @@
 #include "backends/gateway.hpp"
 #include "core/modern.hpp"
 #include "core/trace.hpp"
+#include "core/trace_context.hpp"
 
 namespace mcpbraid {
 
@@ -42,7 +43,7 @@ void ClientChannel::close_request(CallHandle handle, bool error) {
         .kv("server", call->server)
         .kv("latency_ms", std::chrono::duration<double, std::milli>(elapsed).count())
         .kv("outcome", error ? "error" : "ok")
-        .kv("trace_id", call->trace_id_text());
+        .kv("trace_id", trace_context::trace_id_in(call->params));
   }
   calls.discard(handle);
 }

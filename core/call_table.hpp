@@ -6,7 +6,6 @@
 // A record is reached by a CallHandle (slot index + generation) rather than a
 // pointer: a timer or a reply that outlives its call holds a handle that has
 // simply gone stale (get() returns nullptr), never a dangling pointer.
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -46,12 +45,6 @@ struct CallRecord {
   bool waiting_retry = false;       // between attempts: nothing at the backend
   std::int64_t backend_id = -1;     // its id at the backend for the current attempt
   std::int64_t progress_token = 0;  // our token at the backend, 0 when none
-  // The W3C trace id it went to its backend with (the client's, or one we
-  // started): 32 hex digits, all '\0' before it is forwarded.
-  std::array<char, 32> trace_id{};
-  std::string_view trace_id_text() const {
-    return trace_id[0] ? std::string_view(trace_id.data(), trace_id.size()) : std::string_view();
-  }
 };
 
 class CallTable {

@@ -36,6 +36,16 @@ std::optional<std::string_view> trace_id(std::string_view tp) {
   return id;
 }
 
+std::string_view trace_id_in(std::string_view text) {
+  static constexpr std::string_view kKey = "\"traceparent\":\"";
+  std::size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = text.substr(at + kKey.size());
+  std::size_t end = rest.find('"');
+  if (end == std::string_view::npos) return {};
+  return trace_id(rest.substr(0, end)).value_or(std::string_view());
+}
+
 std::uint64_t Generator::next() {
   std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -34,6 +34,11 @@ class Generator {
   std::uint64_t state_;
 };
 
+// The trace id of the first "traceparent" member in a JSON text (params as
+// sent to a backend), "" when there is none or it is invalid. For trace
+// lines: the call record keeps no copy of its own.
+std::string_view trace_id_in(std::string_view json_text);
+
 // `params` (a JSON object's text, with no _meta member) with
 // "_meta":{"traceparent":"<traceparent>"} as its first member.
 std::string with_traceparent(std::string_view params, std::string_view traceparent);

@@ -2,10 +2,9 @@
 // ids a generator mints, and the traceparent put into raw params.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/trace_context.hpp"
 
@@ -66,4 +65,15 @@ TEST_CASE("a traceparent goes first into raw params") {
     auto doc = nlohmann::json::parse(tc::with_traceparent(params, tp));
     CHECK(doc["_meta"]["traceparent"] == tp);
   }
+}
+
+TEST_CASE("the trace id found in params as sent") {
+  std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  CHECK(tc::trace_id_in(tc::with_traceparent(R"({"name":"x"})", tp)) ==
+        "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(tc::trace_id_in(R"({"_meta":{"progressToken":1,"traceparent":")" + tp + R"("}})") ==
+        "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(tc::trace_id_in(R"({"_meta":{"traceparent":"00-bad"}})") == "");
+  CHECK(tc::trace_id_in(R"({"name":"x"})") == "");
+  CHECK(tc::trace_id_in("") == "");
 }
