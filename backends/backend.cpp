@@ -165,7 +165,11 @@ std::int64_t Backend::add_pending(std::string_view method, Done done, std::strin
     return -id;
   }
   TimePoint now = Clock::now();
-  Deadline deadline(now, config_.failsafe.timeout, config_.failsafe.max_timeout);
+  // tasks/result waits until the task ends (MCP 2025-11-25): it gets the
+  // longest a request may take from the start.
+  Milliseconds timeout =
+      method == "tasks/result" ? config_.failsafe.max_timeout : config_.failsafe.timeout;
+  Deadline deadline(now, timeout, config_.failsafe.max_timeout);
   TimePoint due = deadline.due();
   pending_.emplace(id, Pending{std::string(method), std::string(request_id), std::move(done),
                                deadline, now, raw_result});

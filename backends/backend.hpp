@@ -137,6 +137,8 @@ class Backend {
     return std::max(Milliseconds(0), std::chrono::ceil<Milliseconds>(restart_at_ - now));
   }
   int restarts() const { return starts_ > 0 ? starts_ - 1 : 0; }
+  // Counts start() calls: which process (or session) a thing belongs to.
+  int serial() const { return starts_; }
 
   // Everything `mcpbraid health` shows of this backend.
   health::BackendStatus status(TimePoint now) const;

@@ -45,6 +45,7 @@ void CallRunner::forward(CallSpec spec) {
   auto h = prepare(spec.backend, *found, spec.tool);
   if (!h) return;
   CallRecord* call = g_.calls().get(*h);
+  call->task_role = spec.task_role;
   json& params = spec.params;
   // A retry's fields that are not ours mean something to a modern backend
   // only (its own requestState); a legacy one gets the original request.
@@ -126,7 +127,7 @@ void CallRunner::send_attempt(CallHandle h) {
   Backend& backend = *g_.backends()[call->backend];
   call->backend_id = backend.request_raw(
       call->method, call->params, [this, h](Reply&& reply) { on_reply(h, std::move(reply)); },
-      call->request_id, /*raw_result=*/!call->modern);
+      call->request_id, /*raw_result=*/!call->modern && call->task_role == TaskRole::none);
 }
 
 void CallRunner::on_reply(CallHandle h, Reply&& reply) {
@@ -163,6 +164,8 @@ void CallRunner::on_reply(CallHandle h, Reply&& reply) {
     else if (reply.kind == Reply::Kind::error)
       modern::legacy_error(reply.value, call->method);
   }
+  // Task ids of the backend become ours (backends/tasks).
+  if (call->task_role != TaskRole::none) g_.tasks().on_answer(*call, reply);
   finish(h);
   // A call waiting on its client for input (2026-07-28): kept for the retry.
   if (g_.rounds().hold_final(h, reply)) return;

@@ -30,6 +30,7 @@ struct CallSpec {
   std::string method;
   json params;
   std::string tool;
+  TaskRole task_role = TaskRole::none;
 };
 
 class CallRunner {
@@ -55,6 +56,8 @@ class CallRunner {
   // (nullptr when stray), the call's deadline pushed out.
   const ProgressRoute* on_progress(Backend& backend, std::int64_t token);
   void cancel_timers();
+  // A progress route kept past its call (a task's) ends.
+  void drop_progress(std::int64_t token) { progress_.erase(token); }
   // The answer to the client for a call whose backend is done with it
   // (after finish): a result, an error, a failure, or nothing (cancelled).
   void answer(CallHandle h, Reply&& reply);

@@ -57,6 +57,7 @@ Gateway::Gateway(asio::io_context& io, Config config, GatewayOptions options)
       rounds_(*this),
       asked_(*this),
       subscriptions_(*this),
+      tasks_(*this),
       supervisor_(*this, options.restarts),
       tools_(*this),
       search_(*this),

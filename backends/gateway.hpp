@@ -42,6 +42,7 @@
 #include "backends/search_tools.hpp"
 #include "backends/subscriptions.hpp"
 #include "backends/supervisor.hpp"
+#include "backends/tasks.hpp"
 #include "backends/transport.hpp"
 #include "core/call_table.hpp"
 #include "core/client_session.hpp"
@@ -116,6 +117,7 @@ class Gateway : public BackendEvents {
   InputRounds& rounds() { return rounds_; }
   AskedInput& asked() { return asked_; }
   Subscriptions& subscriptions() { return subscriptions_; }
+  Tasks& tasks() { return tasks_; }
   Supervisor& supervisor() { return supervisor_; }
   GatewayTools& tools() { return tools_; }
   SearchTools& search() { return search_; }
@@ -208,6 +210,7 @@ class Gateway : public BackendEvents {
   InputRounds rounds_;
   AskedInput asked_;
   Subscriptions subscriptions_;
+  Tasks tasks_;
   Supervisor supervisor_;
   GatewayTools tools_;
   SearchTools search_;

@@ -3,6 +3,7 @@
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
 #include "core/shape.hpp"
+#include "core/task_table.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -138,7 +139,8 @@ void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
   // names must not come back (a server of the same name may have them now).
   if (!backend.removed()) {
     ExposedList exposed = expose_list(kind, backend.config(), std::move(items), g_.catalog(),
-                                      kind == ListKind::tools ? &mine.retry_safe : nullptr);
+                                      kind == ListKind::tools ? &mine.retry_safe : nullptr,
+                                      tasks::tool_calls(backend.capabilities()));
     trace::debug("backend.list")
         .kv("server", backend.name())
         .kv("method", list_method(kind))

@@ -14,6 +14,8 @@ const char* required_client_capability(const std::string& method) {
   if (method == "roots/list") return "roots";
   if (method == "sampling/createMessage") return "sampling";
   if (method == "elicitation/create") return "elicitation";
+  // A backend polling the tasks it made at the client (2025-11-25).
+  if (method.starts_with("tasks/")) return "tasks";
   return nullptr;
 }
 
@@ -57,6 +59,9 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
   }
   std::int64_t upstream_id = upstream_.add(g_.index_of(backend), id, method);
   message.body["id"] = upstream_id;
+  // An elicitation for a task (while its tasks/result waits) names our id.
+  if (auto p = message.body.find("params"); p != message.body.end())
+    g_.tasks().to_client(backend, *p);
   trace::debug("upstream.request")
       .kv("server", backend.name())
       .kv("method", method)
@@ -115,6 +120,17 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
         .kv("why", "the client speaks 2026-07-28");
     return;
   }
+  if (method == "notifications/tasks/status") {
+    if (!g_.tasks().on_status(backend, params)) {
+      trace::warn("backend.bad_notification")
+          .kv("server", backend.name())
+          .kv("method", method)
+          .kv("error", "params.taskId is missing or not a string");
+      return;
+    }
+  } else {
+    g_.tasks().to_client(backend, params);
+  }
   if (method == "notifications/message" && !params.contains("logger"))
     params["logger"] = backend.name();
   g_.client().send(message.body);
@@ -145,6 +161,8 @@ void Relay::on_client_response(rpc::Message& message) {
     return;
   }
   message.body["id"] = up->backend_id;
+  if (auto r = message.body.find("result"); r != message.body.end())
+    g_.tasks().to_backend(up->backend, *r);
   trace::debug("upstream.answered").kv("server", backend.name()).kv("method", up->method);
   backend.send(message.body);
 }

@@ -7,6 +7,7 @@
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
 #include "core/modern.hpp"
+#include "core/task_table.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
@@ -42,6 +43,10 @@ Router::Handler Router::handler_for(const std::string& method) {
       {"resources/unsubscribe", [](Gateway& g, rpc::Message& m) { g.router().on_uri(m); }},
       {"completion/complete", [](Gateway& g, rpc::Message& m) { g.router().on_completion(m); }},
       {"logging/setLevel", [](Gateway& g, rpc::Message& m) { g.router().on_set_level(m); }},
+      {"tasks/get", [](Gateway& g, rpc::Message& m) { g.tasks().on_request(m); }},
+      {"tasks/result", [](Gateway& g, rpc::Message& m) { g.tasks().on_request(m); }},
+      {"tasks/cancel", [](Gateway& g, rpc::Message& m) { g.tasks().on_request(m); }},
+      {"tasks/list", [](Gateway& g, rpc::Message& m) { g.tasks().on_list(m); }},
   };
   auto it = kRouted.find(method);
   return it == kRouted.end() ? nullptr : it->second;
@@ -76,7 +81,10 @@ void Router::on_named(rpc::Message& message, ListKind kind, bool retried) {
     return client.reply_unavailable(id, message.method, route->server, "unknown server");
   json params = take_params(message.body);
   params["name"] = route->name;
-  g_.runner().forward(CallSpec{*backend, id, message.method, std::move(params), route->name});
+  // A task-augmented call is answered with a task (MCP 2025-11-25).
+  TaskRole role =
+      kind == ListKind::tools && tasks::task_augmented(params) ? TaskRole::create : TaskRole::none;
+  g_.runner().forward(CallSpec{*backend, id, message.method, std::move(params), route->name, role});
 }
 
 void Router::on_uri(rpc::Message& message, bool retried) {

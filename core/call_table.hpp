@@ -26,6 +26,12 @@ struct CallHandle {
   friend bool operator==(const CallHandle&, const CallHandle&) = default;
 };
 
+// A call whose answer names a task (MCP 2025-11-25), translated by
+// backends/tasks before the client gets it: a task-augmented tools/call
+// (CreateTaskResult), tasks/get or tasks/cancel (a Task), tasks/result (the
+// related-task _meta).
+enum class TaskRole : std::uint8_t { none, create, task, result };
+
 struct CallRecord {
   json id;          // the client's id as sent
   std::string key;  // rpc::id_key(id): its raw token
@@ -42,7 +48,8 @@ struct CallRecord {
   int attempt = 0;
   bool retry_safe = false;
   bool cancelled = false;
-  bool waiting_retry = false;       // between attempts: nothing at the backend
+  bool waiting_retry = false;  // between attempts: nothing at the backend
+  TaskRole task_role = TaskRole::none;
   std::int64_t backend_id = -1;     // its id at the backend for the current attempt
   std::int64_t progress_token = 0;  // our token at the backend, 0 when none
 };

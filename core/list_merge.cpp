@@ -24,13 +24,14 @@ const NameFilter& filter_of(const ServerConfig& server, ListKind kind) {
 }
 
 ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<json> items,
-                        Catalog& catalog, std::unordered_set<std::string>* retry_safe) {
+                        Catalog& catalog, std::unordered_set<std::string>* retry_safe,
+                        bool task_calls) {
   ExposedList out;
   const NameFilter& filter = filter_of(server, kind);
   const char* key = kind == ListKind::tools || kind == ListKind::prompts ? "name"
                     : kind == ListKind::resources                        ? "uri"
                                                                          : "uriTemplate";
-  if (kind == ListKind::tools) {
+  if (kind == ListKind::tools && !task_calls) {
     std::erase_if(items, [](const json& tool) {
       auto exec = tool.find("execution");
       return exec != tool.end() && exec->is_object() &&

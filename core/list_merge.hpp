@@ -40,14 +40,16 @@ struct ExposedList {
   std::size_t hidden = 0;  // left out by the server's filter
 };
 
-// A server's drained list in exposed form: tools that can only run as tasks
-// and nameless tools/prompts are dropped (they cannot be called through
-// us), and so is what the server's filter hides; names are prefixed through
-// `catalog` (which then routes them back); resource URIs and templates are
-// registered for routing. `retry_safe` (tools only) gets the server's own
-// names of tools whose annotations say readOnlyHint or idempotentHint.
+// A server's drained list in exposed form: nameless tools/prompts are
+// dropped (they cannot be called through us), and so are tools that can only
+// run as tasks when the server's capabilities take no task-augmented
+// tools/call (`task_calls` false: nobody could call them), and so is what the server's filter
+// hides; names are prefixed through `catalog` (which then routes them back); resource URIs and
+// templates are registered for routing. `retry_safe` (tools only) gets the server's own names of
+// tools whose annotations say readOnlyHint or idempotentHint.
 ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<json> items,
-                        Catalog& catalog, std::unordered_set<std::string>* retry_safe);
+                        Catalog& catalog, std::unordered_set<std::string>* retry_safe,
+                        bool task_calls = false);
 
 // The filter of `kind` in a server's config.
 const NameFilter& filter_of(const ServerConfig& server, ListKind kind);

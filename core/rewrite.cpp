@@ -7,10 +7,11 @@
 namespace mcpbraid {
 
 std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) {
-  // params' name and _meta are located in the same pass as the envelope.
-  static constexpr std::string_view kKeys[] = {"name", "_meta"};
-  rpc::Span found[2];
-  rpc::ParamsProbe probe{kKeys, found, 2};
+  // params' name, _meta and task are located in the same pass as the
+  // envelope (a task-augmented call's answer names a task: the full path).
+  static constexpr std::string_view kKeys[] = {"name", "_meta", "task"};
+  rpc::Span found[3];
+  rpc::ParamsProbe probe{kKeys, found, 3};
   auto env = rpc::scan_envelope(line, max_depth, probe);
   // The members are compared as tokens: an escaped "2.0" or "tools/call"
   // is valid but rare, and the full path reads it correctly.
@@ -36,7 +37,7 @@ std::optional<RawToolCall> scan_tool_call(std::string_view line, int max_depth) 
   // A params that is not an object fails here; so does an escaped key,
   // which could spell "name" or "_meta".
   if (!probe.object || probe.escaped_key || probe.repeated || found[1].present() ||
-      !found[0].present())
+      found[2].present() || !found[0].present())
     return std::nullopt;
   rpc::Span name{found[0].begin - env->params.begin, found[0].end - env->params.begin};
   auto name_text = rpc::plain_string(name.of(call.params));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/task_table.hpp"
 #include "core/utf8.hpp"
 
 namespace mcpbraid {
@@ -24,7 +25,7 @@ std::string negotiate_version(const json& requested) {
 json backend_client_capabilities(const json& client_capabilities) {
   json out = json::object();
   if (!client_capabilities.is_object()) return out;
-  for (const char* key : {"roots", "sampling", "elicitation"}) {
+  for (const char* key : {"roots", "sampling", "elicitation", "tasks"}) {
     auto it = client_capabilities.find(key);
     if (it != client_capabilities.end() && it->is_object()) out[key] = *it;
   }
@@ -34,6 +35,7 @@ json backend_client_capabilities(const json& client_capabilities) {
 json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending) {
   bool prompts = some_pending, resources = some_pending;
   bool subscribe = false, logging = false, completions = false;
+  bool task_list = some_pending, task_cancel = some_pending, task_calls = some_pending;
   for (const auto& backend : ready) {
     const json& caps = backend.capabilities;
     if (!caps.is_object()) continue;
@@ -47,6 +49,9 @@ json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending
     }
     logging = logging || caps.contains("logging");
     completions = completions || caps.contains("completions");
+    task_list = task_list || tasks::offers(caps, "list");
+    task_cancel = task_cancel || tasks::offers(caps, "cancel");
+    task_calls = task_calls || tasks::tool_calls(caps);
   }
   json out = json::object();
   // The gateway always has a tool list to offer (it may be empty).
@@ -58,6 +63,14 @@ json merge_capabilities(const std::vector<BackendView>& ready, bool some_pending
   }
   if (logging || some_pending) out["logging"] = json::object();
   if (completions || some_pending) out["completions"] = json::object();
+  // Tasks (2025-11-25): what some backend takes. tasks/list is the gateway's
+  // own merge, so it is offered with any task support.
+  if (task_list || task_cancel || task_calls) {
+    json& t = out["tasks"] = json::object();
+    t["list"] = json::object();
+    if (task_cancel) t["cancel"] = json::object();
+    if (task_calls) t["requests"] = {{"tools", {{"call", json::object()}}}};
+  }
   return out;
 }
 

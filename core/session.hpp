@@ -17,7 +17,7 @@ const std::vector<std::string>& supported_protocol_versions();
 std::string negotiate_version(const json& requested);
 
 // The client capabilities a backend may see: only what the gateway relays
-// (roots, sampling, elicitation); everything else is dropped.
+// (roots, sampling, elicitation, tasks); everything else is dropped.
 json backend_client_capabilities(const json& client_capabilities);
 
 struct BackendView {

@@ -154,6 +154,13 @@ TEST_CASE("an id that is not an integer or a plain string takes the full path") 
   CHECK_FALSE(accepted(R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"t"}})"));
 }
 
+TEST_CASE("a task-augmented call takes the full path (its answer names a task)") {
+  CHECK_FALSE(accepted(call_line("1", R"({"name":"t","task":{"ttl":60000}})")));
+  CHECK_FALSE(accepted(call_line("1", R"({"task":{},"name":"t"})")));
+  // A "task" argument is the tool's own business.
+  CHECK(accepted(call_line("1", R"({"name":"t","arguments":{"task":{}}})")));
+}
+
 TEST_CASE("_meta at the top of params takes the full path (its token is mapped)") {
   CHECK_FALSE(accepted(call_line("1", R"({"name":"t","_meta":{"progressToken":5}})")));
   CHECK_FALSE(accepted(call_line("1", R"({"_meta":{},"name":"t"})")));

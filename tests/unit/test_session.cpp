@@ -31,7 +31,7 @@ TEST_CASE("an unknown or malformed client version is answered with the latest") 
   CHECK(mcpbraid::negotiate_version(json::array({"2025-06-18"})) == "2025-11-25");
 }
 
-TEST_CASE("backends see only the client's roots, sampling and elicitation") {
+TEST_CASE("backends see only the client's roots, sampling, elicitation and tasks") {
   json client = {{"roots", {{"listChanged", true}}},
                  {"sampling", json::object()},
                  {"elicitation", {{"form", json::object()}}},
@@ -40,7 +40,8 @@ TEST_CASE("backends see only the client's roots, sampling and elicitation") {
   CHECK(mcpbraid::backend_client_capabilities(client) ==
         json{{"roots", {{"listChanged", true}}},
              {"sampling", json::object()},
-             {"elicitation", {{"form", json::object()}}}});
+             {"elicitation", {{"form", json::object()}}},
+             {"tasks", json::object()}});
 }
 
 TEST_CASE("absent or malformed client capabilities give backends an empty object") {
@@ -83,10 +84,41 @@ TEST_CASE("pending backends make the gateway advertise every kind") {
                      {"prompts", {{"listChanged", true}}},
                      {"resources", {{"listChanged", true}, {"subscribe", true}}},
                      {"logging", json::object()},
-                     {"completions", json::object()}};
+                     {"completions", json::object()},
+                     {"tasks",
+                      {{"list", json::object()},
+                       {"cancel", json::object()},
+                       {"requests", {{"tools", {{"call", json::object()}}}}}}}};
   CHECK(mcpbraid::merge_capabilities({}, true) == everything);
   std::vector<BackendView> ready = {{"fs", json{{"tools", json::object()}}, ""}};
   CHECK(mcpbraid::merge_capabilities(ready, true) == everything);
+}
+
+TEST_CASE("tasks are advertised as the union of what the backends take") {
+  // server-everything's: list, cancel and task-augmented tools/call.
+  json everything_tasks = {{"list", json::object()},
+                           {"cancel", json::object()},
+                           {"requests", {{"tools", {{"call", json::object()}}}}}};
+  std::vector<BackendView> ready = {{"a", json{{"tools", json::object()}}, ""},
+                                    {"b", json{{"tasks", everything_tasks}}, ""}};
+  CHECK(mcpbraid::merge_capabilities(ready, false)["tasks"] == everything_tasks);
+  // Only calls: tasks/list is the gateway's own merge, so it is offered;
+  // cancel is not, since no backend takes it.
+  std::vector<BackendView> calls_only = {
+      {"c", json{{"tasks", {{"requests", {{"tools", {{"call", json::object()}}}}}}}}, ""}};
+  CHECK(mcpbraid::merge_capabilities(calls_only, false)["tasks"] ==
+        json{{"list", json::object()}, {"requests", {{"tools", {{"call", json::object()}}}}}});
+  // Malformed or absent: nothing.
+  std::vector<BackendView> odd = {{"d", json{{"tasks", {{"requests", "all"}}}}, ""},
+                                  {"e", json{{"tasks", true}}, ""}};
+  CHECK_FALSE(mcpbraid::merge_capabilities(odd, false).contains("tasks"));
+}
+
+TEST_CASE("the client's tasks capability is relayed to backends") {
+  json client = {{"tasks", {{"requests", {{"elicitation", {{"create", json::object()}}}}}}},
+                 {"experimental", json::object()}};
+  CHECK(mcpbraid::backend_client_capabilities(client) ==
+        json{{"tasks", {{"requests", {{"elicitation", {{"create", json::object()}}}}}}}});
 }
 
 TEST_CASE("a backend without capabilities contributes nothing") {
