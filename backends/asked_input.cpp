@@ -1,5 +1,8 @@
 #include "backends/asked_input.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
 #include "core/trace.hpp"
@@ -68,6 +71,17 @@ void AskedInput::start(CallHandle h, json result) {
       message["params"] = std::move(*params);
     g_.client().send(message);
   }
+  // Still routed (its backend kept while it waits).
+  Milliseconds wait = call->backend >= 0 ? g_.backends()[call->backend]->failsafe().max_timeout
+                                         : FailsafeConfig{}.max_timeout;
+  round.timer = std::make_unique<Timer>(g_.io(), wait);
+  round.timer->async_wait([this, h, wait](asio::error_code ec) {
+    auto it = rounds_.find(h.index);
+    if (ec || it == rounds_.end() || it->second.call != h || it->second.waiting == 0) return;
+    fail(h.index, rpc::kInternalError,
+         "mcpbraid: the client did not answer the server's request for input within " +
+             std::to_string(wait.count()) + " ms");
+  });
 }
 
 bool AskedInput::on_client_response(const json& message) {
@@ -123,7 +137,7 @@ void AskedInput::fail(std::uint32_t index, int code, const std::string& message)
   if (it == rounds_.end()) return;
   CallHandle h = it->second.call;
   rounds_.erase(it);
-  std::erase_if(asks_, [h](const auto& entry) { return entry.second.call == h; });
+  withdraw(h, message);
   CallRecord* call = g_.calls().get(h);
   if (!call) return;
   trace::warn("round.failed")
@@ -141,6 +155,27 @@ void AskedInput::forget(CallHandle h) {
   if (it == rounds_.end() || it->second.call != h) return;
   rounds_.erase(it);
   std::erase_if(asks_, [h](const auto& entry) { return entry.second.call == h; });
+}
+
+void AskedInput::cancel(CallHandle h, const std::string& reason) {
+  auto it = rounds_.find(h.index);
+  if (it == rounds_.end() || it->second.call != h) return;
+  rounds_.erase(it);
+  withdraw(h, reason);
+}
+
+void AskedInput::withdraw(CallHandle h, const std::string& reason) {
+  std::vector<std::string> open;
+  for (const auto& [id, ask] : asks_)
+    if (ask.call == h) open.push_back(id);
+  std::sort(open.begin(), open.end());
+  bool client_there = !g_.session().draining();
+  for (const auto& id : open) {
+    asks_.erase(id);
+    if (client_there)
+      g_.client().send(rpc::make_notification("notifications/cancelled",
+                                              {{"requestId", id}, {"reason", reason}}));
+  }
 }
 
 void AskedInput::end_all(const std::string& why) {

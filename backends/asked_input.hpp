@@ -12,10 +12,16 @@
 //      is another round or the result.
 // A client error for one of them answers the call with that error. At most
 // kMaxRounds rounds per call; the client leaving ends every waiting call.
+// A round the client does not answer within the backend's max_timeout
+// answers the call an error. Whenever a round ends with requests of ours
+// still open at the client (a cancel, an error, the timeout), the client is
+// sent notifications/cancelled for each.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "backends/timer.hpp"
 #include "core/call_table.hpp"
 #include "core/jsonrpc.hpp"
 
@@ -34,6 +40,9 @@ class AskedInput {
   void start(CallHandle h, json result);
   // Call `h` is over (its result came, or it ended): its round goes.
   void forget(CallHandle h);
+  // The client cancelled call `h` while it waited for input: the requests
+  // still open at the client are withdrawn there.
+  void cancel(CallHandle h, const std::string& reason);
   // A client response whose id is one of ours: true when handled.
   bool on_client_response(const json& message);
   // The client left or we are stopping: every waiting call is answered.
@@ -46,8 +55,11 @@ class AskedInput {
     int waiting = 0;  // client answers still to come
     std::string state;
     json responses = json::object();
+    std::unique_ptr<Timer> timer;  // the client's time to answer this round
   };
   void fail(std::uint32_t index, int code, const std::string& message);
+  // Drops the asks of call `h`, telling the client about those still open.
+  void withdraw(CallHandle h, const std::string& reason);
   void resend(std::uint32_t index);
 
   Gateway& g_;

@@ -262,7 +262,9 @@ void CallRunner::cancel(const std::string& key, const std::string& reason) {
   trace::debug("client.cancel").kv("id", key).kv("server", backend.name());
   call->cancelled = true;
   if (call->waiting_retry) {
-    // Between attempts: nothing is at the backend; just drop it.
+    // Between attempts: nothing is at the backend; just drop it (and what
+    // it asked the client for a 2026-07-28 backend).
+    g_.asked().cancel(*h, reason.empty() ? "the request was cancelled" : reason);
     finish(*h);
     g_.calls().discard(*h);
     return g_.check_drained();

@@ -34,8 +34,7 @@ Tasks::Tasks(Gateway& gateway) : g_(gateway), table_(run_prefix()) {}
 std::optional<std::string> Tasks::lost(const tasks::TaskRoute& route) const {
   const Backend& b = *g_.backends()[route.backend];
   if (b.removed()) return "server " + b.name() + " was removed; its tasks are lost";
-  if (b.serial() != route.serial)
-    return "server " + b.name() + " restarted; its tasks are lost";
+  if (b.serial() != route.serial) return "server " + b.name() + " restarted; its tasks are lost";
   if (!b.running()) return "server " + b.name() + " exited; its tasks are lost";
   return std::nullopt;
 }
@@ -151,7 +150,7 @@ namespace {
 struct ListMerge {
   json id;
   std::vector<json> per_backend;  // by backend index: the merge is in config order
-  int remaining = 1;  // the fan-out itself, until every request is sent
+  int remaining = 1;              // the fan-out itself, until every request is sent
 };
 
 }  // namespace
@@ -197,8 +196,8 @@ void Tasks::on_list(rpc::Message& message) {
                    if (!reply.ok()) {
                      trace::warn("backend.tasks_list_failed")
                          .kv("server", b->name())
-                         .kv("reason", reply.kind == Reply::Kind::error ? reply.value.dump()
-                                                                        : reply.reason);
+                         .kv("reason",
+                             reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
                    } else if (b->serial() == serial) {
                      auto list = reply.value.find("tasks");
                      if (list != reply.value.end() && list->is_array())

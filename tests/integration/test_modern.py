@@ -54,6 +54,70 @@ class Modern(mcptest.MuxTestCase):
         self.addCleanup(os.unlink, path)
         return {"command": sys.executable, "args": [REPLAY, path]}
 
+    def stateless_replay(self, failsafe=None):
+        entry = self.replay({"initialize_raw": REFUSAL % '["2026-07-28"]', "discover_raw": DISCOVER})
+        if failsafe:
+            entry["failsafe"] = failsafe
+        return entry
+
+    @staticmethod
+    def asking(*methods):
+        """emit arguments: answer the call input_required, asking for `methods`."""
+        requests = {"k%d" % i: {"method": m, "params": {"message": "which?",
+                                                         "requestedSchema": {"type": "object"}}}
+                    for i, m in enumerate(methods)}
+        line = json.dumps({"jsonrpc": "2.0", "id": 0, "result": {
+            "resultType": "input_required", "inputRequests": requests, "requestState": "s1"}})
+        return {"lines": [line.replace('"id": 0', '"id": $ID')], "then": "none"}
+
+    def test_a_cancel_of_a_call_waiting_for_input_withdraws_the_asks_at_the_client(self):
+        m = self.mux({"r": self.stateless_replay()})
+        m.initialize(capabilities={"elicitation": {}, "sampling": {}})
+        call = m.request("tools/call", {"name": "r__emit",
+                                        "arguments": self.asking("elicitation/create",
+                                                                 "sampling/createMessage")})
+        asks = [m.wait_server_request("elicitation/create"),
+                m.wait_server_request("sampling/createMessage")]
+        ids = sorted(a["id"] for a in asks)
+        self.assertTrue(all(i.startswith("mcpbraid-input-") for i in ids), ids)
+        m.notify("notifications/cancelled", {"requestId": call, "reason": "user gave up"})
+        got = m.wait_notification("notifications/cancelled", count=2)
+        self.assertEqual(sorted(n["params"]["requestId"] for n in got), ids)
+        self.assertEqual({n["params"]["reason"] for n in got}, {"user gave up"})
+        self.assertEqual(m.result("ping"), {})
+        self.assertFalse(m.has_response(call))  # a cancelled request gets no answer
+        # A late answer to a withdrawn ask is dropped quietly.
+        m.respond(ids[0], {"action": "decline"})
+        self.assertEqual(m.result("ping"), {})
+
+    def test_a_round_the_client_never_answers_ends_at_max_timeout(self):
+        m = self.mux({"r": self.stateless_replay({"timeout": "300ms", "max_timeout": "1s"})})
+        m.initialize(capabilities={"elicitation": {}})
+        call = m.request("tools/call", {"name": "r__emit",
+                                        "arguments": self.asking("elicitation/create")})
+        ask = m.wait_server_request("elicitation/create")
+        err = m.wait_response(call, timeout=5)["error"]
+        self.assertEqual(err["code"], -32603)
+        self.assertIn("did not answer the server's request for input within 1000 ms",
+                      err["message"])
+        got = m.wait_notification("notifications/cancelled")
+        self.assertEqual(got[0]["params"]["requestId"], ask["id"])
+
+    def test_one_refused_ask_answers_the_call_and_withdraws_the_others(self):
+        m = self.mux({"r": self.stateless_replay()})
+        m.initialize(capabilities={"elicitation": {}, "sampling": {}})
+        call = m.request("tools/call", {"name": "r__emit",
+                                        "arguments": self.asking("elicitation/create",
+                                                                 "sampling/createMessage")})
+        elicit = m.wait_server_request("elicitation/create")
+        sample = m.wait_server_request("sampling/createMessage")
+        m.respond_error(sample["id"], -1, "user rejected sampling")
+        err = m.wait_response(call)["error"]
+        self.assertEqual(err["code"], -1)
+        self.assertIn("user rejected sampling", err["message"])
+        got = m.wait_notification("notifications/cancelled")
+        self.assertEqual([n["params"]["requestId"] for n in got], [elicit["id"]])
+
     def test_a_backend_that_refuses_initialize_for_2026_07_28_is_discovered(self):
         told = ('{"jsonrpc":"2.0","method":"notifications/message",'
                 '"params":{"level":"error","data":"initialized was sent"}}')

@@ -57,8 +57,9 @@ TEST_CASE("the table keeps at most its bound, the oldest go first") {
 
 TEST_CASE("a lost task is reported failed, with the reason and the times the SDK requires") {
   tasks::TaskRoute route{0, "abc", 1, 0, json::object()};
-  route.last = {{"taskId", "x-1"},     {"status", "working"}, {"createdAt", "2026-12-03T10:00:00Z"},
-                {"lastUpdatedAt", "t"}, {"ttl", 300000},       {"pollInterval", 1000}};
+  route.last = {
+      {"taskId", "x-1"},      {"status", "working"}, {"createdAt", "2026-12-03T10:00:00Z"},
+      {"lastUpdatedAt", "t"}, {"ttl", 300000},       {"pollInterval", 1000}};
   json task = tasks::lost_task(route, "x-1", "server a restarted", "2026-12-03T10:05:00.000Z");
   CHECK(task == json{{"taskId", "x-1"},
                      {"status", "failed"},
@@ -74,8 +75,8 @@ TEST_CASE("a lost task is reported failed, with the reason and the times the SDK
   CHECK(bare.contains("ttl"));
   CHECK(bare["ttl"].is_null());
   // A cancelled task stays cancelled.
-  tasks::TaskRoute cancelled{0, "abc", 1, 0,
-                             {{"status", "cancelled"}, {"lastUpdatedAt", "then"}, {"ttl", 5}}};
+  tasks::TaskRoute cancelled{
+      0, "abc", 1, 0, {{"status", "cancelled"}, {"lastUpdatedAt", "then"}, {"ttl", 5}}};
   json c = tasks::lost_task(cancelled, "x-3", "gone", "NOW");
   CHECK(c["status"] == "cancelled");
   CHECK(c["lastUpdatedAt"] == "then");
@@ -153,8 +154,7 @@ TEST_CASE("tools that run only as tasks are listed when their server takes task 
   mcpbraid::Catalog with("__");
   auto shown = mcpbraid::expose_list(mcpbraid::ListKind::tools, server, items, with, nullptr,
                                      /*task_calls=*/true);
-  CHECK(names(shown) ==
-        std::vector<std::string>{"every__echo", "every__research", "every__maybe"});
+  CHECK(names(shown) == std::vector<std::string>{"every__echo", "every__research", "every__maybe"});
   CHECK(with.tools.find("every__research"));
   // A server that takes no task calls: nobody could call it, so it is left out.
   mcpbraid::Catalog without("__");
