@@ -227,9 +227,31 @@ void Handshake::listen(Backend& backend) {
   if (changes("tools")) filter["toolsListChanged"] = true;
   if (changes("prompts")) filter["promptsListChanged"] = true;
   if (changes("resources")) filter["resourcesListChanged"] = true;
+  Listen& mine = listens_[g_.index_of(backend)];
+  if (!mine.uris.empty()) filter["resourceSubscriptions"] = mine.uris;
+  // The listen it replaces, on this same process: withdrawn.
+  std::string replaced;
+  if (!mine.open_id.empty() && mine.serial == backend.serial()) {
+    replaced = mine.open_id;
+    backend.notify("notifications/cancelled",
+                   {{"requestId", replaced}, {"reason", "mcpbraid: subscriptions changed"}});
+  }
+  mine.open_id.clear();
   if (filter.empty()) return;
-  trace::debug("backend.listen").kv("server", backend.name()).kv("filter", filter.dump());
-  backend.open_stream("mcpbraid-listen", "subscriptions/listen", {{"notifications", filter}});
+  mine.open_id = "mcpbraid-listen-" + std::to_string(next_listen_++);
+  mine.serial = backend.serial();
+  trace::debug("backend.listen")
+      .kv("server", backend.name())
+      .kv("id", mine.open_id)
+      .kv("replaces", replaced)
+      .kv("filter", filter.dump());
+  backend.open_stream(mine.open_id, "subscriptions/listen", {{"notifications", filter}});
+}
+
+void Handshake::subscribe(Backend& backend, const std::string& uri, bool on) {
+  Listen& mine = listens_[g_.index_of(backend)];
+  bool changed = on ? mine.uris.insert(uri).second : mine.uris.erase(uri) > 0;
+  if (changed && backend.state() == BackendState::ready) listen(backend);
 }
 
 void Handshake::send_initialized(Backend& backend) {

@@ -10,7 +10,9 @@
 // revision only: it is asked server/discover, and ready on its answer.
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,6 +46,10 @@ class Handshake {
   // Shutdown: stop waiting, run every waiter now.
   void release_waiters();
   void cancel();
+  // resources/subscribe or unsubscribe of `uri` at a backend of 2026-07-28
+  // only, which takes subscriptions on its subscriptions/listen instead: the
+  // listen is opened again with the new set (the old one cancelled).
+  void subscribe(Backend& backend, const std::string& uri, bool on);
 
  private:
   bool all_answered() const;
@@ -63,6 +69,15 @@ class Handshake {
   std::unique_ptr<Timer> timer_;
   std::vector<std::function<void()>> waiters_;
   std::vector<std::string> initialized_sent_;  // backends told notifications/initialized
+  // Per modern backend (by index): the URIs the client subscribed to there,
+  // and our open listen (its id, the process it went to).
+  struct Listen {
+    std::set<std::string> uris;
+    std::string open_id;
+    int serial = 0;
+  };
+  std::unordered_map<int, Listen> listens_;
+  std::int64_t next_listen_ = 1;
 };
 
 }  // namespace mcpbraid

@@ -2,6 +2,7 @@
 
 #include "backends/gateway.hpp"
 #include "core/json_fields.hpp"
+#include "core/modern.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
@@ -130,6 +131,14 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
     }
   } else {
     g_.tasks().to_client(backend, params);
+  }
+  if (method == "notifications/resources/updated" && backend.modern()) {
+    // Sent on our listen, tagged with its id: the client subscribed with
+    // resources/subscribe and knows no listen.
+    if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object()) {
+      meta->erase(modern::kSubscriptionIdKey);
+      if (meta->empty()) params.erase("_meta");
+    }
   }
   if (method == "notifications/message" && !params.contains("logger"))
     params["logger"] = backend.name();

@@ -123,6 +123,15 @@ void Router::on_uri(rpc::Message& message, bool retried) {
                               {{"uri", uri}});
   Backend* backend = g_.find_backend(*owner);
   if (!backend) return client.reply_unavailable(id, message.method, *owner, "unknown server");
+  bool subscribe = message.method == "resources/subscribe";
+  if (backend->modern() && (subscribe || message.method == "resources/unsubscribe")) {
+    // 2026-07-28 has no resources/subscribe: the subscription rides on our
+    // subscriptions/listen to that backend (handshake.cpp).
+    if (backend->state() != BackendState::ready)
+      return client.reply_unavailable(id, message.method, *owner, "not ready");
+    g_.handshake().subscribe(*backend, uri, subscribe);
+    return client.reply(id, json::object());
+  }
   g_.runner().forward(CallSpec{*backend, id, message.method, std::move(params), {}});
 }
 

@@ -3,13 +3,12 @@
 #include <algorithm>
 
 #include "backends/gateway.hpp"
+#include "core/modern.hpp"
 #include "core/trace.hpp"
 
 namespace mcpbraid {
 
 namespace {
-
-constexpr const char* kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 
 // A SubscriptionFilter's flag: absent is false; anything but a boolean is
 // a malformed filter.
@@ -51,7 +50,7 @@ void Subscriptions::on_listen(const json& id, const json& params) {
   listens_.push_back(std::move(listen));
   client.send(rpc::make_notification(
       "notifications/subscriptions/acknowledged",
-      {{"_meta", {{kSubscriptionIdKey, id}}}, {"notifications", std::move(honored)}}));
+      {{"_meta", {{modern::kSubscriptionIdKey, id}}}, {"notifications", std::move(honored)}}));
   // Backends start their handshake, as for any request that needs them.
   g_.session().on_backend_request();
   g_.handshake().begin();
@@ -75,8 +74,8 @@ void Subscriptions::on_list_changed(ListKind kind) {
                   : kind == ListKind::prompts ? listen.prompts
                                               : listen.resources;
     if (wanted)
-      g_.client().send(rpc::make_notification(list_changed_method(kind),
-                                              {{"_meta", {{kSubscriptionIdKey, listen.id}}}}));
+      g_.client().send(rpc::make_notification(
+          list_changed_method(kind), {{"_meta", {{modern::kSubscriptionIdKey, listen.id}}}}));
   }
 }
 

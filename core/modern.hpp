@@ -23,6 +23,7 @@ inline constexpr const char* kProtocolVersionKey = "io.modelcontextprotocol/prot
 inline constexpr const char* kClientInfoKey = "io.modelcontextprotocol/clientInfo";
 inline constexpr const char* kClientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities";
 inline constexpr const char* kLogLevelKey = "io.modelcontextprotocol/logLevel";
+inline constexpr const char* kSubscriptionIdKey = "io.modelcontextprotocol/subscriptionId";
 inline constexpr const char* kServerInfoKey = "io.modelcontextprotocol/serverInfo";
 
 // Error codes of the revision (schema.ts).

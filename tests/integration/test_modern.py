@@ -152,6 +152,41 @@ class Modern(mcptest.MuxTestCase):
         return [mcptest.line_field(line, "method") for line in m.stderr.splitlines()
                 if "event=backend.response" in line and "server=r" in line]
 
+    def test_resources_subscribe_toward_a_stateless_backend_rides_on_its_listen(self):
+        discover = DISCOVER.replace('"capabilities":{"tools":{},"logging":{}}',
+                                    '"capabilities":{"tools":{},"logging":{},'
+                                    '"resources":{"subscribe":true,"listChanged":true}}')
+        # The backend logs each listen it gets, and says a resource changed on it.
+        said = ('{"jsonrpc":"2.0","method":"notifications/message",'
+                '"params":{"level":"info","logger":"listen","data":$PARAMS}}')
+        updated = ('{"jsonrpc":"2.0","method":"notifications/resources/updated","params":'
+                   '{"uri":"note://one","_meta":{"io.modelcontextprotocol/subscriptionId":$ID}}}')
+        m = self.mux({"r": self.replay({"initialize_raw": REFUSAL % '["2026-07-28"]',
+                                        "discover_raw": discover,
+                                        "resources": [{"uri": "note://one", "name": "one"}],
+                                        "answers": {"subscriptions/listen": [said, updated]}})})
+        m.initialize()
+        init_filter = {"resourcesListChanged": True}
+
+        def listens():
+            return [n["params"]["data"]["notifications"] for n in m.notifications_of("notifications/message")
+                    if n["params"].get("logger") == "listen"]
+        self.assertTrue(mcptest.wait_until(lambda: listens() == [init_filter], 5), listens())
+        self.assertEqual(m.result("resources/subscribe", {"uri": "note://one"}), {})
+        self.assertTrue(mcptest.wait_until(lambda: len(listens()) == 2, 5), listens())
+        self.assertEqual(listens()[1], dict(init_filter, resourceSubscriptions=["note://one"]))
+        # Its update reaches the client as a plain resources/updated.
+        got = m.wait_notification("notifications/resources/updated", count=2)
+        self.assertEqual(got[-1]["params"], {"uri": "note://one"})
+        self.assertEqual(m.result("resources/unsubscribe", {"uri": "note://one"}), {})
+        self.assertTrue(mcptest.wait_until(lambda: len(listens()) == 3, 5), listens())
+        self.assertEqual(listens()[2], init_filter)
+        self.assertNotIn("resources/subscribe", self.backend_methods(m))
+        # Each listen withdrew the one before it at the backend.
+        ids = [(mcptest.line_field(l, "id"), mcptest.line_field(l, "replaces"))
+               for l in m.stderr.splitlines() if "event=backend.listen" in l]
+        self.assertEqual([r for _, r in ids[1:]], [i for i, _ in ids[:-1]])
+
     def test_a_refusal_without_2026_07_28_or_a_failed_discover_fails_the_backend(self):
         cases = [
             ("no 2026-07-28", {"initialize_raw": REFUSAL % '["2027-01-01"]'},
