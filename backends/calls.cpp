@@ -125,9 +125,17 @@ void CallRunner::send_attempt(CallHandle h) {
   ++call->attempt;
   call->waiting_retry = false;
   Backend& backend = *g_.backends()[call->backend];
-  call->backend_id = backend.request_raw(
+  std::int64_t id = backend.request_raw(
       call->method, call->params, [this, h](Reply&& reply) { on_reply(h, std::move(reply)); },
       call->request_id, /*raw_result=*/!call->modern && call->task_role == TaskRole::none);
+  call = g_.calls().get(h);  // answered meanwhile when the backend was not running
+  if (!call) return;
+  call->backend_id = id;
+  // The params are sent again only by a retry (retry-safe calls) or after a
+  // round of input (a 2026-07-28 backend); request.done reads the trace id
+  // from them. Otherwise they go now: a call in flight keeps no copy.
+  if (!call->retry_safe && !backend.modern() && !trace::enabled(trace::Level::debug, "request"))
+    std::string().swap(call->params);
 }
 
 void CallRunner::on_reply(CallHandle h, Reply&& reply) {
