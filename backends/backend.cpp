@@ -2,6 +2,7 @@
 
 #include <asio/post.hpp>
 #include <charconv>
+#include <unordered_set>
 
 #include "backends/child_process.hpp"
 #include "core/envelope.hpp"
@@ -153,6 +154,29 @@ std::int64_t Backend::request_raw(std::string_view method, std::string_view para
   return id;
 }
 
+namespace {
+
+// Methods sent to backends are few (the routed ones and our own); each is
+// stored once, and a pending request points at its name.
+const std::string& intern_method(std::string_view method) {
+  thread_local std::unordered_set<std::string> names;  // one loop per thread
+  return *names.emplace(method).first;
+}
+
+// A client request's trace id "r<N>" (core/call_table) as N; 0 for none.
+std::uint64_t request_number(std::string_view request_id) {
+  std::uint64_t n = 0;
+  if (request_id.size() < 2 || request_id[0] != 'r') return 0;
+  auto [end, ec] = std::from_chars(request_id.data() + 1, request_id.data() + request_id.size(), n);
+  return ec == std::errc() && end == request_id.data() + request_id.size() ? n : 0;
+}
+
+std::string request_text(std::uint64_t n) {
+  return n ? "r" + std::to_string(n) : std::string();
+}
+
+}  // namespace
+
 // The id for a new request, its pending entry made and its deadline armed;
 // the negated id when the backend is not running (`done` already called).
 std::int64_t Backend::add_pending(std::string_view method, Done done, std::string_view request_id,
@@ -171,7 +195,7 @@ std::int64_t Backend::add_pending(std::string_view method, Done done, std::strin
       method == "tasks/result" ? config_.failsafe.max_timeout : config_.failsafe.timeout;
   Deadline deadline(now, timeout, config_.failsafe.max_timeout);
   TimePoint due = deadline.due();
-  pending_.emplace(id, Pending{std::string(method), std::string(request_id), std::move(done),
+  pending_.emplace(id, Pending{&intern_method(method), request_number(request_id), std::move(done),
                                deadline, now, raw_result});
   if (!deadline_armed_ || due < *deadline_armed_) arm_deadline_timer(due);
   return id;
@@ -215,9 +239,9 @@ void Backend::on_deadline(std::int64_t id) {
   TimePoint now = Clock::now();
   auto waited = std::chrono::duration_cast<Milliseconds>(now - it->second.started).count();
   trace::warn("request.timeout")
-      .kv("request_id", it->second.request_id)
+      .kv("request_id", request_text(it->second.request))
       .kv("server", name())
-      .kv("method", it->second.method)
+      .kv("method", *it->second.method)
       .kv("backend_id", id)
       .kv("waited_ms", static_cast<std::int64_t>(waited));
   notify("notifications/cancelled",
@@ -266,13 +290,13 @@ void Backend::complete(std::int64_t id, Reply&& reply, bool record) {
   Done done = std::move(it->second.done);
   TimePoint started = it->second.started;
   TimePoint now = Clock::now();
-  bool is_initialize = it->second.method == "initialize";
+  bool is_initialize = *it->second.method == "initialize";
   if (trace::enabled(trace::Level::debug, "backend")) {
     static constexpr const char* kOutcome[] = {"result", "error", "failure", "cancelled"};
     trace::debug("backend.response")
-        .kv("request_id", it->second.request_id)
+        .kv("request_id", request_text(it->second.request))
         .kv("server", name())
-        .kv("method", it->second.method)
+        .kv("method", *it->second.method)
         .kv("backend_id", id)
         .kv("latency_ms", std::chrono::duration<double, std::milli>(now - started).count())
         .kv("outcome", kOutcome[static_cast<int>(reply.kind)]);

@@ -169,9 +169,10 @@ class Backend {
   static constexpr Milliseconds kStopGrace{2000};
 
  private:
+  // One per request in flight: kept small (no strings of its own).
   struct Pending {
-    std::string method;
-    std::string request_id;
+    const std::string* method;  // interned (a handful of distinct methods)
+    std::uint64_t request;      // N of the client request's trace id "r<N>", 0: none
     Done done;
     Deadline deadline;
     TimePoint started;
