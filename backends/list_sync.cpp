@@ -68,7 +68,8 @@ void ListSync::collect(ListKind kind, std::function<void()> done) {
 
 void ListSync::fetch(Backend& backend, ListKind kind, std::function<void()> done) {
   Cache& c = cache(backend, kind);
-  if (c.items) return done();
+  bool stale = c.fresh_until && Clock::now() >= *c.fresh_until;
+  if (c.items && !stale) return done();
   if (!has_capability(backend, kind)) {
     store(backend, kind, {});
     return done();
@@ -77,6 +78,11 @@ void ListSync::fetch(Backend& backend, ListKind kind, std::function<void()> done
   if (c.fetching) return;
   c.fetching = true;
   c.error.clear();
+  c.fresh_until.reset();
+  if (stale)
+    trace::debug("backend.list_expired")
+        .kv("server", backend.name())
+        .kv("method", list_method(kind));
   fetch_page(backend, kind, {}, nullptr, 0, 0);
 }
 
@@ -121,6 +127,16 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
               continue;
             }
             items.push_back(std::move(item));
+          }
+        }
+        if (backend.modern()) {
+          // ttlMs (2026-07-28): how long the list may be kept. cacheScope
+          // needs nothing here: one client, one authorization context.
+          auto ttl = reply.value.find("ttlMs");
+          if (ttl != reply.value.end() && ttl->is_number_integer() && *ttl >= 0) {
+            TimePoint until = Clock::now() + Milliseconds(ttl->get<std::int64_t>());
+            auto& fresh = cache(backend, kind).fresh_until;
+            if (!fresh || until < *fresh) fresh = until;
           }
         }
         auto next = reply.value.find("nextCursor");

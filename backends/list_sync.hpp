@@ -87,6 +87,10 @@ class ListSync {
     std::uint64_t generation = 0;  // bumped on invalidation; stale fetches are discarded
     std::uint64_t stamp = 0;       // unique per stored list (never reused), for the render cache
     std::string error;             // why the last fetch stopped short
+    // A 2026-07-28 backend's list is fresh for its ttlMs (the least of its
+    // pages'); after that the next use fetches it again. Unset: until its
+    // list_changed.
+    std::optional<TimePoint> fresh_until;
   };
   struct PerBackend {
     std::array<Cache, kListKinds> lists;

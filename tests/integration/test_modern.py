@@ -187,6 +187,29 @@ class Modern(mcptest.MuxTestCase):
                for l in m.stderr.splitlines() if "event=backend.listen" in l]
         self.assertEqual([r for _, r in ids[1:]], [i for i, _ in ids[:-1]])
 
+    def test_a_stateless_backends_list_is_kept_for_its_ttl(self):
+        def listing(ttl):
+            return ('{"jsonrpc":"2.0","id":$ID,"result":{"tools":[{"name":"t","inputSchema":'
+                    '{"type":"object"}}],"resultType":"complete","ttlMs":%d,"cacheScope":"public"}}'
+                    % ttl)
+        base = {"initialize_raw": REFUSAL % '["2026-07-28"]', "discover_raw": DISCOVER}
+        m = self.mux({"r": self.replay(dict(base, tools_list_raw=listing(600))),
+                      "z": self.replay(dict(base, tools_list_raw=listing(0)))})
+        m.initialize()
+
+        def fetched(server):
+            return [l for l in m.stderr.splitlines() if "event=backend.response" in l
+                    and "server=%s" % server in l and "method=tools/list" in l]
+        for _ in range(3):
+            names = [t["name"] for t in m.result("tools/list")["tools"] if t["name"].endswith("__t")]
+            self.assertEqual(sorted(names), ["r__t", "z__t"])
+        self.assertEqual(len(fetched("r")), 1)  # fresh for 600 ms
+        self.assertEqual(len(fetched("z")), 3)  # ttlMs 0: stale at once, fetched each time
+        mcptest.wait_until(lambda: False, 0.7)
+        m.result("tools/list")
+        self.assertEqual(len(fetched("r")), 2)
+        self.assertIn("backend.list_expired", m.stderr)
+
     def test_a_refusal_without_2026_07_28_or_a_failed_discover_fails_the_backend(self):
         cases = [
             ("no 2026-07-28", {"initialize_raw": REFUSAL % '["2027-01-01"]'},
