@@ -76,8 +76,9 @@ void AskedInput::start(CallHandle h, json result) {
                                          : FailsafeConfig{}.max_timeout;
   round.timer = std::make_unique<Timer>(g_.io(), wait);
   round.timer->async_wait([this, h, wait](asio::error_code ec) {
+    if (ec) return;
     auto it = rounds_.find(h.index);
-    if (ec || it == rounds_.end() || it->second.call != h || it->second.waiting == 0) return;
+    if (it == rounds_.end() || it->second.call != h || it->second.waiting == 0) return;
     fail(h.index, rpc::kInternalError,
          "mcpbraid: the client did not answer the server's request for input within " +
              std::to_string(wait.count()) + " ms");

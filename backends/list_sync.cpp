@@ -77,6 +77,7 @@ void ListSync::fetch(Backend& backend, ListKind kind, std::function<void()> done
   c.waiters.push_back(std::move(done));
   if (c.fetching) return;
   c.fetching = true;
+  c.refreshing = stale && c.items.has_value();
   c.error.clear();
   c.fresh_until.reset();
   if (stale)
@@ -111,7 +112,19 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
               .kv("server", backend.name())
               .kv("method", list_method(kind))
               .kv("reason", reason);
-          cache(backend, kind).error = std::move(reason);
+          Cache& c = cache(backend, kind);
+          c.error = std::move(reason);
+          if (c.refreshing && c.items) {
+            // A refresh after ttlMs failed: the list it had stays, stale, and
+            // the next use tries again.
+            c.fetching = false;
+            c.refreshing = false;
+            c.fresh_until = Clock::now();
+            auto waiters = std::move(c.waiters);
+            c.waiters.clear();
+            for (auto& fn : waiters) fn();
+            return;
+          }
           return store(backend, kind, std::move(items));
         }
         auto page = reply.value.find(list_key(kind));
@@ -133,8 +146,11 @@ void ListSync::fetch_page(Backend& backend, ListKind kind, std::vector<json> ite
           // ttlMs (2026-07-28): how long the list may be kept. cacheScope
           // needs nothing here: one client, one authorization context.
           auto ttl = reply.value.find("ttlMs");
-          if (ttl != reply.value.end() && ttl->is_number_integer() && *ttl >= 0) {
-            TimePoint until = Clock::now() + Milliseconds(ttl->get<std::int64_t>());
+          if (ttl != reply.value.end() && ttl->is_number_unsigned()) {
+            // At most a day, as clients cap it: no overflow of the clock.
+            constexpr std::uint64_t kMaxTtlMs = 24ull * 3600 * 1000;
+            auto ms = std::min(ttl->get<std::uint64_t>(), kMaxTtlMs);
+            TimePoint until = Clock::now() + Milliseconds(static_cast<std::int64_t>(ms));
             auto& fresh = cache(backend, kind).fresh_until;
             if (!fresh || until < *fresh) fresh = until;
           }
@@ -151,6 +167,7 @@ void ListSync::store(Backend& backend, ListKind kind, std::vector<json> items) {
   PerBackend& mine = per_backend_[g_.index_of(backend)];
   Cache& c = mine.lists[static_cast<std::size_t>(kind)];
   c.fetching = false;
+  c.refreshing = false;
   // A fetch that was under way when a reload removed it stores nothing: its
   // names must not come back (a server of the same name may have them now).
   if (!backend.removed()) {

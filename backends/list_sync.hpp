@@ -91,6 +91,7 @@ class ListSync {
     // pages'); after that the next use fetches it again. Unset: until its
     // list_changed.
     std::optional<TimePoint> fresh_until;
+    bool refreshing = false;  // this fetch replaces a list whose ttlMs passed
   };
   struct PerBackend {
     std::array<Cache, kListKinds> lists;

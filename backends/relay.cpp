@@ -98,6 +98,7 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
       return;
     }
     *token = route->client_token;
+    g_.tasks().to_client(backend, params);  // a task's progress names its task
     return g_.client().send(message.body);
   }
   if (method == "notifications/cancelled") {

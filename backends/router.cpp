@@ -127,8 +127,8 @@ void Router::on_uri(rpc::Message& message, bool retried) {
   if (backend->modern() && (subscribe || message.method == "resources/unsubscribe")) {
     // 2026-07-28 has no resources/subscribe: the subscription rides on our
     // subscriptions/listen to that backend (handshake.cpp).
-    if (backend->state() != BackendState::ready)
-      return client.reply_unavailable(id, message.method, *owner, "not ready");
+    // The set is kept whatever the state: the next listen (after a restart)
+    // carries it.
     g_.handshake().subscribe(*backend, uri, subscribe);
     return client.reply(id, json::object());
   }

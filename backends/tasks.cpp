@@ -41,10 +41,14 @@ std::optional<std::string> Tasks::lost(const tasks::TaskRoute& route) const {
 
 json Tasks::report_lost(const std::string& ours, const tasks::TaskRoute& route,
                         const std::string& reason) {
-  // Once reported, the same report (its lastUpdatedAt) every time.
-  if (route.last.value("statusMessage", json()) == reason &&
-      tasks::terminal(route.last.value("status", std::string())))
-    return route.last;
+  // A task that had ended keeps its status; once reported lost, the same
+  // report (its lastUpdatedAt) every time.
+  if (tasks::terminal(route.last.value("status", std::string()))) {
+    ended(ours);
+    json task = route.last;
+    task["taskId"] = ours;
+    return task;
+  }
   json task = tasks::lost_task(route, ours, reason, now_iso());
   table_.remember(ours, task);
   ended(ours);

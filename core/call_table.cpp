@@ -104,6 +104,7 @@ bool CallTable::discard(CallHandle h) {
   r.retry_safe = r.cancelled = r.waiting_retry = r.modern = false;
   r.backend_id = -1;
   r.progress_token = 0;
+  r.task_role = TaskRole::none;
   slot.open = false;
   if (++slot.generation == 0) slot.generation = 1;
   free_.push_back(h.index);

@@ -123,14 +123,19 @@ json lost_task(const TaskRoute& route, const std::string& ours, const std::strin
     auto it = last.find(key);
     return it != last.end() && it->is_string() ? it->get<std::string>() : now_iso;
   };
+  // A task that had ended keeps its status (a terminal status never
+  // changes); one still running is gone.
+  if (last.is_object() && terminal(last.value("status", std::string()))) {
+    json task = last;
+    task["taskId"] = ours;
+    return task;
+  }
   json task = json::object();
   task["taskId"] = ours;
-  // A cancelled task stays cancelled (the spec); anything else is gone.
-  bool cancelled = last.is_object() && last.value("status", json()) == "cancelled";
-  task["status"] = cancelled ? "cancelled" : "failed";
+  task["status"] = "failed";
   task["statusMessage"] = reason;
   task["createdAt"] = text("createdAt");
-  task["lastUpdatedAt"] = cancelled ? text("lastUpdatedAt") : now_iso;
+  task["lastUpdatedAt"] = now_iso;
   auto ttl = last.find("ttl");
   task["ttl"] = ttl != last.end() && (ttl->is_number_integer() || ttl->is_null()) ? *ttl : json();
   return task;

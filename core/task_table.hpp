@@ -93,7 +93,8 @@ json* related_task(json& holder);
 // A task whose backend lost it (it restarted or exited), as tasks/get
 // reports it: status failed, the reason as statusMessage, with ttl,
 // createdAt and lastUpdatedAt (the SDK client rejects a task without
-// them), the times from what was last seen or else `now_iso`.
+// them), the times from what was last seen or else `now_iso`. A task last
+// seen ended (completed, failed, cancelled) is reported as it was seen.
 json lost_task(const TaskRoute& route, const std::string& ours, const std::string& reason,
                const std::string& now_iso);
 

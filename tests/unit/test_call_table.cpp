@@ -181,6 +181,7 @@ TEST_CASE("discard closes like close and the slot's next call starts from a clea
   r->retry_safe = r->cancelled = r->waiting_retry = true;
   r->backend_id = 17;
   r->progress_token = 9;
+  r->task_role = mcpbraid::TaskRole::create;
   CHECK(table.discard(h));
   CHECK_FALSE(table.discard(h));
   CHECK(table.get(h) == nullptr);
@@ -201,6 +202,7 @@ TEST_CASE("discard closes like close and the slot's next call starts from a clea
   CHECK_FALSE(n->waiting_retry);
   CHECK(n->backend_id == -1);
   CHECK(n->progress_token == 0);
+  CHECK(n->task_role == mcpbraid::TaskRole::none);  // else a fast-path call reads as a task's
 }
 
 TEST_CASE("rekey moves a call to a new id; the old id is free, a taken one refused") {

@@ -74,6 +74,13 @@ TEST_CASE("a lost task is reported failed, with the reason and the times the SDK
   CHECK(bare["lastUpdatedAt"] == "NOW");
   CHECK(bare.contains("ttl"));
   CHECK(bare["ttl"].is_null());
+  // An ended task keeps its status: a terminal status never changes.
+  tasks::TaskRoute done{
+      0, "abc", 1, 0, {{"taskId", "x-4"}, {"status", "completed"}, {"lastUpdatedAt", "t1"}}};
+  json d = tasks::lost_task(done, "x-4", "gone", "NOW");
+  CHECK(d["status"] == "completed");
+  CHECK(d["lastUpdatedAt"] == "t1");
+  CHECK_FALSE(d.contains("statusMessage"));
   // A cancelled task stays cancelled.
   tasks::TaskRoute cancelled{
       0, "abc", 1, 0, {{"status", "cancelled"}, {"lastUpdatedAt", "then"}, {"ttl", 5}}};
