@@ -193,7 +193,7 @@ class Modern(mcptest.MuxTestCase):
                     '{"type":"object"}}],"resultType":"complete","ttlMs":%d,"cacheScope":"public"}}'
                     % ttl)
         base = {"initialize_raw": REFUSAL % '["2026-07-28"]', "discover_raw": DISCOVER}
-        m = self.mux({"r": self.replay(dict(base, tools_list_raw=listing(600))),
+        m = self.mux({"r": self.replay(dict(base, tools_list_raw=listing(2000))),
                       "z": self.replay(dict(base, tools_list_raw=listing(0)))})
         m.initialize()
 
@@ -203,11 +203,13 @@ class Modern(mcptest.MuxTestCase):
         for _ in range(3):
             names = [t["name"] for t in m.result("tools/list")["tools"] if t["name"].endswith("__t")]
             self.assertEqual(sorted(names), ["r__t", "z__t"])
-        self.assertEqual(len(fetched("r")), 1)  # fresh for 600 ms
-        self.assertEqual(len(fetched("z")), 3)  # ttlMs 0: stale at once, fetched each time
-        mcptest.wait_until(lambda: False, 0.7)
+        # stderr is read by its own thread: wait for the lines, not only the answers.
+        self.assertTrue(mcptest.wait_until(lambda: len(fetched("z")) == 3, 5),
+                        fetched("z"))  # ttlMs 0: stale at once, fetched each time
+        self.assertEqual(len(fetched("r")), 1)  # fresh for 2 s
+        mcptest.wait_until(lambda: False, 2.1)
         m.result("tools/list")
-        self.assertEqual(len(fetched("r")), 2)
+        self.assertTrue(mcptest.wait_until(lambda: len(fetched("r")) == 2, 5), fetched("r"))
         self.assertIn("backend.list_expired", m.stderr)
 
     def test_a_refusal_without_2026_07_28_or_a_failed_discover_fails_the_backend(self):

@@ -145,7 +145,7 @@ class Tasks(mcptest.MuxTestCase):
         r = self.start_task(m, "x__emit", [no_id, answer({"task": {"taskId": 5}})])
         self.assertEqual(r["task"]["taskId"], 5)  # not a task id: passed on as it came
         self.assertEqual(m.notifications_of("notifications/tasks/status"), [])
-        self.assertIn("backend.bad_notification", m.stderr)
+        self.assertTrue(mcptest.wait_until(lambda: "backend.bad_notification" in m.stderr, 5))
         ours = self.start_task(m, "x__emit", [answer({"task": task("G")})])["task"]["taskId"]
         m.call("tasks/get", {"taskId": ours})  # answered, whatever it is
         self.assertEqual(m.result("tasks/list")["tasks"], [])
