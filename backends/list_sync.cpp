@@ -265,15 +265,24 @@ const std::string& ListSync::rendered(ListKind kind) {
   if (merged.fresh(signature)) return merged.text();
   // The catalog (who keeps a name) only changes when some list is stored,
   // which changes the signature.
-  std::vector<const json*> items;
+  std::vector<ListPart> parts;
+  parts.reserve(g_.backends().size());
   for (auto& backend : g_.backends()) {
     const Cache& c = cache(*backend, kind);
     if (!in_merge(*backend) || !c.items) continue;
-    for (std::size_t i = 0; i < c.items->size(); ++i)
-      if (shown(*backend, kind, i)) items.push_back(&(*c.items)[i]);
+    ListPart& part = parts.emplace_back();
+    part.stamp = c.stamp;
+    part.items = &*c.items;
+    if ((kind == ListKind::tools || kind == ListKind::prompts) &&
+        g_.catalog().names(kind).lost(backend->name()) > 0) {
+      part.shown.resize(c.items->size());
+      for (std::size_t i = 0; i < c.items->size(); ++i) part.shown[i] = shown(*backend, kind, i);
+    } else {
+      part.shown = c.listed;  // it keeps every name it claims
+    }
   }
   json extra = kind == ListKind::tools ? GatewayTools::definitions(g_.config()) : json::array();
-  return merged.render(std::move(signature), items, extra);
+  return merged.render(std::move(signature), parts, extra);
 }
 
 void ListSync::on_backend_list_changed(Backend& backend, const std::string& method) {

@@ -60,11 +60,13 @@ std::vector<std::string> NameTable::set_server(const std::string& server,
     bool repeated = std::any_of(claims.begin(), claims.end(),
                                 [&](const Claim& c) { return c.server == server; });
     if (!repeated) {
+      count_lost(candidate, claims, -1);
       Claim claim{server, name, rank};
       auto at = std::find_if(claims.begin(), claims.end(), [&](const Claim& c) {
         return std::tie(rank, server) < std::tie(c.rank, c.server);
       });
       claims.insert(at, std::move(claim));
+      count_lost(candidate, claims, +1);
       mine.push_back(candidate);
     }
     exposed.push_back(std::move(candidate));
@@ -78,10 +80,34 @@ void NameTable::clear_server(const std::string& server) {
   for (const auto& exposed : it->second) {
     auto route = routes_.find(exposed);
     if (route == routes_.end()) continue;
+    count_lost(exposed, route->second, -1);
     std::erase_if(route->second, [&](const Claim& c) { return c.server == server; });
+    count_lost(exposed, route->second, +1);
     if (route->second.empty()) routes_.erase(route);
   }
   by_server_.erase(it);
+  lost_.erase(server);
+}
+
+void NameTable::reserve(std::string exposed) {
+  auto route = routes_.find(exposed);
+  if (route != routes_.end()) count_lost(exposed, route->second, -1);
+  reserved_.push_back(std::move(exposed));
+  if (route != routes_.end()) count_lost(route->first, route->second, +1);
+}
+
+void NameTable::count_lost(const std::string& exposed, const std::vector<Claim>& claims, int sign) {
+  // A reserved name is lost to every claim; otherwise all but the first lose.
+  std::size_t first = reserved(exposed) ? 0 : 1;
+  for (std::size_t i = first; i < claims.size(); ++i) {
+    std::size_t& n = lost_[claims[i].server];
+    n = sign > 0 ? n + 1 : n - 1;
+  }
+}
+
+std::size_t NameTable::lost(const std::string& server) const {
+  auto it = lost_.find(server);
+  return it == lost_.end() ? 0 : it->second;
 }
 
 bool NameTable::reserved(const std::string& exposed) const {
@@ -102,6 +128,7 @@ bool NameTable::keeps(const std::string& server, const std::string& exposed) con
 
 std::vector<Collision> NameTable::collisions(const std::string& server) const {
   std::vector<Collision> out;
+  if (lost(server) == 0) return out;
   auto it = by_server_.find(server);
   if (it == by_server_.end()) return out;
   for (const auto& exposed : it->second) {

@@ -57,13 +57,17 @@ class NameTable {
     return set_server(server, names, server, 0);
   }
   void clear_server(const std::string& server);
-  void reserve(std::string exposed) { reserved_.push_back(std::move(exposed)); }
+  void reserve(std::string exposed);
   // The route of the server that keeps the name.
   std::optional<Route> find(const std::string& exposed) const;
   // Whether `server` is the one that keeps `exposed`.
   bool keeps(const std::string& server, const std::string& exposed) const;
   // The names `server` claims but does not keep, in name order.
   std::vector<Collision> collisions(const std::string& server) const;
+  // How many names `server` claims but does not keep (kept up to date as
+  // servers come and go): 0 means it keeps every name it claims, which
+  // spares a lookup per name when a merged list is rendered.
+  std::size_t lost(const std::string& server) const;
   const std::string& separator() const { return separator_; }
   std::size_t max_length() const { return max_length_; }
 
@@ -74,11 +78,14 @@ class NameTable {
     int rank;
   };
   bool reserved(const std::string& exposed) const;
+  // Adds (+1) or takes back (-1) what the claims of one name count in lost_.
+  void count_lost(const std::string& exposed, const std::vector<Claim>& claims, int sign);
   std::string separator_;
   std::size_t max_length_;
   std::unordered_map<std::string, std::vector<Claim>> routes_;  // best claim first
   std::unordered_map<std::string, std::vector<std::string>> by_server_;
   std::vector<std::string> reserved_;
+  std::unordered_map<std::string, std::size_t> lost_;  // server -> names claimed, not kept
 };
 
 // RFC 6570 matching of a URI against a template (levels 1-3 expressions:

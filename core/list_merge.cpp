@@ -81,26 +81,74 @@ ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<j
   return out;
 }
 
+namespace {
+
+// Items serialized one by one straight into a text, comma-separated: building
+// one array of copies first deep-copied every item. Same bytes as that
+// array's dump() between its brackets.
+class ItemWriter {
+ public:
+  explicit ItemWriter(std::string& out)
+      : out_(out),
+        writer_(nlohmann::detail::output_adapter<char>(out), ' ', json::error_handler_t::replace) {}
+  void add(const json& item) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    writer_.dump(item, false, false, 0);
+  }
+
+ private:
+  std::string& out_;
+  nlohmann::detail::serializer<json> writer_;
+  bool first_ = true;
+};
+
+}  // namespace
+
 const std::string& MergedList::render(std::vector<std::uint64_t> signature,
-                                      const std::vector<const json*>& items, const json& extra) {
-  // Serialized item by item straight into the text: building one array of
-  // copies first deep-copied every item (10,000 tool definitions on the
-  // first list after a change). Same bytes as that array's dump().
+                                      const std::vector<ListPart>& parts, const json& extra) {
+  last_serialized_ = 0;
+  std::unordered_map<std::uint64_t, Segment> kept;
+  kept.reserve(parts.size());
+  std::size_t size = 2;
+  for (const ListPart& part : parts) {
+    if (!part.items) continue;
+    auto old = segments_.find(part.stamp);
+    Segment segment;
+    if (old != segments_.end() && old->second.shown == part.shown) {
+      segment = std::move(old->second);
+    } else {
+      segment.shown = part.shown;
+      ItemWriter writer(segment.text);
+      for (std::size_t i = 0; i < part.items->size(); ++i)
+        if (i < part.shown.size() && part.shown[i]) writer.add((*part.items)[i]);
+      ++last_serialized_;
+    }
+    size += segment.text.size() + 1;
+    kept[part.stamp] = std::move(segment);
+  }
+  std::string tail;
+  if (extra.is_array()) {
+    ItemWriter writer(tail);
+    for (const auto& item : extra) writer.add(item);
+  }
+  size += tail.size();
+
   text_.clear();
-  using Serializer = nlohmann::detail::serializer<json>;
-  Serializer out(nlohmann::detail::output_adapter<char>(text_), ' ',
-                 json::error_handler_t::replace);
+  text_.reserve(size);
   text_ += '[';
   bool first = true;
-  auto add = [&](const json& item) {
+  auto append = [&](const std::string& piece) {
+    if (piece.empty()) return;
     if (!first) text_ += ',';
     first = false;
-    out.dump(item, false, false, 0);
+    text_ += piece;
   };
-  for (const json* item : items) add(*item);
-  if (extra.is_array())
-    for (const auto& item : extra) add(item);
+  for (const ListPart& part : parts)
+    if (part.items) append(kept[part.stamp].text);
+  append(tail);
   text_ += ']';
+  segments_ = std::move(kept);
   signature_ = std::move(signature);
   valid_ = true;
   return text_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -54,8 +55,18 @@ ExposedList expose_list(ListKind kind, const ServerConfig& server, std::vector<j
 // The filter of `kind` in a server's config.
 const NameFilter& filter_of(const ServerConfig& server, ListKind kind);
 
+// One server's part of a merged list: its stored list (the stamp is unique
+// per stored list, never reused) and, per item, whether it shows.
+struct ListPart {
+  std::uint64_t stamp = 0;
+  const std::vector<json>* items = nullptr;
+  std::vector<bool> shown;
+};
+
 // The merged list serialized, reused until some server's list or its place
-// in the merge changes: a tools/list of 10,000 tools is then one copy.
+// in the merge changes: a tools/list of 10,000 tools is then one copy. Each
+// server's part is kept rendered too, so the first list after one server's
+// change serializes that server's items only; the other parts are copied.
 class MergedList {
  public:
   // `signature`: per server in config order, the stamp of its stored list,
@@ -63,17 +74,26 @@ class MergedList {
   bool fresh(const std::vector<std::uint64_t>& signature) const {
     return valid_ && signature == signature_;
   }
-  // The JSON array of the items, then `extra` (the gateway's own tools);
-  // cached under `signature`.
+  // The JSON array of the parts' shown items in order, then `extra` (the
+  // gateway's own tools); cached under `signature`. A part is serialized
+  // again only when its stamp or its shown items changed.
   const std::string& render(std::vector<std::uint64_t> signature,
-                            const std::vector<const json*>& items, const json& extra);
+                            const std::vector<ListPart>& parts, const json& extra);
   const std::string& text() const { return text_; }
   // What goes around the items changed (the gateway's own tools).
   void invalidate() { valid_ = false; }
+  // How many parts the last render serialized (the others were copied).
+  std::size_t last_serialized() const { return last_serialized_; }
 
  private:
+  struct Segment {
+    std::vector<bool> shown;
+    std::string text;  // the shown items, comma-separated, no brackets
+  };
   std::vector<std::uint64_t> signature_;
+  std::unordered_map<std::uint64_t, Segment> segments_;  // by stamp
   std::string text_;
+  std::size_t last_serialized_ = 0;
   bool valid_ = false;
 };
 

@@ -3,6 +3,9 @@
 
 #include <cctype>
 #include <chrono>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -423,4 +426,61 @@ TEST_CASE("template_owner finds who published an exact template string") {
   CHECK(table.template_owner("mem://{other}") == "b");
   CHECK(table.template_owner("mem://{key}") == "a");
   CHECK_FALSE(table.template_owner("nothing://{x}"));
+}
+
+TEST_CASE("lost() counts the names a server claims but does not keep, as servers come and go") {
+  NameTable table("__");
+  // Same prefix: both claim "p__a"; rank 0 ties go by server name, so s1 keeps it.
+  table.set_server("s1", {"a", "b"}, "p", 0);
+  CHECK(table.lost("s1") == 0);
+  table.set_server("s2", {"a", "c"}, "p", 0);
+  CHECK(table.lost("s1") == 0);
+  CHECK(table.lost("s2") == 1);
+  CHECK(table.collisions("s2").size() == 1);
+  // A better rank takes the name over.
+  table.set_server("s2", {"a", "c"}, "p", -1);
+  CHECK(table.lost("s1") == 1);
+  CHECK(table.lost("s2") == 0);
+  CHECK(table.collisions("s2").empty());
+  table.clear_server("s2");
+  CHECK(table.lost("s1") == 0);
+  CHECK(table.lost("s2") == 0);
+  // A reserved name is lost to everybody who claims it, before or after.
+  table.reserve("p__b");
+  CHECK(table.lost("s1") == 1);
+  table.set_server("s3", {"b"}, "p", -5);
+  CHECK(table.lost("s3") == 1);
+  CHECK(table.lost("s1") == 1);
+  // A name repeated within one server is one claim.
+  table.set_server("s4", {"z", "z"}, "q", 0);
+  CHECK(table.lost("s4") == 0);
+}
+
+TEST_CASE("lost() agrees with keeps() over random sets of servers") {
+  std::mt19937 rng(42);
+  NameTable table("__");
+  const std::vector<std::string> servers{"a", "b", "c", "d"};
+  std::map<std::string, std::vector<std::string>> names_of;
+  for (int step = 0; step < 300; ++step) {
+    const std::string& server = servers[rng() % servers.size()];
+    if (rng() % 4 == 0) {
+      table.clear_server(server);
+      names_of.erase(server);
+    } else {
+      std::vector<std::string> names;
+      for (int i = 0, n = static_cast<int>(rng() % 6); i < n; ++i)
+        names.push_back(std::string(1, static_cast<char>('k' + rng() % 5)));
+      // Two prefixes, so names of different servers meet.
+      names_of[server] =
+          table.set_server(server, names, rng() % 2 ? "x" : "y", static_cast<int>(rng() % 3) - 1);
+    }
+    if (step == 150) table.reserve("x__m");
+    for (const auto& s : servers) {
+      std::set<std::string> unique(names_of[s].begin(), names_of[s].end());
+      std::size_t lost = 0;
+      for (const auto& exposed : unique) lost += table.keeps(s, exposed) ? 0 : 1;
+      CHECK(table.lost(s) == lost);
+      CHECK(table.collisions(s).size() == lost);
+    }
+  }
 }
