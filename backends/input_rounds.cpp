@@ -86,6 +86,10 @@ bool InputRounds::attach(int backend, Input input, CallHandle except) {
 void InputRounds::ask(Round& round) {
   CallRecord* call = g_.calls().get(round.call);
   if (!call) return;
+  std::uint8_t missing = 0;
+  for (const Input& input : round.inputs)
+    missing |= modern::input_capability(input.method) & ~call->client_inputs;
+  if (missing) return refuse_missing(round, missing);
   json requests = json::object();
   for (const Input& input : round.inputs) {
     json request{{"method", input.method}};
@@ -142,10 +146,12 @@ bool InputRounds::on_request(CallHandle fresh, rpc::Message& message) {
   round.state.clear();
   round.timer.reset();
 
-  // The retry takes the call over: its id, its progress token.
+  // The retry takes the call over: its id, its progress token, and what
+  // its envelope declares.
   const CallRecord* retry = g_.calls().get(fresh);
   json id = retry->id;
   std::string key = retry->key;
+  call->client_inputs = retry->client_inputs;
   g_.calls().discard(fresh);
   g_.calls().rekey(round.call, id, std::move(key));
   json token;
@@ -203,6 +209,32 @@ bool InputRounds::hold_final(CallHandle h, Reply& reply) {
   // call's, the wire does not say whose).
   round->final = std::move(reply);
   return true;
+}
+
+void InputRounds::refuse_missing(Round& round, std::uint8_t missing) {
+  // basic/index.mdx: a request that needs a capability its clientCapabilities
+  // leave out is answered -32021 naming them. The backend's requests are
+  // refused, and the call is cancelled there.
+  CallRecord* call = g_.calls().get(round.call);
+  const Backend& backend = *g_.backends()[round.backend];
+  std::string names;
+  for (std::uint8_t bit : {modern::kInputRoots, modern::kInputSampling, modern::kInputElicitation})
+    if (missing & bit)
+      names += std::string(names.empty() ? "" : ", ") + modern::input_capability_name(bit);
+  trace::info("round.missing_capability")
+      .kv("request_id", call->request_id)
+      .kv("server", backend.name())
+      .kv("capabilities", names);
+  json id = call->id;
+  std::string key = call->key;
+  refuse_inputs(round, "the client does not support " + names + " for this request");
+  if (!round.state.empty()) by_state_.erase(round.state);
+  rounds_.erase(round.call.index);  // `round` is gone from here on
+  g_.runner().abandon(key);         // cancelled at the backend; the record stays
+  g_.client().reply_error(id, modern::kMissingRequiredClientCapability,
+                          "mcpbraid: server '" + backend.name() + "' asks for the client's " +
+                              names + " capability, which this request does not declare",
+                          modern::missing_capabilities_data(missing));
 }
 
 void InputRounds::refuse_inputs(Round& round, const std::string& why) {

@@ -77,6 +77,9 @@ class InputRounds {
   void ask(Round& round);
   void end(std::uint32_t index, const std::string& why);
   void refuse_inputs(Round& round, const std::string& why);
+  // The call's client lacks capabilities its inputs need (`missing` bits):
+  // the call answers -32021 and ends.
+  void refuse_missing(Round& round, std::uint8_t missing);
 
   Gateway& g_;
   std::unordered_map<std::uint32_t, Round> rounds_;  // by call handle index

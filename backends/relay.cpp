@@ -42,8 +42,9 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
   const char* capability = required_client_capability(method);
   bool draining = g_.session().draining();
   bool declared = !capability || g_.session().capabilities().contains(capability);
-  // During a 2026-07-28 client's call: that call's input (input_rounds).
-  if (!draining && declared &&
+  // During a 2026-07-28 client's call: that call's input (input_rounds),
+  // checked against what that call's envelope declares.
+  if (!draining && modern::input_capability(method) &&
       g_.rounds().on_backend_request(backend, method, id, params_of(message.body)))
     return;
   if (draining || !declared || g_.session().modern_only()) {

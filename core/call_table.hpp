@@ -42,6 +42,10 @@ struct CallRecord {
   // The request carried a 2026-07-28 envelope: its answer is shaped for that
   // revision (core/modern) where it is sent.
   bool modern = false;
+  // Of those: the input capabilities (modern::InputCapability bits) its
+  // envelope's clientCapabilities declare; what a backend may ask of the
+  // client during this call.
+  std::uint8_t client_inputs = 0;
   // Once forwarded to a backend (backend >= 0):
   int backend = -1;    // index of the backend
   std::string params;  // serialized as sent to it

@@ -156,6 +156,43 @@ bool multi_round(std::string_view method) {
   return method == "tools/call" || method == "prompts/get" || method == "resources/read";
 }
 
+std::uint8_t input_capability(std::string_view method) {
+  if (method == "roots/list") return kInputRoots;
+  if (method == "sampling/createMessage") return kInputSampling;
+  if (method == "elicitation/create") return kInputElicitation;
+  return 0;
+}
+
+std::uint8_t input_capabilities(const json& client_capabilities) {
+  std::uint8_t bits = 0;
+  if (!client_capabilities.is_object()) return bits;
+  for (std::uint8_t bit : {kInputRoots, kInputSampling, kInputElicitation}) {
+    auto it = client_capabilities.find(input_capability_name(bit));
+    if (it != client_capabilities.end() && it->is_object()) bits |= bit;
+  }
+  return bits;
+}
+
+const char* input_capability_name(std::uint8_t bit) {
+  switch (bit) {
+    case kInputRoots:
+      return "roots";
+    case kInputSampling:
+      return "sampling";
+    case kInputElicitation:
+      return "elicitation";
+    default:
+      return "";
+  }
+}
+
+json missing_capabilities_data(std::uint8_t bits) {
+  json required = json::object();
+  for (std::uint8_t bit : {kInputRoots, kInputSampling, kInputElicitation})
+    if (bits & bit) required[input_capability_name(bit)] = json::object();
+  return json{{"requiredCapabilities", std::move(required)}};
+}
+
 json input_required_result(json input_requests, const std::string& state) {
   json result{{"resultType", "input_required"},
               {"inputRequests", std::move(input_requests)},

@@ -7,6 +7,7 @@
 //
 // A request is modern when params._meta names a protocol version
 // (io.modelcontextprotocol/protocolVersion); no initialize is needed.
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -94,6 +95,23 @@ json discover_result(json capabilities, const std::string& instructions);
 // Multi round-trip requests (basic/patterns/mrtr): the methods whose
 // result may be input_required.
 bool multi_round(std::string_view method);
+
+// What a server's request can ask of a client as a multi round-trip input
+// (roots/list, sampling/createMessage, elicitation/create): the client
+// capability it needs, as a bit; 0 for any other method.
+enum InputCapability : std::uint8_t {
+  kInputRoots = 1,
+  kInputSampling = 2,
+  kInputElicitation = 4,
+};
+std::uint8_t input_capability(std::string_view method);
+// The bits of those capabilities that `client_capabilities` declares (an
+// object member of that name, as the schema has them).
+std::uint8_t input_capabilities(const json& client_capabilities);
+// The name of a bit's capability ("roots", "sampling", "elicitation").
+const char* input_capability_name(std::uint8_t bit);
+// The -32021 error's data: {"requiredCapabilities":{name:{}...}} for `bits`.
+json missing_capabilities_data(std::uint8_t bits);
 
 // {"resultType":"input_required","inputRequests":{key:{method,params}},
 //  "requestState":state,"_meta":{serverInfo}}

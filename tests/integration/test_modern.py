@@ -422,13 +422,41 @@ class Modern(mcptest.MuxTestCase):
         for id in (1, 2, 3, 4):
             self.assertEqual(m.response_count(id), 1 if id != 1 else 2)
 
-    def test_without_the_capability_the_backend_is_refused(self):
+    def assert_missing(self, err, capability):
+        """A -32021 naming `capability` (basic/index.mdx, MissingRequiredClientCapabilityError)."""
+        self.assertEqual(err["code"], -32021, err)
+        self.assertEqual(err["data"], {"requiredCapabilities": {capability: {}}}, err)
+        self.assertIn(capability, err["message"])
+
+    def test_without_the_capability_the_call_answers_32021(self):
         m = self.mux({"a": fixture("a")})
-        res = m.result("tools/call", with_meta({"name": "a__ask_sampling", "arguments": {"prompt": "p"}}),
-                       timeout=5)
-        self.assertTrue(res.get("isError"), res)
-        self.assertIn("does not support sampling", mcptest.tool_text(res))
-        self.assertEqual(res["resultType"], "complete")
+        # The first envelope declares nothing: the backend's sampling request
+        # is this call's input, which the call cannot ask for.
+        err = m.error("tools/call", with_meta({"name": "a__ask_sampling",
+                                               "arguments": {"prompt": "p"}}), timeout=5)
+        self.assert_missing(err, "sampling")
+        # The call was cancelled at the backend, and its request refused.
+        self.assertTrue(mcptest.wait_until(lambda: len(m.stats("a")["cancelled"]) == 1, 5))
+        self.assertEqual(m.unclaimed_server_requests(), [])
+        self.assertIn("round.missing_capability", m.stderr)
+        # Per request: a call that declares it gets the round trip, the next
+        # one that does not gets -32021, though an earlier envelope had it.
+        self.ask(m, "a__ask_elicit", {"message": "m"}, caps={"elicitation": {}})
+        err = m.error("tools/call", with_meta({"name": "a__ask_elicit", "arguments": {"message": "m"}},
+                                              caps={"sampling": {}}), timeout=5)
+        self.assert_missing(err, "elicitation")
+
+    def test_a_retry_without_the_capability_answers_32021(self):
+        m = self.mux({"a": fixture("a")})
+        request, state, key, params = self.ask(m, "a__ask_sampling", {"prompt": "p"}, id=1)
+        # The retry answers nothing and drops sampling: what is still missing
+        # would be asked again, which this retry's envelope does not allow.
+        params = dict(params, _meta=envelope(caps={"roots": {}}))
+        msg = self.retry(m, params, state, {}, id=2)
+        self.assert_missing(msg["error"], "sampling")
+        self.assertEqual(m.response_count(1), 1)
+        self.assertEqual(m.response_count(2), 1)
+        self.assertTrue(mcptest.wait_until(lambda: len(m.stats("a")["cancelled"]) == 1, 5))
         self.assertEqual(m.unclaimed_server_requests(), [])
 
     def test_a_parked_call_ends_when_the_client_leaves(self):

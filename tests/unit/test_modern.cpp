@@ -312,3 +312,26 @@ TEST_CASE("resource-not-found from a modern backend is -32002 for a legacy clien
   modern::legacy_error(other, "tools/call");
   CHECK(other["code"] == -32602);
 }
+
+TEST_CASE("input capabilities: what a server's request needs, what an envelope declares") {
+  using namespace mcpbraid::modern;
+  CHECK(input_capability("roots/list") == kInputRoots);
+  CHECK(input_capability("sampling/createMessage") == kInputSampling);
+  CHECK(input_capability("elicitation/create") == kInputElicitation);
+  CHECK(input_capability("tasks/get") == 0);
+  CHECK(input_capability("ping") == 0);
+  CHECK(input_capabilities(json::object()) == 0);
+  CHECK(input_capabilities(json::array()) == 0);
+  CHECK(input_capabilities(json{{"sampling", json::object()}, {"experimental", json::object()}}) ==
+        kInputSampling);
+  // Only an object declares a capability.
+  CHECK(input_capabilities(json{{"elicitation", true}, {"roots", json::object()}}) == kInputRoots);
+  CHECK(input_capabilities(json{{"elicitation", {{"form", json::object()}}},
+                                {"sampling", json::object()},
+                                {"roots", {{"listChanged", true}}}}) ==
+        (kInputRoots | kInputSampling | kInputElicitation));
+  CHECK(missing_capabilities_data(kInputElicitation) ==
+        json::parse(R"({"requiredCapabilities":{"elicitation":{}}})"));
+  CHECK(missing_capabilities_data(kInputRoots | kInputSampling) ==
+        json::parse(R"({"requiredCapabilities":{"roots":{},"sampling":{}}})"));
+}
