@@ -6,6 +6,7 @@
 
 #include "backends/child_process.hpp"
 #include "core/envelope.hpp"
+#include "core/modern.hpp"
 #include "core/shape.hpp"
 #include "core/trace.hpp"
 
@@ -50,6 +51,7 @@ bool Backend::start() {
   ++starts_;
   permanent_failure_ = false;
   envelope_ = nullptr;  // a new process: its era is probed again
+  request_log_rank_ = 0;
   state_ = BackendState::starting;
   if (transport_) retire(std::move(transport_));
   gone_seen_ = false;
@@ -119,7 +121,12 @@ void Backend::add_envelope(json& params) const {
   if (!params.is_object()) params = json::object();
   json& meta = params["_meta"];
   if (!meta.is_object()) meta = json::object();
-  for (const auto& [key, value] : envelope_.items()) meta[key] = value;
+  for (const auto& [key, value] : envelope_.items()) {
+    // A request's own logLevel (a 2026-07-28 client's) wins over the
+    // session's (a logging/setLevel).
+    if (key == modern::kLogLevelKey && meta.contains(key)) continue;
+    meta[key] = value;
+  }
 }
 
 std::int64_t Backend::request_raw(std::string_view method, std::string_view params_json, Done done,

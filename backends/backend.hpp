@@ -160,6 +160,10 @@ class Backend {
   // capabilities, log level). Set by the handshake once the backend refused
   // initialize for 2026-07-28; cleared by a restart, which probes again.
   bool modern() const { return !envelope_.is_null(); }
+  // The level we last set with logging/setLevel for a 2026-07-28 client's
+  // request (modern::log_rank; 0: none since this process started).
+  std::uint8_t request_log_rank() const { return request_log_rank_; }
+  void set_request_log_rank(std::uint8_t rank) { request_log_rank_ = rank; }
   void set_envelope(json envelope) { envelope_ = std::move(envelope); }
   void set_envelope_field(const std::string& key, json value) {
     if (modern()) envelope_[key] = std::move(value);
@@ -241,6 +245,7 @@ class Backend {
   RetryBudget retry_budget_;
   TimePoint restart_at_{};
   bool removed_ = false;
+  std::uint8_t request_log_rank_ = 0;
   int starts_ = 0;  // start() calls: also the serial of the current transport
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

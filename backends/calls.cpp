@@ -57,6 +57,7 @@ void CallRunner::forward(CallSpec spec) {
     (*meta)["progressToken"] = call->progress_token;
   }
   carry_trace(params);
+  if (call->modern && call->log_rank) carry_log_level(spec.backend, *call, params);
   call->params = params.dump(-1, ' ', false, json::error_handler_t::replace);
   log_trace(*call);
   launch(*h);
@@ -112,6 +113,28 @@ void CallRunner::carry_trace(json& params) {
     return;
   if (given != meta.end()) meta.erase(trace_context::kTracestate);
   meta[trace_context::kTraceparent] = traces_.traceparent();
+}
+
+void CallRunner::carry_log_level(Backend& backend, const CallRecord& call, json& params) {
+  std::string level(modern::log_level_name(call.log_rank));
+  if (backend.modern()) {
+    if (params.is_object()) params["_meta"][modern::kLogLevelKey] = level;
+    return;
+  }
+  // A client that sent initialize sets the level itself (logging/setLevel);
+  // messages then flow as they always did.
+  if (!g_.session().modern_only() || !backend.capabilities().contains("logging")) return;
+  std::uint8_t set = backend.request_log_rank();
+  if (set && set <= call.log_rank) return;
+  backend.set_request_log_rank(call.log_rank);
+  Backend* b = &backend;
+  trace::debug("backend.set_level").kv("server", backend.name()).kv("level", level);
+  backend.request("logging/setLevel", {{"level", level}}, [b](Reply&& reply) {
+    if (!reply.ok())
+      trace::warn("backend.set_level_failed")
+          .kv("server", b->name())
+          .kv("reason", reply.kind == Reply::Kind::error ? reply.value.dump() : reply.reason);
+  });
 }
 
 void CallRunner::launch(CallHandle h) {

@@ -85,6 +85,10 @@ class CallRunner {
   void retry_later(CallHandle h, Milliseconds delay);
   // W3C trace context (core/trace_context) on the params sent to a backend.
   void carry_trace(json& params);
+  // A 2026-07-28 request's logLevel toward its backend: in the request's
+  // envelope for a modern one; a logging/setLevel at least that verbose,
+  // before the request, for one of the handshake era.
+  void carry_log_level(Backend& backend, const CallRecord& call, json& params);
   // request.trace: the call's request_id with the trace id it was sent with.
   void log_trace(const CallRecord& call);
 

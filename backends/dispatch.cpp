@@ -115,7 +115,9 @@ bool Dispatcher::enter_modern(CallHandle handle, rpc::Message& message) {
                             std::move(check.error->data));
     return false;
   }
-  g_.calls().get(handle)->client_inputs = modern::input_capabilities(check.envelope->capabilities);
+  CallRecord* call = g_.calls().get(handle);
+  call->client_inputs = modern::input_capabilities(check.envelope->capabilities);
+  call->log_rank = modern::log_rank(check.envelope->log_level);
   g_.session().on_envelope(check.envelope->client_info, check.envelope->capabilities);
   if (modern::removed_method(method)) {
     g_.client().reply_error(

@@ -152,6 +152,7 @@ bool InputRounds::on_request(CallHandle fresh, rpc::Message& message) {
   json id = retry->id;
   std::string key = retry->key;
   call->client_inputs = retry->client_inputs;
+  call->log_rank = retry->log_rank;
   g_.calls().discard(fresh);
   g_.calls().rekey(round.call, id, std::move(key));
   json token;

@@ -71,6 +71,21 @@ void Relay::on_request(Backend& backend, rpc::Message& message) {
   g_.client().send(message.body);
 }
 
+bool Relay::wanted_log(const Backend& backend, const json& params) const {
+  // Which request a log message is for is not on the stdio wire: it goes to
+  // the client while a modern call in flight at this backend asked for its
+  // level or a lower one.
+  std::uint8_t rank = modern::log_rank(string_field(params, "level"));
+  if (rank == 0) return false;
+  int index = g_.index_of(backend);
+  for (CallHandle h : g_.calls().handles()) {
+    const CallRecord* call = g_.calls().get(h);
+    if (call && call->modern && call->backend == index && call->log_rank && call->log_rank <= rank)
+      return true;
+  }
+  return false;
+}
+
 void Relay::on_notification(Backend& backend, rpc::Message& message) {
   const std::string& method = message.method;
   if (method == "notifications/subscriptions/acknowledged" && backend.modern()) {
@@ -115,8 +130,10 @@ void Relay::on_notification(Backend& backend, rpc::Message& message) {
     return g_.lists().on_backend_list_changed(backend, method);
   if (g_.session().modern_only()) {
     // 2026-07-28 allows a server no unsolicited notifications: log
-    // messages only for a request that set a logLevel, resources/updated
-    // only on a subscriptions/listen stream. Neither is relayed yet.
+    // messages only for a request that set a logLevel (server/utilities/
+    // logging.mdx), resources/updated only on a subscriptions/listen stream.
+    if (method == "notifications/message" && wanted_log(backend, params))
+      return g_.client().send(message.body);
     trace::debug("backend.notification_dropped")
         .kv("server", backend.name())
         .kv("method", method)

@@ -32,6 +32,9 @@ class Relay {
  private:
   void on_request(Backend& backend, rpc::Message& message);
   void on_notification(Backend& backend, rpc::Message& message);
+  // A log message a modern client's call in flight at `backend` asked for
+  // (its envelope's logLevel).
+  bool wanted_log(const Backend& backend, const json& params) const;
 
   Gateway& g_;
   UpstreamMap upstream_;

@@ -106,6 +106,7 @@ bool CallTable::discard(CallHandle h) {
   r.progress_token = 0;
   r.task_role = TaskRole::none;
   r.client_inputs = 0;
+  r.log_rank = 0;
   slot.open = false;
   if (++slot.generation == 0) slot.generation = 1;
   free_.push_back(h.index);

@@ -46,6 +46,9 @@ struct CallRecord {
   // envelope's clientCapabilities declare; what a backend may ask of the
   // client during this call.
   std::uint8_t client_inputs = 0;
+  // Its envelope's logLevel as modern::log_rank (0: none): the backend's log
+  // messages at or above it reach the client while this call is in flight.
+  std::uint8_t log_rank = 0;
   // Once forwarded to a backend (backend >= 0):
   int backend = -1;    // index of the backend
   std::string params;  // serialized as sent to it

@@ -156,6 +156,15 @@ bool multi_round(std::string_view method) {
   return method == "tools/call" || method == "prompts/get" || method == "resources/read";
 }
 
+std::uint8_t log_rank(std::string_view level) {
+  auto it = std::find(kLogLevels.begin(), kLogLevels.end(), level);
+  return it == kLogLevels.end() ? 0 : static_cast<std::uint8_t>(it - kLogLevels.begin() + 1);
+}
+
+std::string_view log_level_name(std::uint8_t rank) {
+  return rank >= 1 && rank <= kLogLevels.size() ? kLogLevels[rank - 1] : std::string_view();
+}
+
 std::uint8_t input_capability(std::string_view method) {
   if (method == "roots/list") return kInputRoots;
   if (method == "sampling/createMessage") return kInputSampling;

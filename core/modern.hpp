@@ -96,6 +96,11 @@ json discover_result(json capabilities, const std::string& instructions);
 // result may be input_required.
 bool multi_round(std::string_view method);
 
+// A log level's rank, debug 1 .. emergency 8; 0 for what is not a level.
+std::uint8_t log_rank(std::string_view level);
+// The level of a rank 1..8 ("" otherwise).
+std::string_view log_level_name(std::uint8_t rank);
+
 // What a server's request can ask of a client as a multi round-trip input
 // (roots/list, sampling/createMessage, elicitation/create): the client
 // capability it needs, as a bit; 0 for any other method.

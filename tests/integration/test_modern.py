@@ -147,6 +147,18 @@ class Modern(mcptest.MuxTestCase):
         m.close_stdin()
         self.assertEqual(m.wait_exit(10), 0)
 
+    def test_a_requests_log_level_rides_in_its_envelope_to_a_stateless_backend(self):
+        m = self.mux({"r": self.replay({"initialize_raw": REFUSAL % '["2026-07-28"]',
+                                        "discover_raw": DISCOVER})})
+
+        def meta(**extra):
+            params = {"name": "r__meta", "arguments": {}, "_meta": envelope(**extra)}
+            return json.loads(mcptest.tool_text(m.result("tools/call", params)))
+
+        self.assertEqual(meta(**{LL: "notice"})[LL], "notice")
+        self.assertNotIn(LL, meta())  # per request: the next one has none
+        self.assertNotIn("logging/setLevel", self.backend_methods(m))
+
     def backend_methods(self, m):
         # The replay backend logs nothing it is sent; the trace has our requests.
         return [mcptest.line_field(line, "method") for line in m.stderr.splitlines()
@@ -458,6 +470,38 @@ class Modern(mcptest.MuxTestCase):
         self.assertEqual(m.response_count(2), 1)
         self.assertTrue(mcptest.wait_until(lambda: len(m.stats("a")["cancelled"]) == 1, 5))
         self.assertEqual(m.unclaimed_server_requests(), [])
+
+    def test_a_requests_log_level_brings_the_backends_log_messages_during_it(self):
+        m = self.mux({"a": fixture("a")})
+
+        def log(level, log_level=None):
+            extra = {} if log_level is None else {"io.modelcontextprotocol/logLevel": log_level}
+            params = {"name": "a__log", "arguments": {"level": level, "message": "at " + level}}
+            params["_meta"] = envelope(**extra)
+            self.assertEqual(mcptest.tool_text(m.result("tools/call", params)), "logged")
+
+        def messages():
+            return [n["params"]["data"] for n in m.notifications_of("notifications/message")]
+
+        log("error")  # no logLevel: the spec's MUST NOT
+        log("info", "warning")  # below the request's level
+        self.assertEqual(messages(), [])
+        # The handshake-era backend was set to the request's level first.
+        self.assertEqual(m.stats("a")["logLevel"], "warning")
+        log("error", "warning")
+        self.assertEqual(messages(), ["at error"])
+        # A more verbose request lowers the backend's level; a less verbose
+        # one leaves it (other calls may want more), the gateway filters.
+        log("debug", "debug")
+        self.assertEqual(m.stats("a")["logLevel"], "debug")
+        log("notice", "error")
+        self.assertEqual(m.stats("a")["logLevel"], "debug")
+        log("critical", "error")
+        # The fixture logs its new level (at info): that came during the
+        # debug call, which asked for it; "level set to warning" did not.
+        self.assertEqual(messages(), ["at error", "level set to debug", "at debug", "at critical"])
+        self.assertIn("backend.set_level", m.stderr)
+        m.assert_stdout_clean()
 
     def test_a_parked_call_ends_when_the_client_leaves(self):
         m = self.mux({"a": fixture("a")})

@@ -301,3 +301,30 @@ describe("SDK v2 client with roots: roots/list through an input_required round",
     assert.ok(seen.roots >= 1);
   });
 });
+
+describe("SDK v2 client: a request's logLevel brings server-everything's log messages during it", {
+  skip: DIRECT && "no mcpbraid in direct mode",
+}, () => {
+  let s;
+  before(async () => {
+    s = await openModern({ pin: "2026-07-28" }, ["everything"]);
+  }, { timeout: 40_000 });
+  after(async () => s?.close());
+
+  nodeIt("toggle-simulated-logging with logLevel debug: its first message arrives", { timeout: TEST_TIMEOUT }, async () => {
+    const logs = [];
+    s.client.setNotificationHandler("notifications/message", (n) => logs.push(n.params));
+    const res = await s.client.callTool(
+      { name: tool("toggle-simulated-logging"), arguments: {}, _meta: { "io.modelcontextprotocol/logLevel": "debug" } },
+      opts,
+    );
+    assert.ok(!res.isError, JSON.stringify(res));
+    // server-everything sends one message at once, then one every 5 s; only
+    // the one during the call is the request's (2026-07-28: request-scoped).
+    await sleep(300);
+    assert.equal(logs.length, 1, JSON.stringify(logs));
+    assert.match(String(logs[0].data), /message/);
+    assert.match(s.stderr.text, /event=backend\.set_level server=everything level=debug/);
+    await s.client.callTool({ name: tool("toggle-simulated-logging"), arguments: {} }, opts);
+  });
+});

@@ -335,3 +335,16 @@ TEST_CASE("input capabilities: what a server's request needs, what an envelope d
   CHECK(missing_capabilities_data(kInputRoots | kInputSampling) ==
         json::parse(R"({"requiredCapabilities":{"roots":{},"sampling":{}}})"));
 }
+
+TEST_CASE("log levels rank debug 1 to emergency 8, and back") {
+  using namespace mcpbraid::modern;
+  CHECK(log_rank("debug") == 1);
+  CHECK(log_rank("warning") == 4);
+  CHECK(log_rank("emergency") == 8);
+  CHECK(log_rank("") == 0);
+  CHECK(log_rank("Debug") == 0);
+  CHECK(log_rank("warn") == 0);
+  for (std::uint8_t r = 1; r <= 8; ++r) CHECK(log_rank(log_level_name(r)) == r);
+  CHECK(log_level_name(0).empty());
+  CHECK(log_level_name(9).empty());
+}
