@@ -14,7 +14,7 @@
 // Environment: MCPBRAID_BIN (path to the binary, required unless direct),
 // MCPBRAID_SEPARATOR (default "__"), INTEROP_STDERR=inherit to see stderr live.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -406,6 +406,33 @@ export async function listAll(client, kind) {
     if (!cursor) return items;
   }
   throw new Error(`${kind}: more than 100 pages, pagination does not terminate`);
+}
+
+/** Pids whose parent is `pid`, from /proc. */
+export function childrenOf(pid) {
+  const kids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) kids.push(Number(entry));
+    } catch {
+      /* process went away while we looked */
+    }
+  }
+  return kids;
+}
+
+/** Whether `pid` runs (a zombie has exited). */
+export function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

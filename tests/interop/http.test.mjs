@@ -9,7 +9,19 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { after, before, describe } from "node:test";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { ALL_CLIENT_CAPS, DIRECT, SEP, Session, listAll, sleep, tester, textOf, traceCall } from "./harness.mjs";
+import {
+  ALL_CLIENT_CAPS,
+  DIRECT,
+  SEP,
+  Session,
+  alive,
+  childrenOf,
+  listAll,
+  sleep,
+  tester,
+  textOf,
+  traceCall,
+} from "./harness.mjs";
 import { startEverythingHttp } from "./http_servers.mjs";
 
 const LONG_OP = "trigger-long-running-operation";
@@ -65,29 +77,6 @@ function socketInodes(pid) {
 function connectionsTo(pid, port) {
   const mine = socketInodes(pid);
   return tcpSockets().filter((s) => mine.has(s.inode) && s.remotePort === port && s.state === "01").length;
-}
-
-function childrenOf(pid) {
-  const kids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) kids.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return kids;
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor(predicate, ms) {

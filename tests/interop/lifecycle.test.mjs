@@ -2,35 +2,8 @@
 // client closes stdin, mcpbraid exits and takes its backend processes with it.
 
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
 import { after, before, describe } from "node:test";
-import { DIRECT, REQUEST_TIMEOUT, Session, sleep, tester, textOf } from "./harness.mjs";
-
-/** Pids whose parent is `pid`, from /proc. */
-function childrenOf(pid) {
-  const kids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) kids.push(Number(entry));
-    } catch {
-      /* process went away while we looked */
-    }
-  }
-  return kids;
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"; // a zombie has exited
-  } catch {
-    return false;
-  }
-}
+import { DIRECT, REQUEST_TIMEOUT, Session, alive, childrenOf, sleep, tester, textOf } from "./harness.mjs";
 
 describe("session basics", () => {
   let s;

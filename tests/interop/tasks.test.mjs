@@ -6,9 +6,9 @@
 // backend died, and shutdown with a task still running.
 
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { after, before, describe } from "node:test";
-import { DIRECT, ENTRY, REQUEST_TIMEOUT, SEP, Session, sleep, tester } from "./harness.mjs";
+import { DIRECT, ENTRY, REQUEST_TIMEOUT, SEP, Session, alive, childrenOf, sleep, tester } from "./harness.mjs";
 
 const RESEARCH = "simulate-research-query";
 const TASK_CAPS = { elicitation: { form: {} }, tasks: { list: {}, cancel: {} } };
@@ -20,30 +20,6 @@ const DEFS = {
 };
 // Our ids: 8 hex digits of the run, a dash, a counter (server-everything's are UUIDs).
 const OURS = /^[0-9a-f]{8}-\d+$/;
-
-function childrenOf(pid) {
-  const kids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) kids.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return kids;
-}
-
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** The pid of the backend started with INTEROP_NAME=name, among mcpbraid's children. */
 function backendPid(muxPid, name) {
