@@ -12,9 +12,8 @@ namespace {
 
 // The capability a backend-originated request needs from the client.
 const char* required_client_capability(const std::string& method) {
-  if (method == "roots/list") return "roots";
-  if (method == "sampling/createMessage") return "sampling";
-  if (method == "elicitation/create") return "elicitation";
+  if (std::uint8_t bit = modern::input_capability(method))
+    return modern::input_capability_name(bit);
   // A backend polling the tasks it made at the client (2025-11-25).
   if (method.starts_with("tasks/")) return "tasks";
   return nullptr;
